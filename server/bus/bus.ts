@@ -1,0 +1,32 @@
+/**
+ * The cross-instance seam. A single embedded instance uses LocalBus, which
+ * carries nothing; the Redis bus relays to other instances.
+ *
+ * Updates reach other instances through the store's `append` (for Redis, the
+ * append and the publish are one round trip); the bus delivers them and
+ * awareness to subscribed documents here.
+ */
+import type { LogPosition } from '../store/store.js'
+
+export interface BusSink {
+  /** Durable updates that other instances appended. Duplicates are harmless. */
+  onRemoteUpdates (updates: Uint8Array[]): void
+  /** An awareness update (y-protocols format) from clients elsewhere. */
+  onRemoteAwareness (update: Uint8Array): void
+}
+
+export interface Bus {
+  /** Start delivering a document's traffic; `position` is where its load stopped reading. */
+  subscribe (name: string, position: LogPosition | null, sink: BusSink): Promise<void>
+  unsubscribe (name: string): Promise<void>
+  /** Fire and forget: awareness of this instance's clients for the others. */
+  publishAwareness (name: string, update: Uint8Array): void
+  close (): Promise<void>
+}
+
+export class LocalBus implements Bus {
+  async subscribe (): Promise<void> {}
+  async unsubscribe (): Promise<void> {}
+  publishAwareness (): void {}
+  async close (): Promise<void> {}
+}

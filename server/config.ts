@@ -1,0 +1,60 @@
+/**
+ * Configuration from environment variables (contract §2), validated once at start.
+ * A bad value throws a ConfigError whose message is one line naming the variable.
+ */
+import { z } from 'zod'
+
+const int = (min: number, max: number) =>
+  z.string().trim().regex(/^\d+$/, 'must be a whole number').transform(Number)
+    .pipe(z.number().int().min(min).max(max))
+
+const schema = z.object({
+  PORT: int(0, 65535).default(1234),
+  HOST: z.string().trim().min(1).default('0.0.0.0'),
+  REDIS_URL: z.string().trim().regex(/^rediss?:\/\/\S+$/, 'must start with redis:// or rediss://').optional(),
+  REDIS_CLUSTER_NODES: z.string().trim()
+    .regex(/^[^\s:,]+:\d{1,5}(,[^\s:,]+:\d{1,5})*$/, 'must be comma-separated host:port pairs')
+    .transform((s) => s.split(',').map((hp) => {
+      const i = hp.lastIndexOf(':')
+      return { host: hp.slice(0, i), port: Number(hp.slice(i + 1)) }
+    })).optional(),
+  DATA_DIR: z.string().trim().min(1).default('./data'),
+  AUTH_SECRET: z.string().min(16, 'must be at least 16 characters').optional(),
+  API_KEY: z.string().min(16, 'must be at least 16 characters').optional(),
+  LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  MAX_MESSAGE_BYTES: int(1024, 1024 * 1024 * 1024).default(16 * 1024 * 1024),
+  /** Sustained messages per second one connection may send. */
+  RATE_LIMIT_PER_SECOND: int(1, 1_000_000).default(200),
+  /** Messages a connection may send in a burst above the sustained rate. */
+  RATE_LIMIT_BURST: int(1, 10_000_000).default(2000),
+  /** Upper bound on a graceful drain before the process exits anyway. */
+  SHUTDOWN_TIMEOUT_MS: int(0, 600_000).default(10_000),
+  /** Connections this instance accepts before answering 4503. */
+  MAX_CONNECTIONS: int(1, 10_000_000).default(100_000),
+  /** Where the built web client lives; empty disables serving it. */
+  CLIENT_DIR: z.string().optional(),
+})
+
+export type Config = z.infer<typeof schema>
+
+export class ConfigError extends Error {}
+
+/** Parse environment variables; empty strings count as unset. */
+export function loadConfig (env: NodeJS.ProcessEnv = process.env): Config {
+  const input: Record<string, string> = {}
+  for (const key of Object.keys(schema.shape)) {
+    const value = env[key]
+    if (value !== undefined && value !== '') input[key] = value
+  }
+  const result = schema.safeParse(input)
+  if (!result.success) {
+    const issue = result.error.issues[0]
+    const name = String(issue.path[0] ?? 'environment')
+    const shown = input[name] === undefined || name.includes('SECRET') || name.includes('KEY') ? '' : ` (got "${input[name]}")`
+    throw new ConfigError(`invalid ${name}${shown}: ${issue.message}`)
+  }
+  if (result.data.REDIS_URL && result.data.REDIS_CLUSTER_NODES) {
+    throw new ConfigError('invalid REDIS_CLUSTER_NODES: set either REDIS_URL or REDIS_CLUSTER_NODES, not both')
+  }
+  return result.data
+}

@@ -1,0 +1,128 @@
+/**
+ * Loaded documents by name. One load per document at a time: whoever asks
+ * while it loads waits for the same load, and a failed load leaves nothing
+ * behind (so nothing can ever be stored over what the store holds). When the
+ * last holder releases a document, it unloads once everything it received is
+ * durable, unless someone opened it again meanwhile.
+ */
+import { SharedDocument, type DocumentDeps } from './document.js'
+
+interface Entry {
+  refs: number
+  /** idle: no holders, waiting for durability before unloading; may be revived. */
+  state: 'loading' | 'ready' | 'idle' | 'unloading'
+  loaded: Promise<SharedDocument>
+  doc: SharedDocument | null
+  /** Set while unloading; resolves when the entry is gone. */
+  unloaded: Promise<void> | null
+}
+
+export class DocumentRegistry {
+  private readonly entries = new Map<string, Entry>()
+
+  constructor (private readonly deps: DocumentDeps) {}
+
+  get size (): number { return this.entries.size }
+
+  /** Loaded (or loading) documents, for housekeeping and shutdown. */
+  documents (): SharedDocument[] {
+    const docs: SharedDocument[] = []
+    for (const e of this.entries.values()) if (e.doc) docs.push(e.doc)
+    return docs
+  }
+
+  get timerCount (): number {
+    let n = 0
+    for (const e of this.entries.values()) if (e.doc) n += e.doc.timerCount
+    return n
+  }
+
+  /** Open a document and hold it until `release`. Rejects when it cannot be loaded. */
+  async acquire (name: string): Promise<SharedDocument> {
+    for (;;) {
+      const entry = this.entries.get(name)
+      if (entry === undefined) break
+      if (entry.state === 'unloading') {
+        await entry.unloaded
+        continue
+      }
+      entry.refs++
+      try {
+        return await entry.loaded
+      } catch (err) {
+        entry.refs--
+        throw err
+      }
+    }
+    const entry: Entry = { refs: 1, state: 'loading', loaded: null!, doc: null, unloaded: null }
+    entry.loaded = this.load(name).then((doc) => {
+      entry.doc = doc
+      entry.state = 'ready'
+      this.deps.metrics.documentsLoaded.set(this.entries.size)
+      return doc
+    }, (err: unknown) => {
+      if (this.entries.get(name) === entry) this.entries.delete(name)
+      throw err
+    })
+    this.entries.set(name, entry)
+    return entry.loaded
+  }
+
+  private async load (name: string): Promise<SharedDocument> {
+    const stored = await this.deps.store.load(name)
+    const doc = new SharedDocument(name, stored, this.deps)
+    try {
+      await this.deps.bus.subscribe(name, stored.position, doc)
+    } catch (err) {
+      await doc.destroy()
+      throw err
+    }
+    return doc
+  }
+
+  release (doc: SharedDocument): void {
+    const entry = this.entries.get(doc.name)
+    if (entry === undefined || entry.doc !== doc) return
+    entry.refs--
+    if (entry.refs > 0 || entry.state !== 'ready') return
+    entry.state = 'idle'
+    entry.unloaded = this.unload(entry, doc)
+  }
+
+  private async unload (entry: Entry, doc: SharedDocument): Promise<void> {
+    await doc.whenDurable()
+    if (entry.refs > 0) {
+      // Someone came back while we waited; keep serving.
+      entry.state = 'ready'
+      entry.unloaded = null
+      return
+    }
+    entry.state = 'unloading'
+    try {
+      await this.deps.bus.unsubscribe(doc.name)
+    } catch (err) {
+      this.deps.log.warn({ err, doc: doc.name }, 'unsubscribe failed')
+    }
+    await doc.destroy()
+    this.entries.delete(doc.name)
+    this.deps.metrics.documentsLoaded.set(this.entries.size)
+  }
+
+  /** Wait until every loaded document's updates are durable. */
+  async flushAll (): Promise<void> {
+    await Promise.all(this.documents().map((d) => d.whenDurable()))
+  }
+
+  /** Unload everything (shutdown); documents must have no peers left. */
+  async closeAll (): Promise<void> {
+    await this.flushAll()
+    for (const entry of [...this.entries.values()]) {
+      if (entry.doc && entry.state === 'ready') {
+        entry.refs = 0
+        entry.state = 'idle'
+        entry.unloaded = this.unload(entry, entry.doc)
+      }
+    }
+    await Promise.all([...this.entries.values()].map((e) => e.unloaded))
+  }
+}

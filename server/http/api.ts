@@ -1,0 +1,124 @@
+/**
+ * The document HTTP API, for servers (seeding, export, writes from back ends):
+ *
+ *   GET  /api/documents/<name>/state    the document as one Yjs update (binary)
+ *   POST /api/documents/<name>/updates  apply a binary Yjs update; 200 once durable
+ *
+ * `<name>` is percent-encoded like the WebSocket path. Requires
+ * `Authorization: Bearer <API_KEY>`; with no API_KEY it is open only in open
+ * mode (no AUTH_SECRET), and refused otherwise.
+ */
+import * as Y from 'yjs'
+import { timingSafeEqual } from 'node:crypto'
+import type { IncomingMessage, ServerResponse } from 'node:http'
+import { isValidDocName } from '../protocol/doc-name.js'
+import { ProtocolError } from '../protocol/messages.js'
+import type { Peer } from '../document/document.js'
+import type { DocumentRegistry } from '../document/registry.js'
+import type { Logger } from '../ops/log.js'
+
+export interface ApiDeps {
+  registry: DocumentRegistry
+  apiKey: string | undefined
+  openMode: boolean
+  maxBodyBytes: number
+  log: Logger
+}
+
+/** The API's stand-in for a connection: it writes, and waits for its acknowledgement. */
+class ApiPeer implements Peer {
+  readonly canWrite = true
+  readonly clientIds = new Set<number>()
+  durable: () => void = () => {}
+  send (): void {}
+  acknowledge (): void { this.durable() }
+}
+
+const ROUTE = /^\/api\/documents\/(.+)\/(state|updates)$/
+
+export function createApiHandler (deps: ApiDeps) {
+  return async function handleApi (req: IncomingMessage, res: ServerResponse, pathname: string): Promise<boolean> {
+    if (!pathname.startsWith('/api/')) return false
+    if (!authorized(req, deps)) return json(res, 401, { error: 'missing or wrong API key (Authorization: Bearer <API_KEY>)' })
+    const match = ROUTE.exec(pathname)
+    if (!match) return json(res, 404, { error: 'no such API route' })
+    let name: string
+    try {
+      name = decodeURIComponent(match[1])
+    } catch {
+      return json(res, 400, { error: 'invalid document name' })
+    }
+    if (!isValidDocName(name)) return json(res, 400, { error: 'invalid document name' })
+    const action = match[2]
+    if (action === 'state' && req.method === 'GET') return withDoc(deps, name, res, async (doc) => {
+      const state = Y.encodeStateAsUpdate(doc.ydoc)
+      res.writeHead(200, { 'content-type': 'application/octet-stream', 'content-length': state.length })
+      res.end(state)
+    })
+    if (action === 'updates' && req.method === 'POST') {
+      const body = await readBody(req, deps.maxBodyBytes)
+      if (body === null) return json(res, 413, { error: `body over ${deps.maxBodyBytes} bytes` })
+      return withDoc(deps, name, res, async (doc) => {
+        const peer = new ApiPeer()
+        const durable = new Promise<void>((resolve) => { peer.durable = resolve })
+        doc.peers.add(peer)
+        try {
+          doc.handleUpdate(peer, body)
+          await durable
+          json(res, 200, { ok: true })
+        } catch (err) {
+          if (err instanceof ProtocolError) json(res, 400, { error: 'body is not a valid Yjs update' })
+          else throw err
+        } finally {
+          doc.removePeer(peer)
+        }
+      })
+    }
+    res.setHeader('allow', action === 'state' ? 'GET' : 'POST')
+    return json(res, 405, { error: 'method not allowed' })
+  }
+}
+
+async function withDoc (deps: ApiDeps, name: string, res: ServerResponse, fn: (doc: Awaited<ReturnType<DocumentRegistry['acquire']>>) => Promise<void>): Promise<boolean> {
+  let doc
+  try {
+    doc = await deps.registry.acquire(name)
+  } catch (err) {
+    deps.log.error({ err, doc: name }, 'API: document failed to load')
+    return json(res, 503, { error: 'document could not be loaded' })
+  }
+  try {
+    await fn(doc)
+  } finally {
+    deps.registry.release(doc)
+  }
+  return true
+}
+
+function authorized (req: IncomingMessage, deps: ApiDeps): boolean {
+  if (deps.apiKey === undefined) return deps.openMode
+  const header = req.headers.authorization ?? ''
+  const given = Buffer.from(header.startsWith('Bearer ') ? header.slice(7).trim() : '')
+  const expected = Buffer.from(deps.apiKey)
+  return given.length === expected.length && timingSafeEqual(given, expected)
+}
+
+function readBody (req: IncomingMessage, limit: number): Promise<Uint8Array | null> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = []
+    let size = 0
+    req.on('data', (chunk: Buffer) => {
+      size += chunk.length
+      // Past the limit, keep reading (so the answer can be sent) but keep nothing.
+      if (size <= limit) chunks.push(chunk)
+    })
+    req.on('end', () => resolve(size > limit ? null : Buffer.concat(chunks)))
+    req.on('error', reject)
+  })
+}
+
+function json (res: ServerResponse, status: number, body: unknown): true {
+  if (!res.headersSent) res.writeHead(status, { 'content-type': 'application/json' })
+  res.end(JSON.stringify(body) + '\n')
+  return true
+}

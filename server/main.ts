@@ -1,0 +1,52 @@
+/**
+ * Entry point of `npm start`: read the configuration, start serving, drain
+ * once on SIGTERM/SIGINT (however many arrive) and exit 0 within
+ * SHUTDOWN_TIMEOUT_MS.
+ */
+import { loadConfig, ConfigError, type Config } from './config.js'
+import { createLogger } from './ops/log.js'
+import { createQuire } from './app.js'
+
+let config: Config
+try {
+  config = loadConfig()
+} catch (err) {
+  if (err instanceof ConfigError) {
+    process.stderr.write(`quire: ${err.message}\n`)
+    process.exit(2)
+  }
+  throw err
+}
+
+const log = createLogger(config.LOG_LEVEL)
+const quire = await createQuire(config, log)
+const port = await quire.listen()
+log.info({ port, host: config.HOST }, 'quire listening')
+
+let stopping = false
+const stop = (signal: string): void => {
+  if (stopping) return
+  stopping = true
+  log.info({ signal }, 'draining')
+  const deadline = setTimeout(() => {
+    log.warn({ timeoutMs: config.SHUTDOWN_TIMEOUT_MS }, 'drain timed out; exiting')
+    process.exit(0)
+  }, config.SHUTDOWN_TIMEOUT_MS)
+  deadline.unref()
+  quire.drain().then(() => {
+    log.info('drained; bye')
+    process.exit(0)
+  }, (err) => {
+    log.error({ err }, 'drain failed')
+    process.exit(1)
+  })
+}
+process.on('SIGTERM', () => stop('SIGTERM'))
+process.on('SIGINT', () => stop('SIGINT'))
+process.on('uncaughtException', (err) => {
+  log.fatal({ err }, 'uncaught exception')
+  process.exit(1)
+})
+process.on('unhandledRejection', (err) => {
+  log.error({ err }, 'unhandled rejection')
+})

@@ -1,0 +1,8 @@
+/** JSON logs (pino) on stdout. */
+import { pino, type Logger } from 'pino'
+
+export type { Logger }
+
+export function createLogger (level: string): Logger {
+  return pino({ level, base: { service: 'quire' } })
+}

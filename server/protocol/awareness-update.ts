@@ -1,0 +1,52 @@
+/**
+ * The awareness update format of y-protocols, read and written without an
+ * `Awareness` instance: varUint count, then per client varUint id,
+ * varUint clock, varString JSON state ("null" when the client left).
+ */
+import * as encoding from 'lib0/encoding'
+import * as decoding from 'lib0/decoding'
+import { ProtocolError } from './messages.js'
+
+export interface AwarenessEntry {
+  clientId: number
+  clock: number
+  /** The state exactly as JSON text; "null" marks a removed client. */
+  json: string
+}
+
+const MAX_ENTRIES = 100_000
+
+export function decodeAwarenessUpdate (update: Uint8Array): AwarenessEntry[] {
+  const decoder = decoding.createDecoder(update)
+  const entries: AwarenessEntry[] = []
+  try {
+    const count = decoding.readVarUint(decoder)
+    if (count > MAX_ENTRIES) throw new ProtocolError('too many awareness entries')
+    for (let i = 0; i < count; i++) {
+      const clientId = decoding.readVarUint(decoder)
+      const clock = decoding.readVarUint(decoder)
+      const json = decoding.readVarString(decoder)
+      // Validate: a state other clients cannot parse would break them.
+      const state = JSON.parse(json)
+      if (state !== null && typeof state !== 'object') throw new ProtocolError('awareness state is not an object')
+      entries.push({ clientId, clock, json })
+    }
+  } catch (err) {
+    if (err instanceof ProtocolError) throw err
+    throw new ProtocolError('malformed awareness update')
+  }
+  if (decoder.pos !== update.length) throw new ProtocolError('trailing bytes in awareness update')
+  return entries
+}
+
+export function encodeAwarenessUpdate (entries: Iterable<AwarenessEntry>): Uint8Array {
+  const list = Array.isArray(entries) ? entries as AwarenessEntry[] : [...entries]
+  const encoder = encoding.createEncoder()
+  encoding.writeVarUint(encoder, list.length)
+  for (const { clientId, clock, json } of list) {
+    encoding.writeVarUint(encoder, clientId)
+    encoding.writeVarUint(encoder, clock)
+    encoding.writeVarString(encoder, json)
+  }
+  return encoding.toUint8Array(encoder)
+}

@@ -1,0 +1,120 @@
+/**
+ * The embedded store: LevelDB (classic-level) under DATA_DIR.
+ *
+ * Keys are `<docName>\0<seq>` with seq a global counter in fixed-width hex,
+ * so one document's entries sort in append order (doc names cannot hold
+ * control characters, so "\0" cannot occur inside one). Writes from every
+ * document queue into one writer that commits a single batch per turn:
+ * group commit, with `sync` so an acknowledged update survives power loss as
+ * well as `kill -9`.
+ */
+import { ClassicLevel } from 'classic-level'
+import type { AppendResult, DocStore, LogPosition, StoredDoc } from './store.js'
+
+const SEQ_KEY = '\u0000seq'
+const SEP = '\u0000'
+
+type Op = { type: 'put', key: string, value: Uint8Array } | { type: 'del', key: string }
+
+interface Job { ops: () => Promise<Op[]> | Op[], resolve: () => void, reject: (e: unknown) => void }
+
+export interface LevelStoreOptions {
+  /** fsync each batch (default true). */
+  sync?: boolean
+}
+
+export class LevelStore implements DocStore {
+  readonly kind = 'embedded'
+  private readonly db: ClassicLevel<string, Uint8Array>
+  private seq = 0n
+  private queue: Job[] = []
+  private writing = false
+  private readonly sync: boolean
+
+  private constructor (dir: string, opts: LevelStoreOptions) {
+    this.db = new ClassicLevel<string, Uint8Array>(dir, { keyEncoding: 'utf8', valueEncoding: 'view' })
+    this.sync = opts.sync ?? true
+  }
+
+  static async open (dir: string, opts: LevelStoreOptions = {}): Promise<LevelStore> {
+    const store = new LevelStore(dir, opts)
+    await store.db.open()
+    const last = await store.db.get(SEQ_KEY)
+    if (last !== undefined) store.seq = BigInt('0x' + Buffer.from(last).toString('latin1'))
+    return store
+  }
+
+  async load (name: string): Promise<StoredDoc> {
+    const updates: Uint8Array[] = []
+    let position: LogPosition | null = null
+    let bytes = 0
+    for await (const [key, value] of this.db.iterator({ gt: name + SEP, lt: name + '\u0001' })) {
+      updates.push(value)
+      bytes += value.length
+      position = key.slice(name.length + 1)
+    }
+    return { updates, position, bytes }
+  }
+
+  append (name: string, updates: Uint8Array[]): Promise<AppendResult> {
+    let position = ''
+    return this.enqueue(() => updates.map((value) => {
+      position = this.nextKey()
+      return { type: 'put' as const, key: name + SEP + position, value }
+    })).then(() => ({ position }))
+  }
+
+  compact (name: string, snapshot: Uint8Array, through: LogPosition): Promise<void> {
+    return this.enqueue(async () => {
+      const ops: Op[] = []
+      for await (const key of this.db.keys({ gt: name + SEP, lte: name + SEP + through })) {
+        ops.push({ type: 'del', key })
+      }
+      // The snapshot takes the place of the last entry it covers.
+      ops.push({ type: 'put', key: name + SEP + through, value: snapshot })
+      return ops
+    })
+  }
+
+  async isReady (): Promise<boolean> {
+    return this.db.status === 'open'
+  }
+
+  async close (): Promise<void> {
+    while (this.writing || this.queue.length > 0) await new Promise((r) => setImmediate(r))
+    await this.db.close()
+  }
+
+  private nextKey (): string {
+    this.seq += 1n
+    return this.seq.toString(16).padStart(16, '0')
+  }
+
+  private enqueue (ops: Job['ops']): Promise<void> {
+    return new Promise((resolve, reject) => {
+      this.queue.push({ ops, resolve, reject })
+      if (!this.writing) {
+        this.writing = true
+        setImmediate(() => { void this.drain() })
+      }
+    })
+  }
+
+  /** Commit everything queued as one batch, then whatever queued meanwhile. */
+  private async drain (): Promise<void> {
+    while (this.queue.length > 0) {
+      const jobs = this.queue
+      this.queue = []
+      try {
+        const ops: Op[] = []
+        for (const job of jobs) ops.push(...await job.ops())
+        ops.push({ type: 'put', key: SEQ_KEY, value: Buffer.from(this.seq.toString(16), 'latin1') })
+        await this.db.batch(ops, { sync: this.sync })
+        for (const job of jobs) job.resolve()
+      } catch (err) {
+        for (const job of jobs) job.reject(err)
+      }
+    }
+    this.writing = false
+  }
+}

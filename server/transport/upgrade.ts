@@ -1,0 +1,107 @@
+/**
+ * The WebSocket upgrade: doc name, token and admission are decided on the
+ * request itself, before any document is loaded or any message read. A
+ * refused client still completes the handshake so it can be told why with a
+ * close code (browsers cannot see an HTTP status on a failed upgrade).
+ */
+import type { IncomingMessage } from 'node:http'
+import type { Duplex } from 'node:stream'
+import { WebSocketServer, type WebSocket } from 'ws'
+import { docNameFromPath } from '../protocol/doc-name.js'
+import { AuthError, type Authenticator, type Identity } from '../auth/token.js'
+import { Connection } from './connection.js'
+import { QuireSocket } from './socket.js'
+import { CLOSE } from './close-codes.js'
+import type { DocumentRegistry } from '../document/registry.js'
+import type { Metrics } from '../ops/metrics.js'
+import type { Logger } from '../ops/log.js'
+
+export interface UpgradeDeps {
+  auth: Authenticator
+  registry: DocumentRegistry
+  metrics: Metrics
+  log: Logger
+  maxMessageBytes: number
+  maxConnections: number
+  rateLimit: { perSecond: number, burst: number }
+}
+
+export class SyncEndpoint {
+  readonly connections = new Set<Connection>()
+  private readonly wss: WebSocketServer
+  private accepting = true
+
+  constructor (private readonly deps: UpgradeDeps) {
+    this.wss = new WebSocketServer({
+      noServer: true,
+      maxPayload: deps.maxMessageBytes,
+      perMessageDeflate: false,
+      WebSocket: QuireSocket,
+    })
+  }
+
+  /** Stop admitting connections (draining); new ones get 4503. */
+  stopAccepting (): void { this.accepting = false }
+
+  handleUpgrade (req: IncomingMessage, socket: Duplex, head: Buffer): void {
+    socket.on('error', () => socket.destroy())
+    void this.admit(req, socket, head).catch((err) => {
+      this.deps.log.error({ err }, 'upgrade failed')
+      socket.destroy()
+    })
+  }
+
+  private async admit (req: IncomingMessage, socket: Duplex, head: Buffer): Promise<void> {
+    const url = new URL(req.url ?? '/', 'http://localhost')
+    const docName = docNameFromPath(req.url ?? '/')
+    if (docName === null) return this.refuse(req, socket, head, CLOSE.badRequest, 'invalid document name')
+    if (!this.accepting) return this.refuse(req, socket, head, CLOSE.unavailable, 'instance draining')
+    if (this.connections.size >= this.deps.maxConnections) return this.refuse(req, socket, head, CLOSE.unavailable, 'instance full')
+    const header = req.headers.authorization
+    const token = url.searchParams.get('token') ?? (header?.startsWith('Bearer ') ? header.slice(7).trim() : undefined)
+    let identity: Identity
+    try {
+      identity = await this.deps.auth.authenticate(token ?? undefined, docName)
+    } catch (err) {
+      if (err instanceof AuthError) return this.refuse(req, socket, head, err.code, err.message)
+      throw err
+    }
+    if (socket.destroyed) return
+    this.wss.handleUpgrade(req, socket, head, (ws) => this.accept(ws, identity, docName, url.searchParams.get('ack') === '1'))
+  }
+
+  private accept (ws: WebSocket, identity: Identity, docName: string, wantsAcks: boolean): void {
+    const { registry, metrics, log } = this.deps
+    const conn = new Connection(ws, { identity, docName, wantsAcks, rateLimit: this.deps.rateLimit, metrics, log }, (c) => {
+      this.connections.delete(c)
+      metrics.connections.set(this.connections.size)
+      const doc = c.document
+      if (doc) registry.release(doc)
+    })
+    this.connections.add(conn)
+    metrics.connections.set(this.connections.size)
+    registry.acquire(docName).then((doc) => {
+      if (conn.isClosed) registry.release(doc)
+      else conn.attach(doc)
+    }, (err: unknown) => {
+      log.error({ err, doc: docName }, 'document failed to load')
+      metrics.errors.inc({ kind: 'load' })
+      conn.close(CLOSE.internalError, 'document failed to load')
+    })
+  }
+
+  private refuse (req: IncomingMessage, socket: Duplex, head: Buffer, code: number, reason: string): void {
+    if (socket.destroyed) return
+    this.deps.metrics.closes.inc({ code: String(code) })
+    this.wss.handleUpgrade(req, socket, head, (ws) => ws.close(code, reason))
+  }
+
+  /** Close every connection with `code`. */
+  closeAll (code: number, reason: string): void {
+    for (const conn of [...this.connections]) conn.close(code, reason)
+  }
+
+  async close (): Promise<void> {
+    await new Promise<void>((resolve) => this.wss.close(() => resolve()))
+  }
+}
