@@ -74,7 +74,7 @@ export class DocumentRegistry {
     try {
       await this.deps.bus.subscribe(name, stored.position, doc)
     } catch (err) {
-      await doc.destroy()
+      await doc.destroy(false)
       throw err
     }
     return doc
