@@ -64,12 +64,10 @@ export async function createQuire (config: Config, log: Logger, backend?: Backen
   const handleApi = createApiHandler({ registry, apiKey: config.API_KEY, openMode: auth.open, maxBodyBytes: config.MAX_MESSAGE_BYTES, log })
 
   const gauges = (): void => {
-    let timers = registry.timerCount
-    for (const c of endpoint.connections) if (c.hasTimer) timers++
-    metrics.timersActive.set(timers)
     metrics.documentsLoaded.set(registry.size)
-    // quire_awareness_instances is counted by SharedDocument itself (created
-    // minus destroyed), so a document that leaked out of the registry shows.
+    // quire_awareness_instances (SharedDocuments created minus destroyed) and
+    // quire_timers_active (TrackedTimer) count themselves, so something that
+    // leaked out of the registry or the endpoint still shows.
   }
 
   const server = createServer((req, res) => {

@@ -23,6 +23,7 @@ import type { Bus, BusSink } from '../bus/bus.js'
 import type { DocStore, LogPosition, StoredDoc } from '../store/store.js'
 import type { Metrics } from '../ops/metrics.js'
 import type { Logger } from '../ops/log.js'
+import { TrackedTimer } from '../ops/timers.js'
 
 /** A connection as the document sees it. */
 export interface Peer {
@@ -75,8 +76,8 @@ export class SharedDocument implements BusSink {
   private gated: Array<{ seq: number, peer: Peer, frame: Uint8Array }> = []
   private degraded = false
   private retryDelay = RETRY_MIN_MS
-  private retryTimer: NodeJS.Timeout | null = null
-  private presenceTimer: NodeJS.Timeout | null = null
+  private retryTimer: TrackedTimer | null = null
+  private presenceTimer: TrackedTimer | null = null
   private idleWaiters: Array<() => void> = []
   private destroyed = false
 
@@ -105,11 +106,6 @@ export class SharedDocument implements BusSink {
       this.captured?.push(update)
     })
     deps.metrics.awarenessInstances.inc()
-  }
-
-  /** Timers this document holds now (the leak test counts them). */
-  get timerCount (): number {
-    return (this.retryTimer ? 1 : 0) + (this.presenceTimer ? 1 : 0)
   }
 
   get isDegraded (): boolean { return this.degraded }
@@ -313,7 +309,7 @@ export class SharedDocument implements BusSink {
     }
     this.queued = batch.concat(this.queued)
     if (this.destroyed) return
-    this.retryTimer = setTimeout(() => {
+    this.retryTimer = new TrackedTimer(this.deps.metrics.timersActive, () => {
       this.retryTimer = null
       this.writeNext()
     }, this.retryDelay)
@@ -393,17 +389,15 @@ export class SharedDocument implements BusSink {
     // Small rooms flush at once; big ones coalesce for up to 100 ms so a
     // flush carries many changes in one frame per peer.
     const delay = this.peers.size <= 8 ? 0 : Math.min(100, Math.ceil(this.peers.size / 10))
-    this.presenceTimer = setTimeout(() => {
+    this.presenceTimer = new TrackedTimer(this.deps.metrics.timersActive, () => {
       this.presenceTimer = null
       this.flushPresence()
     }, delay)
   }
 
   private flushPresence (): void {
-    if (this.presenceTimer) {
-      clearTimeout(this.presenceTimer)
-      this.presenceTimer = null
-    }
+    this.presenceTimer?.clear()
+    this.presenceTimer = null
     const changes = this.presence.flush()
     if (!changes) return
     const frame = encodeAwareness(changes.all)
@@ -439,8 +433,8 @@ export class SharedDocument implements BusSink {
     if (this.destroyed) return
     this.destroyed = true
     this.deps.metrics.awarenessInstances.dec()
-    if (this.presenceTimer) clearTimeout(this.presenceTimer)
-    if (this.retryTimer) clearTimeout(this.retryTimer)
+    this.presenceTimer?.clear()
+    this.retryTimer?.clear()
     this.presenceTimer = this.retryTimer = null
     if (compact && !this.degraded && this.queued.length === 0) await this.compact()
     this.presence.clear()

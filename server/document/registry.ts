@@ -31,12 +31,6 @@ export class DocumentRegistry {
     return docs
   }
 
-  get timerCount (): number {
-    let n = 0
-    for (const e of this.entries.values()) if (e.doc) n += e.doc.timerCount
-    return n
-  }
-
   /** Open a document and hold it until `release`. Rejects when it cannot be loaded. */
   async acquire (name: string): Promise<SharedDocument> {
     for (;;) {

@@ -11,6 +11,7 @@ import type { Metrics } from '../ops/metrics.js'
 import type { Logger } from '../ops/log.js'
 import { RateLimiter } from './rate-limit.js'
 import { CLOSE } from './close-codes.js'
+import { TrackedTimer } from '../ops/timers.js'
 
 /** A client that cannot take what we send is dropped rather than buffered forever. */
 const MAX_BUFFERED_BYTES = 64 * 1024 * 1024
@@ -39,7 +40,7 @@ export class Connection implements Peer {
   private waiting: Buffer[] = []
   private waitingBytes = 0
   private closed = false
-  private expiryTimer: NodeJS.Timeout | null = null
+  private expiryTimer: TrackedTimer | null = null
   private readonly limiter: RateLimiter
 
   constructor (private readonly ws: WebSocket, readonly opts: ConnectionOptions, private readonly onGone: (c: Connection) => void) {
@@ -67,15 +68,14 @@ export class Connection implements Peer {
           this.expiryTimer = null
           this.close(CLOSE.unauthorized, 'token expired')
         } else {
-          this.expiryTimer = setTimeout(expire, Math.min(left, MAX_TIMER_MS))
+          this.expiryTimer = new TrackedTimer(opts.metrics.timersActive, expire, Math.min(left, MAX_TIMER_MS))
         }
       }
-      this.expiryTimer = setTimeout(expire, Math.min(Math.max(0, expiresAt - Date.now()), MAX_TIMER_MS))
+      this.expiryTimer = new TrackedTimer(opts.metrics.timersActive, expire, Math.min(Math.max(0, expiresAt - Date.now()), MAX_TIMER_MS))
     }
     if (opts.wantsAcks) this.send(encodeSession({ access: this.canWrite ? 'write' : 'read' }))
   }
 
-  get hasTimer (): boolean { return this.expiryTimer !== null }
   get isClosed (): boolean { return this.closed }
 
   /** The document is loaded: join it and process what arrived meanwhile. */
@@ -164,7 +164,7 @@ export class Connection implements Peer {
     if (this.closed) return
     this.closed = true
     this.waiting = []
-    if (this.expiryTimer) clearTimeout(this.expiryTimer)
+    this.expiryTimer?.clear()
     this.expiryTimer = null
     if (this.doc) this.doc.removePeer(this)
     this.onGone(this)
