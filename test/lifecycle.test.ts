@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import * as Y from 'yjs'
 import { DocumentRegistry } from '../server/document/registry.js'
-import type { Peer } from '../server/document/document.js'
+import { FakePeer } from './helpers/fake-peer.js'
 import { LocalBus } from '../server/bus/bus.js'
 import { createMetrics } from '../server/ops/metrics.js'
 import { createLogger } from '../server/ops/log.js'
@@ -39,15 +39,6 @@ async function seed (store: GatedStore, name: string, count: number): Promise<st
   for (const u of updates) await store.append(name, [u])
   store.calls = { load: 0, append: 0, compact: 0 }
   return doc.getText('t').toString()
-}
-
-class FakePeer implements Peer {
-  readonly canWrite = true
-  readonly clientIds = new Set<number>()
-  frames: Uint8Array[] = []
-  acks: number[] = []
-  send (frame: Uint8Array): void { this.frames.push(frame) }
-  acknowledge (count: number): void { this.acks.push(count) }
 }
 
 describe('loading (unit, slow store)', () => {
