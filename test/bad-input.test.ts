@@ -107,7 +107,7 @@ describe('document names', () => {
       for (const [what, path] of valid) {
         const ws = await openTcpWebSocket(quire.port, path)
         expect(ws.status, what).toBe(101)
-        await new Promise<void>((resolve) => ws.socket.on('data', () => { if (ws.frames.length > 0) resolve() }))
+        await ws.received(1)
         expect(ws.frames[0].opcode, what).toBe(2)
         ws.socket.destroy()
       }

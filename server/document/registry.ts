@@ -3,7 +3,9 @@
  * while it loads waits for the same load, and a failed load leaves nothing
  * behind (so nothing can ever be stored over what the store holds). When the
  * last holder releases a document, it unloads once everything it received is
- * durable, unless someone opened it again meanwhile.
+ * durable, unless someone opened it again meanwhile. A document tainted by
+ * a half-applied update (see SharedDocument.taint) is never handed out
+ * again: whoever asks waits for it to unload and gets a fresh load.
  */
 import { SharedDocument, type DocumentDeps } from './document.js'
 
@@ -15,6 +17,9 @@ interface Entry {
   doc: SharedDocument | null
   /** Set while unloading; resolves when the entry is gone. */
   unloaded: Promise<void> | null
+  /** Resolves when the entry leaves the registry, however it does. */
+  removed: Promise<void>
+  markRemoved: () => void
 }
 
 export class DocumentRegistry {
@@ -36,8 +41,8 @@ export class DocumentRegistry {
     for (;;) {
       const entry = this.entries.get(name)
       if (entry === undefined) break
-      if (entry.state === 'unloading') {
-        await entry.unloaded
+      if (entry.state === 'unloading' || entry.doc?.isTainted) {
+        await entry.removed
         continue
       }
       entry.refs++
@@ -48,14 +53,16 @@ export class DocumentRegistry {
         throw err
       }
     }
-    const entry: Entry = { refs: 1, state: 'loading', loaded: null!, doc: null, unloaded: null }
+    let markRemoved!: () => void
+    const removed = new Promise<void>((resolve) => { markRemoved = resolve })
+    const entry: Entry = { refs: 1, state: 'loading', loaded: null!, doc: null, unloaded: null, removed, markRemoved }
     entry.loaded = this.load(name).then((doc) => {
       entry.doc = doc
       entry.state = 'ready'
       this.deps.metrics.documentsLoaded.set(this.entries.size)
       return doc
     }, (err: unknown) => {
-      if (this.entries.get(name) === entry) this.entries.delete(name)
+      this.remove(entry, name)
       throw err
     })
     this.entries.set(name, entry)
@@ -85,7 +92,7 @@ export class DocumentRegistry {
 
   private async unload (entry: Entry, doc: SharedDocument): Promise<void> {
     await doc.whenDurable()
-    if (entry.refs > 0) {
+    if (entry.refs > 0 && !doc.isTainted) {
       // Someone came back while we waited; keep serving.
       entry.state = 'ready'
       entry.unloaded = null
@@ -98,8 +105,13 @@ export class DocumentRegistry {
       this.deps.log.warn({ err, doc: doc.name }, 'unsubscribe failed')
     }
     await doc.destroy()
-    this.entries.delete(doc.name)
+    this.remove(entry, doc.name)
+  }
+
+  private remove (entry: Entry, name: string): void {
+    if (this.entries.get(name) === entry) this.entries.delete(name)
     this.deps.metrics.documentsLoaded.set(this.entries.size)
+    entry.markRemoved()
   }
 
   /** Wait until every loaded document's updates are durable. */

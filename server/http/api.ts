@@ -33,6 +33,8 @@ class ApiPeer implements Peer {
   received: (frame: Uint8Array) => void = () => {}
   send (frame: Uint8Array): void { this.received(frame) }
   acknowledge (): void { this.durable() }
+  /** A request in flight just completes; the document unloads after it. */
+  evict (): void {}
 }
 
 const EMPTY_STATE_VECTOR = new Uint8Array([0])

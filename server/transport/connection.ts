@@ -103,6 +103,11 @@ export class Connection implements Peer {
     this.opts.metrics.bytesOut.inc(frame.length)
   }
 
+  /** The document reloads (it was tainted by another client's garbage): reconnect, 1011 is transient. */
+  evict (): void {
+    this.close(CLOSE.internalError, 'document reloading')
+  }
+
   acknowledge (count: number): void {
     if (this.opts.wantsAcks) this.send(encodeAck(count))
   }

@@ -19,6 +19,12 @@ export class FakePeer implements Peer {
     this.wake()
   }
 
+  evicted = false
+  evict (): void {
+    this.evicted = true
+    this.wake()
+  }
+
   /** Resolves once `predicate` holds, re-checked whenever this peer is sent something. */
   until (predicate: (peer: this) => boolean): Promise<void> {
     if (predicate(this)) return Promise.resolve()

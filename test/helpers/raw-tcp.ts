@@ -17,6 +17,8 @@ export interface TcpWebSocket {
   /** The server's close frame (code, reason) or null if the TCP connection ended without one. */
   closed: Promise<{ code: number, reason: string } | null>
   send (opcode: number, payload: Uint8Array, opts?: { mask?: boolean }): void
+  /** Resolves once at least `count` frames have arrived. */
+  received (count: number): Promise<void>
 }
 
 export function openTcpWebSocket (port: number, path: string, headers: Record<string, string> = {}): Promise<TcpWebSocket> {
@@ -39,7 +41,21 @@ export function openTcpWebSocket (port: number, path: string, headers: Record<st
         if (end < 0) return
         const status = Number(buf.subarray(0, end).toString('latin1').split(' ')[1])
         buf = buf.subarray(end + 4)
-        ws = { socket, status, frames: [], closed, send: (opcode, payload, opts = {}) => socket.write(encodeFrame(opcode, payload, opts.mask ?? true)) }
+        const frames: TcpFrame[] = []
+        ws = {
+          socket,
+          status,
+          frames,
+          closed,
+          send: (opcode, payload, opts = {}) => socket.write(encodeFrame(opcode, payload, opts.mask ?? true)),
+          received: (count) => new Promise<void>((resolve) => {
+            const check = (): void => {
+              if (frames.length >= count) resolve()
+              else socket.once('data', () => setImmediate(check))
+            }
+            check()
+          }),
+        }
         resolve(ws)
       }
       for (;;) {
