@@ -3,7 +3,8 @@ import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom
 
 export function createMetrics () {
   const registry = new Registry()
-  collectDefaultMetrics({ register: registry, prefix: 'quire_process_' })
+  // Node's own metrics as quire_process_*, quire_nodejs_* (memory, CPU, event loop lag).
+  collectDefaultMetrics({ register: registry, prefix: 'quire_' })
   const m = {
     registry,
     connections: new Gauge({ name: 'quire_connections', help: 'Open WebSocket connections', registers: [registry] }),

@@ -1,0 +1,170 @@
+/**
+ * Operations (contract §5, §6): health, readiness, metrics, JSON logs, and
+ * the graceful drain on SIGTERM/SIGINT, however many arrive.
+ */
+import { afterAll, describe, expect, it } from 'vitest'
+import WebSocket from 'ws'
+import * as Y from 'yjs'
+import { startQuire, type QuireProcess } from './helpers/quire-process.js'
+import { connectClient, whenClosed, whenDoc, whenSynced, type TestClient } from './helpers/clients.js'
+import { openRaw } from './helpers/raw-socket.js'
+import { openTcpWebSocket } from './helpers/raw-tcp.js'
+import { encodeUpdate, readServerFrame, textUpdate } from './helpers/frames.js'
+import { readMetrics } from './helpers/metrics.js'
+import { within } from './helpers/wait.js'
+import { GatedStore, gate, nextTurn } from './helpers/gated-store.js'
+import { startInProcess } from './helpers/in-process.js'
+
+const running = new Set<QuireProcess>()
+const clients: TestClient[] = []
+afterAll(async () => {
+  for (const c of clients) c.destroy()
+  await Promise.all([...running].map((q) => q.kill()))
+})
+async function start (env: Record<string, string> = {}): Promise<QuireProcess> {
+  const q = await startQuire(env)
+  running.add(q)
+  return q
+}
+function client (q: QuireProcess, doc: string): TestClient {
+  const c = connectClient(q.wsUrl, doc)
+  clients.push(c)
+  return c
+}
+const logLines = (q: QuireProcess): Array<Record<string, unknown>> => q.logs.map((l) => JSON.parse(l) as Record<string, unknown>)
+
+describe('health, readiness, metrics, logs', () => {
+  it('/healthz, /readyz and /metrics answer, and the metrics count what happens', async () => {
+    const q = await start()
+    const health = await fetch(`${q.url}/healthz`)
+    expect(health.status).toBe(200)
+    expect(await health.text()).toBe('ok\n')
+    expect((await fetch(`${q.url}/readyz`)).status).toBe(200)
+
+    const a = client(q, 'ops/metrics')
+    const b = client(q, 'ops/metrics')
+    await Promise.all([whenSynced(a), whenSynced(b)])
+    a.text.insert(0, 'counted')
+    await whenDoc(b.doc, () => b.text.toString() === 'counted')
+    const raw = await openRaw(`${q.wsUrl}/ops/metrics`)
+    raw.send(new Uint8Array([42]))
+    await raw.closed
+
+    const res = await fetch(`${q.url}/metrics`)
+    expect(res.headers.get('content-type')).toMatch(/^text\/plain/)
+    const m = await readMetrics(q.url)
+    expect(m.get('quire_connections')).toBe(2)
+    expect(m.get('quire_documents_loaded')).toBe(1)
+    expect(m.get('quire_awareness_instances')).toBe(1)
+    expect(m.get('quire_timers_active')).toBeGreaterThanOrEqual(0)
+    expect(m.get('quire_messages_in_total{type="update"}')).toBeGreaterThanOrEqual(1)
+    expect(m.get('quire_messages_in_total{type="sync-step1"}')).toBeGreaterThanOrEqual(2)
+    expect(m.get('quire_messages_out_total')).toBeGreaterThan(0)
+    expect(m.get('quire_bytes_in_total')).toBeGreaterThan(0)
+    expect(m.get('quire_bytes_out_total')).toBeGreaterThan(0)
+    expect(m.get('quire_persist_seconds_count')).toBeGreaterThanOrEqual(1)
+    expect(m.get('quire_persist_seconds_bucket{le="+Inf"}')).toBe(m.get('quire_persist_seconds_count'))
+    expect(m.get('quire_connection_closes_total{code="4400"}')).toBe(1)
+    expect(m.get('quire_errors_total{kind="protocol"}')).toBe(1)
+    expect(m.get('quire_persist_failures_total')).toBe(0)
+    expect([...m.keys()].some((k) => k.startsWith('quire_process_resident_memory_bytes'))).toBe(true)
+  })
+
+  it('logs one JSON object per line on stdout', async () => {
+    const q = await start({ LOG_LEVEL: 'debug' })
+    const c = client(q, 'ops/logs')
+    await whenSynced(c)
+    const lines = logLines(q)
+    expect(lines.length).toBeGreaterThan(1)
+    for (const line of lines) {
+      expect(line).toMatchObject({ service: 'quire' })
+      expect(typeof line.level).toBe('number')
+      expect(typeof line.time).toBe('number')
+      expect(typeof line.msg).toBe('string')
+    }
+    expect(lines.find((l) => l.msg === 'quire listening')).toMatchObject({ port: q.port, host: '127.0.0.1' })
+  })
+})
+
+describe('graceful drain', () => {
+  it('SIGTERM: everything persisted, clients closed with 1012, exit 0; what was seen or acknowledged survives the restart', async () => {
+    const q = await start()
+    const a = client(q, 'ops/drain')
+    const b = client(q, 'ops/drain')
+    await Promise.all([whenSynced(a), whenSynced(b)])
+    a.text.insert(0, 'seen by b. ')
+    await whenDoc(b.doc, () => b.text.toString().includes('seen by b'))
+    const acked = await openRaw(`${q.wsUrl}/ops/drain?ack=1`)
+    acked.send(encodeUpdate(textUpdate('acknowledged. ')))
+    await acked.next((f) => { const m = readServerFrame(f); return m.type === 'ack' && m.count === 1 })
+    // A client that never answers the closing handshake must not hold the drain.
+    const deaf = await openTcpWebSocket(q.port, '/ops/drain')
+
+    const closes = [whenClosed(a), whenClosed(b)]
+    q.proc.kill('SIGTERM')
+    for (const close of await Promise.all(closes)) expect(close.code).toBe(1012)
+    expect((await acked.closed).code).toBe(1012)
+    expect(await within(q.exited, 10_000, 'the process to exit')).toBe(0)
+    running.delete(q)
+    expect((await deaf.closed)?.code ?? 1012).toBe(1012)
+    const msgs = logLines(q).map((l) => l.msg)
+    expect(msgs.filter((m) => m === 'draining')).toHaveLength(1)
+    expect(msgs).toContain('drained; bye')
+    expect(msgs).not.toContain('drain timed out; exiting')
+
+    a.destroy()
+    b.destroy()
+    const again = await start(q.env)
+    const c = client(again, 'ops/drain')
+    await whenSynced(c)
+    expect(c.text.toString()).toContain('seen by b. ')
+    expect(c.text.toString()).toContain('acknowledged. ')
+  })
+
+  for (const signals of [['SIGTERM', 'SIGTERM'], ['SIGINT', 'SIGTERM'], ['SIGTERM', 'SIGINT', 'SIGTERM']] as NodeJS.Signals[][]) {
+    it(`${signals.join(' + ')}: one drain, exit 0`, async () => {
+      const q = await start()
+      const a = client(q, 'ops/signals')
+      await whenSynced(a)
+      a.text.insert(0, 'x')
+      for (const s of signals) q.proc.kill(s)
+      expect(await within(q.exited, 10_000, 'the process to exit')).toBe(0)
+      running.delete(q)
+      a.destroy()
+      expect(logLines(q).filter((l) => l.msg === 'draining')).toHaveLength(1)
+    })
+  }
+
+  it('stops accepting at once, waits for writes in flight before closing anyone, then closes with 1012 (in process, slow store)', async () => {
+    const store = new GatedStore()
+    const q = await startInProcess(store)
+    const a = connectClient(q.wsUrl, 'slow')
+    clients.push(a)
+    await whenSynced(a)
+    store.appendGate = gate()
+    a.text.insert(0, 'in flight')
+    await within((async () => { while (store.calls.append === 0) await nextTurn() })(), 5_000, 'the write to start')
+    let gateOpen = false
+    let closedEarly = false
+    const closed = whenClosed(a).then((e) => { closedEarly = !gateOpen; return e })
+    const drained = q.quire.drain()
+    // Nobody new gets in.
+    const refused = await new Promise<string>((resolve) => {
+      const ws = new WebSocket(`${q.wsUrl}/slow`)
+      ws.on('error', (err: NodeJS.ErrnoException) => resolve(err.code ?? 'error'))
+      ws.on('close', (code) => resolve(String(code)))
+    })
+    expect(['ECONNREFUSED', '4503']).toContain(refused)
+    await nextTurn()
+    expect(a.provider.wsconnected).toBe(true)
+    gateOpen = true
+    store.appendGate.open()
+    expect((await closed).code).toBe(1012)
+    expect(closedEarly).toBe(false)
+    await within(drained, 10_000, 'the drain')
+    const replay = new Y.Doc()
+    for (const u of (await store.load('slow')).updates) Y.applyUpdate(replay, u)
+    expect(replay.getText('t').toString()).toBe('in flight')
+    a.destroy()
+  })
+})
