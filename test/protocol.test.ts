@@ -185,4 +185,21 @@ describe('awareness on close', () => {
       await whenAwareness(b, (s) => !s.has(id))
     }
   })
+
+  it('a client that reconnects is seen again at once, though its awareness clock did not move', { timeout: 10_000 }, async () => {
+    // Its next renewal is 15 s away: within 10 s only the server can make it visible again.
+    const a = client('proto/rejoin')
+    const b = client('proto/rejoin')
+    await Promise.all([whenSynced(a), whenSynced(b)])
+    a.provider.awareness.setLocalStateField('user', { name: 'Returning' })
+    const id = a.doc.clientID
+    await whenAwareness(b, (s) => s.has(id))
+    // The connection drops (not a goodbye: the provider reconnects by itself).
+    ;(a.provider.ws as unknown as { terminate (): void }).terminate()
+    await whenAwareness(b, (s) => !s.has(id))
+    await whenAwareness(b, (s) => (s.get(id)?.user as { name?: string } | undefined)?.name === 'Returning')
+    // And its later changes still get through.
+    a.provider.awareness.setLocalStateField('typing', true)
+    await whenAwareness(b, (s) => s.get(id)?.typing === true)
+  })
 })

@@ -448,7 +448,15 @@ export class SharedDocument implements BusSink {
     const changes = this.presence.flush()
     if (!changes) return
     const frame = encodeAwareness(changes.all)
-    for (const peer of this.peers) peer.send(frame)
+    for (const peer of this.peers) {
+      if (changes.shifted.size === 0 || ![...peer.clientIds].some((id) => changes.shifted.has(id))) {
+        peer.send(frame)
+        continue
+      }
+      // Its own re-announced state, shifted: not for its own client (see Presence).
+      const rest = changes.without(peer.clientIds)
+      if (rest) peer.send(encodeAwareness(rest))
+    }
     if (changes.local) this.deps.bus.publishAwareness(this.name, changes.local)
   }
 

@@ -6,6 +6,17 @@
  *
  * Follows y-protocols' rules: a state replaces another with a higher clock,
  * or the same clock when it is a removal ("null").
+ *
+ * Clocks: each state keeps the clock its client gave it, plus a `shift`
+ * that the server adds to what it tells everyone. When a connection closes,
+ * the server announces its states' removal one tick later than the client's
+ * clock (so every client drops them). A stock client that reconnects
+ * re-announces its state at its unchanged clock, which everyone would
+ * ignore as older than that removal; the server accepts it and shifts the
+ * clock it relays just past the removal, so the user reappears at once
+ * rather than after two 15 s renewals. A shifted state is never sent to its
+ * own client: it would adopt the higher clock, and a stale copy in flight
+ * would then overwrite its newer state.
  */
 import { decodeAwarenessUpdate, encodeAwarenessUpdate, type AwarenessEntry } from '../protocol/awareness-update.js'
 
@@ -16,13 +27,23 @@ interface StateRecord extends AwarenessEntry {
   lastSeen: number
   /** True when the state came from another instance. */
   remote: boolean
+  /** Added to `clock` in everything sent out (see above). */
+  shift: number
+  /** A removal the server made (connection closed, outdated), not the client. */
+  removedHere: boolean
 }
+
+const visible = (s: StateRecord): AwarenessEntry => ({ clientId: s.clientId, clock: s.clock + s.shift, json: s.json })
 
 export interface PresenceFlush {
   /** Everything that changed, for the local connections. */
   all: Uint8Array
   /** What local clients changed, for other instances; null when nothing. */
   local: Uint8Array | null
+  /** Client ids in `all` whose clock is shifted (see above). */
+  shifted: ReadonlySet<number>
+  /** `all` without the given clients' shifted states, for the connection that owns them; null when empty. */
+  without (ownIds: ReadonlySet<number>): Uint8Array | null
 }
 
 export class Presence {
@@ -44,10 +65,18 @@ export class Presence {
     const touched: number[] = []
     for (const entry of entries) {
       const current = this.states.get(entry.clientId)
+      const removal = entry.json === 'null'
       const newer = current === undefined || current.clock < entry.clock ||
-        (current.clock === entry.clock && entry.json === 'null' && current.json !== 'null')
+        (current.clock === entry.clock && removal && current.json !== 'null') ||
+        (current.removedHere && current.clock <= entry.clock && !removal)
       if (!newer) continue
-      const record: StateRecord = { ...entry, lastSeen: now, remote }
+      // What others last saw of this client; what they see now must be later (or equal, for a removal).
+      const seen = current === undefined ? 0 : current.clock + current.shift
+      // An echo: stock clients re-broadcast every state they accept, so
+      // others send back what we relayed. Nothing new.
+      if (current !== undefined && entry.clock === seen && entry.json === current.json) continue
+      const shift = current === undefined ? 0 : Math.max(0, seen + (removal ? 0 : 1) - entry.clock)
+      const record: StateRecord = { ...entry, lastSeen: now, remote, shift, removedHere: false }
       this.states.set(entry.clientId, record)
       this.pending.set(entry.clientId, record)
       touched.push(entry.clientId)
@@ -61,7 +90,7 @@ export class Presence {
     for (const clientId of clientIds) {
       const current = this.states.get(clientId)
       if (current === undefined || current.json === 'null') continue
-      const record: StateRecord = { clientId, clock: current.clock + 1, json: 'null', lastSeen: now, remote: current.remote }
+      const record: StateRecord = { clientId, clock: current.clock, shift: current.shift + 1, json: 'null', lastSeen: now, remote: current.remote, removedHere: true }
       this.states.set(clientId, record)
       this.pending.set(clientId, record)
       changed = true
@@ -72,7 +101,7 @@ export class Presence {
   /** Every live state, for a client that just connected or asked. Null when there is none. */
   snapshot (): Uint8Array | null {
     const live: AwarenessEntry[] = []
-    for (const s of this.states.values()) if (s.json !== 'null') live.push(s)
+    for (const s of this.states.values()) if (s.json !== 'null') live.push(visible(s))
     return live.length === 0 ? null : encodeAwarenessUpdate(live)
   }
 
@@ -82,9 +111,15 @@ export class Presence {
     const all = [...this.pending.values()]
     const local = all.filter((s) => !s.remote)
     this.pending.clear()
+    const shifted = new Set(all.filter((s) => s.shift > 0).map((s) => s.clientId))
     return {
-      all: encodeAwarenessUpdate(all),
-      local: local.length === 0 ? null : encodeAwarenessUpdate(local),
+      all: encodeAwarenessUpdate(all.map(visible)),
+      local: local.length === 0 ? null : encodeAwarenessUpdate(local.map(visible)),
+      shifted,
+      without: (ownIds) => {
+        const rest = all.filter((s) => !(shifted.has(s.clientId) && ownIds.has(s.clientId)))
+        return rest.length === 0 ? null : encodeAwarenessUpdate(rest.map(visible))
+      },
     }
   }
 
