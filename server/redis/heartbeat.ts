@@ -1,0 +1,61 @@
+/**
+ * Each instance renews its entry in a sorted set every BEAT_MS (score = when
+ * it expires, on Redis's clock). The same script returns the instances whose
+ * entry expired; each is reported once, so the bus can remove the awareness
+ * states of their clients. An instance that comes back renews its entry and
+ * counts as alive again.
+ */
+import type { Logger } from '../ops/log.js'
+import { INSTANCES_KEY } from './keys.js'
+import type { ScriptedClient } from './scripts.js'
+
+export const BEAT_MS = 1_000
+export const TTL_MS = 3_000
+/** Expired entries are dropped from the set after this long. */
+const FORGET_MS = 10 * 60_000
+
+export class Heartbeat {
+  private timer: NodeJS.Timeout | null = null
+  private dead = new Set<string>()
+  private failing = false
+
+  constructor (
+    private readonly client: ScriptedClient,
+    readonly instanceId: string,
+    private readonly onDead: (instances: string[]) => void,
+    private readonly log: Logger,
+  ) {}
+
+  start (): void {
+    if (this.timer) return
+    this.timer = setInterval(() => void this.beat(), BEAT_MS)
+    this.timer.unref()
+    void this.beat()
+  }
+
+  async beat (): Promise<void> {
+    if (this.client.status !== 'ready') return
+    let expired: string[]
+    try {
+      expired = await this.client.quireHeartbeat(INSTANCES_KEY, this.instanceId, String(TTL_MS), String(FORGET_MS))
+      this.failing = false
+    } catch (err) {
+      if (!this.failing) this.log.warn({ err }, 'heartbeat failed')
+      this.failing = true
+      return
+    }
+    const newlyDead = expired.filter((id) => !this.dead.has(id) && id !== this.instanceId)
+    this.dead = new Set(expired)
+    if (newlyDead.length > 0) {
+      this.log.info({ instances: newlyDead }, 'instances stopped heartbeating; removing their clients\' presence')
+      this.onDead(newlyDead)
+    }
+  }
+
+  /** Stop, and leave the set so nobody waits for our expiry. */
+  async stop (): Promise<void> {
+    if (this.timer) clearInterval(this.timer)
+    this.timer = null
+    if (this.client.status === 'ready') await this.client.zrem(INSTANCES_KEY, this.instanceId).catch(() => {})
+  }
+}
