@@ -21,6 +21,7 @@ import { AppliedPositions } from '../server/redis/positions.js'
 import { RedisStore } from '../server/redis/redis-store.js'
 import { decodeAwarenessUpdate, encodeAwarenessUpdate } from '../server/protocol/awareness-update.js'
 import type { BusSink } from '../server/bus/bus.js'
+import { Presence } from '../server/document/presence.js'
 
 const log = pino({ level: 'silent' })
 let redis: RedisProcess
@@ -274,7 +275,14 @@ describe('awareness across instances', () => {
     await a.bus.close()
     const removal = await whenAwarenessUpdate(rb, has(41, 'null'))
     console.log(`dead instance's presence removed after ${Math.round(performance.now() - died)} ms`)
-    expect(decodeAwarenessUpdate(removal)).toEqual([{ clientId: 41, clock: 4, json: 'null' }])
+    expect(decodeAwarenessUpdate(removal)).toEqual([{ clientId: 41, clock: 3, json: 'null' }])
+    // Had the instance only stalled, its client's next renewal shows it again.
+    const presence = new Presence()
+    presence.apply(state(41, 3, '{"user":"bob"}'), true)
+    presence.apply(removal, true)
+    expect(presence.snapshot()).toBeNull()
+    presence.apply(state(41, 4, '{"user":"bob"}'), true)
+    expect(presence.snapshot()).not.toBeNull()
   })
 })
 

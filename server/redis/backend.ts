@@ -11,7 +11,7 @@ import type { Cluster, Redis } from 'ioredis'
 import type { Config } from '../config.js'
 import type { Logger } from '../ops/log.js'
 import type { Backend } from '../backend.js'
-import { connectData, connectSubscriber, type RedisTarget } from './connect.js'
+import { connectData, connectSubscriber, whenReady, type RedisTarget } from './connect.js'
 import { defineScripts } from './scripts.js'
 import { AppliedPositions } from './positions.js'
 import { RedisStore } from './redis-store.js'
@@ -23,6 +23,8 @@ export interface RedisBackend extends Backend {
   store: RedisStore
   bus: RedisBus
   instanceId: string
+  /** Resolves once commands and pub/sub both work (tests; the server never waits). */
+  whenReady (timeoutMs?: number): Promise<void>
 }
 
 /** Unique per process; no spaces (it goes in message headers). */
@@ -52,6 +54,10 @@ export async function createRedisBackend (config: Config, log: Logger): Promise<
   const subscriber = target.kind === 'cluster'
     ? new ClusterSubscriber(client as Cluster, events, rlog)
     : new ConnectionSubscriber(connectSubscriber(target, rlog), false, events, rlog)
+  const ready = async (timeoutMs = 10_000): Promise<void> => {
+    await whenReady(client, timeoutMs)
+    if (subscriber instanceof ConnectionSubscriber) await whenReady(subscriber.connection, timeoutMs)
+  }
 
   const store = new RedisStore({ client, instanceId, publishCommand, positions, busReady: () => subscriber.ready, log: rlog })
   bus = new RedisBus({ client, instanceId, publishCommand, positions, readLog: (name, from) => store.read(name, from), subscriber, log: rlog })
@@ -66,7 +72,7 @@ export async function createRedisBackend (config: Config, log: Logger): Promise<
     await closeBus()
   }
   rlog.info({ redis: target.kind === 'cluster' ? target.nodes.map((n) => `${n.host}:${n.port}`) : redactUrl(target.url) }, 'redis backend configured')
-  return { store, bus, instanceId }
+  return { store, bus, instanceId, whenReady: ready }
 }
 
 function redactUrl (url: string): string {

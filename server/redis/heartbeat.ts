@@ -9,8 +9,9 @@ import type { Logger } from '../ops/log.js'
 import { INSTANCES_KEY } from './keys.js'
 import type { ScriptedClient } from './scripts.js'
 
-export const BEAT_MS = 1_000
-export const TTL_MS = 3_000
+export const BEAT_MS = 500
+/** An instance silent this long counts as dead (a stall this long, too: see PresenceDirectory). */
+export const TTL_MS = 2_500
 /** Expired entries are dropped from the set after this long. */
 const FORGET_MS = 10 * 60_000
 

@@ -37,13 +37,18 @@ export class PresenceDirectory {
     return this.local.size === 0 ? null : encodeAwarenessUpdate(this.local.values())
   }
 
-  /** Forget a dead instance's clients; returns the update that removes them, or null. */
+  /**
+   * Forget a dead instance's clients; returns the update that removes them,
+   * or null. The removal keeps each client's clock (a removal wins at an
+   * equal clock in y-protocols): were the instance only stalled, its
+   * clients' next renewal (clock + 1) shows them again at once.
+   */
   removeInstance (instance: string): Uint8Array | null {
     const removals: AwarenessEntry[] = []
     for (const [clientId, owner] of this.remote) {
       if (owner.instance !== instance) continue
       this.remote.delete(clientId)
-      removals.push({ clientId, clock: owner.clock + 1, json: 'null' })
+      removals.push({ clientId, clock: owner.clock, json: 'null' })
     }
     return removals.length === 0 ? null : encodeAwarenessUpdate(removals)
   }

@@ -64,15 +64,15 @@ export class RedisStore implements DocStore {
    * Folds entries into `snapshot`, but only up to what this instance has
    * applied without a gap: entries another instance appended before
    * `through` may not have reached this instance's Y.Doc yet, and the
-   * snapshot does not hold them. The caller builds `snapshot` in the same
+   * snapshot does not hold them. Whatever is appended meanwhile stays: the
+   * script only removes entries up to that position. The caller builds `snapshot` in the same
    * turn it calls this, so the applied position read here (synchronously,
    * before any await) is the one the snapshot covers.
    */
   async compact (name: string, snapshot: Uint8Array, through: LogPosition): Promise<void> {
     const applied = this.opts.positions.get(name)
-    // Not followed here: nothing tells what the snapshot covers, so leave the log alone.
-    if (applied === undefined) return
-    const upTo = Math.min(Number(through), applied)
+    // A document not followed here has applied nothing since its load: the caller's word is all there is.
+    const upTo = applied === undefined ? Number(through) : Math.min(Number(through), applied)
     if (!(upTo > 0)) return
     const keys = docKeys(name)
     const replaced = await this.opts.client.quireCompact(keys.log, keys.seq, String(upTo), asBuffer(snapshot))

@@ -30,6 +30,8 @@ export interface RedisProcess {
 interface StartOptions {
   port?: number
   dir?: string
+  /** AOF fsync policy; tests default to `always`. */
+  appendfsync?: 'always' | 'everysec' | 'no'
   extraArgs?: string[]
 }
 
@@ -39,7 +41,7 @@ export async function startRedis (opts: StartOptions = {}): Promise<RedisProcess
   const dir = opts.dir ?? mkdtempSync(join(tmpdir(), 'quire-redis-'))
   const args = [
     '--port', String(port), '--bind', '127.0.0.1', '--dir', dir,
-    '--appendonly', 'yes', '--appendfsync', 'always', '--save', '',
+    '--appendonly', 'yes', '--appendfsync', opts.appendfsync ?? 'always', '--save', '',
     '--daemonize', 'no', '--loglevel', 'notice', '--logfile', '',
     ...(opts.extraArgs ?? []),
   ]
