@@ -21,6 +21,7 @@ import { AppliedPositions } from '../server/redis/positions.js'
 import { RedisStore } from '../server/redis/redis-store.js'
 import { decodeAwarenessUpdate, encodeAwarenessUpdate } from '../server/protocol/awareness-update.js'
 import type { BusSink } from '../server/bus/bus.js'
+import { BEAT_MS, TTL_MS } from '../server/redis/heartbeat.js'
 import { Presence } from '../server/document/presence.js'
 
 const log = pino({ level: 'silent' })
@@ -305,6 +306,37 @@ describe('outages', () => {
       await a.store.append(name, [Y.encodeStateAsUpdate(ra.doc)])
       await whenDoc(rb.doc, () => rb.text() === 'before lost?')
       expect(await a.store.isReady()).toBe(true)
+    } finally {
+      await back.stop()
+    }
+  })
+
+  it('does not take instances for dead because Redis was away longer than their heartbeat', async () => {
+    const local = await startRedis()
+    const [a, b] = [await instance(local.url), await instance(local.url)]
+    const name = 'outage/presence'
+    await open(a, name)
+    const rb = await open(b, name)
+    a.bus.publishAwareness(name, encodeAwarenessUpdate([{ clientId: 52, clock: 1, json: '{"user":"cy"}' }]))
+    await whenAwarenessUpdate(rb, (u) => decodeAwarenessUpdate(u).some((e) => e.clientId === 52))
+    const aClient = (a.store as unknown as { opts: { client: Redis } }).opts.client
+    await local.kill()
+    aClient.disconnect() // A comes back later than B, by hand
+    // Fault durations (no event to wait for): Redis away longer than the
+    // heartbeat TTL, so every entry expires; then A reconnects a beat after B.
+    await new Promise((resolve) => setTimeout(resolve, TTL_MS + 500))
+    const back = await local.restart()
+    try {
+      await b.whenReady()
+      await new Promise((resolve) => setTimeout(resolve, 2 * BEAT_MS))
+      await aClient.connect()
+      await a.whenReady()
+      // Now A really dies; B reports it then, and did not before.
+      const beforeDeath = rb.awareness.length
+      aClient.disconnect()
+      await a.bus.close()
+      const removal = await whenAwarenessUpdate(rb, (u) => decodeAwarenessUpdate(u).some((e) => e.clientId === 52 && e.json === 'null'))
+      expect(rb.awareness.indexOf(removal)).toBeGreaterThanOrEqual(beforeDeath)
     } finally {
       await back.stop()
     }

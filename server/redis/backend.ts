@@ -63,8 +63,8 @@ export async function createRedisBackend (config: Config, log: Logger): Promise<
   bus = new RedisBus({ client, instanceId, publishCommand, positions, readLog: (name, from) => store.read(name, from), subscriber, log: rlog })
   const heartbeat = new Heartbeat(client, instanceId, (dead) => bus?.handleDeadInstances(dead), rlog)
   heartbeat.start()
-  // Beat at once when Redis comes (back), so a restarted instance is seen alive quickly.
-  ;(client as Redis).on('ready', () => void heartbeat.beat())
+  // Beat at once when Redis comes (back), so this instance is seen alive quickly.
+  ;(client as Redis).on('ready', () => heartbeat.reconnected())
 
   const closeBus = bus.close.bind(bus)
   bus.close = async () => {

@@ -19,6 +19,8 @@ export class Heartbeat {
   private timer: NodeJS.Timeout | null = null
   private dead = new Set<string>()
   private failing = false
+  /** Since when our beats succeed; during an outage nobody could renew, so judge only after a grace. */
+  private healthySince: number | null = null
 
   constructor (
     private readonly client: ScriptedClient,
@@ -35,7 +37,10 @@ export class Heartbeat {
   }
 
   async beat (): Promise<void> {
-    if (this.client.status !== 'ready') return
+    if (this.client.status !== 'ready') {
+      this.healthySince = null
+      return
+    }
     let expired: string[]
     try {
       expired = await this.client.quireHeartbeat(INSTANCES_KEY, this.instanceId, String(TTL_MS), String(FORGET_MS))
@@ -43,14 +48,26 @@ export class Heartbeat {
     } catch (err) {
       if (!this.failing) this.log.warn({ err }, 'heartbeat failed')
       this.failing = true
+      this.healthySince = null
       return
     }
+    const now = performance.now()
+    this.healthySince ??= now
+    // After a start or a Redis outage every entry may have expired: give the
+    // others a full TTL to renew before calling anyone dead.
+    if (now - this.healthySince < TTL_MS + BEAT_MS) return
     const newlyDead = expired.filter((id) => !this.dead.has(id) && id !== this.instanceId)
     this.dead = new Set(expired)
     if (newlyDead.length > 0) {
       this.log.info({ instances: newlyDead }, 'instances stopped heartbeating; removing their clients\' presence')
       this.onDead(newlyDead)
     }
+  }
+
+  /** The connection came (back): beat now, and judge others only after a grace. */
+  reconnected (): void {
+    this.healthySince = null
+    void this.beat()
   }
 
   /** Stop, and leave the set so nobody waits for our expiry. */
