@@ -7,8 +7,7 @@
  * Without `server`, the element talks to the server it was loaded from.
  * It fires `quire-status` (detail: EditorStatus) whenever its status changes.
  */
-import { mountEditor, type MountedEditor } from './editor/mount.js'
-import type { EditorStatus } from './editor/status.js'
+import { mountEditor, type EditorStatus, type MountedEditor } from './lib.js'
 
 const HOST_CSS = `
 :host { all: initial; display: block; border: 1px solid #e3e5e8; border-radius: 10px; overflow: hidden; background: #fff; }

@@ -60,6 +60,7 @@ export function mountEditor (element: HTMLElement, options: MountEditorOptions):
   let user = normalizeUser(options.user)
   const ui = buildSkeleton(element)
   ensureStyles(ui.root)
+  fillShadowRootGaps(ui.root)
 
   const ydoc = new Y.Doc()
   const provider = new QuireProvider({
@@ -71,7 +72,6 @@ export function mountEditor (element: HTMLElement, options: MountEditorOptions):
     crossTab: options.crossTab,
     connect: false,
   })
-  const persistence = options.offline === false ? null : openLocalCopy(`quire:${provider.url}`, ydoc)
 
   const sticky = keepCaretOnBlur(provider.awareness)
   const editor = new Editor({
@@ -132,9 +132,18 @@ export function mountEditor (element: HTMLElement, options: MountEditorOptions):
 
   // Connect once the local copy is in, so the server only sends what we lack.
   let destroyed = false
-  const connect = (): void => { if (!destroyed) provider.connect() }
-  if (persistence) void Promise.race([persistence.whenSynced, delay(LOCAL_LOAD_WAIT_MS)]).then(connect, connect)
-  else connect()
+  let persistence: IndexeddbPersistence | null = null
+  if (options.offline === false) provider.connect()
+  else {
+    void openLocalCopy(`quire:${provider.url}`, ydoc).then((local) => {
+      if (destroyed) {
+        local?.destroy().catch(() => {})
+        return
+      }
+      persistence = local
+      provider.connect()
+    })
+  }
 
   return {
     editor,
@@ -155,6 +164,7 @@ export function mountEditor (element: HTMLElement, options: MountEditorOptions):
       sticky.release()
       editor.destroy()
       provider.destroy()
+      // The local copy is written as changes happen; closing it loses nothing.
       persistence?.destroy().catch(() => {})
       ydoc.destroy()
       ui.root.remove()
@@ -199,14 +209,47 @@ function buildSkeleton (element: HTMLElement): Skeleton {
   }
 }
 
-/** The IndexedDB copy, or null where IndexedDB is unavailable (some private modes, blocked third-party storage). */
-function openLocalCopy (name: string, ydoc: Y.Doc): IndexeddbPersistence | null {
-  if (typeof indexedDB === 'undefined') return null
-  try {
-    return new IndexeddbPersistence(name, ydoc)
-  } catch (err) {
-    console.warn('quire: no offline copy (IndexedDB unavailable)', err)
-    return null
+/**
+ * The IndexedDB copy, loaded (or given up on after a moment), or null where
+ * IndexedDB is unusable: some private modes, storage blocked in third-party
+ * frames. Probed first, because y-indexeddb leaves a failed open as an
+ * unhandled rejection.
+ */
+async function openLocalCopy (name: string, ydoc: Y.Doc): Promise<IndexeddbPersistence | null> {
+  if (!await indexedDbUsable()) return null
+  const persistence = new IndexeddbPersistence(name, ydoc)
+  await Promise.race([persistence.whenSynced, delay(LOCAL_LOAD_WAIT_MS)])
+  return persistence
+}
+
+function indexedDbUsable (): Promise<boolean> {
+  return new Promise((resolve) => {
+    try {
+      const req = indexedDB.open('quire-probe')
+      req.onsuccess = () => {
+        req.result.close()
+        resolve(true)
+      }
+      req.onerror = (event) => {
+        event.preventDefault()
+        console.warn('quire: no offline copy (IndexedDB unavailable)', req.error)
+        resolve(false)
+      }
+    } catch {
+      resolve(false)
+    }
+  })
+}
+
+/**
+ * y-tiptap asks the editor's root for createRange(), which documents have and
+ * shadow roots do not; give ours the document's (on this root only, not on
+ * ShadowRoot.prototype, to leave the host page alone).
+ */
+function fillShadowRootGaps (node: Node): void {
+  const root = node.getRootNode() as ShadowRoot & { createRange?: () => Range }
+  if (root instanceof ShadowRoot && typeof root.createRange !== 'function') {
+    Object.defineProperty(root, 'createRange', { value: () => document.createRange(), configurable: true })
   }
 }
 
