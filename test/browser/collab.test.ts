@@ -6,29 +6,11 @@
  * UPDATE_SCREENSHOTS=1 also writes docs/screenshots/two-users*.png.
  */
 import { mkdirSync } from 'node:fs'
-import type { Browser } from 'playwright-core'
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { startQuire, type QuireProcess } from '../helpers/quire-process.js'
-import { docText, launchBrowser, openUser, typeAtEnd, waitForText, waitStatus, type User } from './harness.js'
+import { describe, expect, it } from 'vitest'
+import { browserSuite, docText, typeAtEnd, waitForText, waitStatus, type User } from './harness.js'
 
-let quire: QuireProcess
-let browser: Browser
-const users: User[] = []
-
-beforeAll(async () => {
-  [quire, browser] = await Promise.all([startQuire(), launchBrowser()])
-})
-afterAll(async () => {
-  for (const u of users) expect(u.errors).toEqual([])
-  await browser?.close()
-  await quire?.kill()
-})
-
-async function open (doc: string, name: string): Promise<User> {
-  const user = await openUser(browser, `${quire.url}/d/${doc}?name=${encodeURIComponent(name)}`)
-  users.push(user)
-  return user
-}
+const suite = browserSuite()
+const open = (doc: string, name: string): Promise<User> => suite.open(`/d/${doc}?name=${encodeURIComponent(name)}`)
 
 describe('two users in the web app', () => {
   it('co-edit with carets, presence, typing indicator, formatting and undo', async () => {
@@ -97,7 +79,7 @@ describe('two users in the web app', () => {
 /** Both people's screens next to each other, as one picture for the docs. */
 async function sideBySide (path: string, left: Buffer, right: Buffer): Promise<void> {
   mkdirSync('docs/screenshots', { recursive: true })
-  const page = await browser.newPage({ viewport: { width: 2240, height: 700 } })
+  const page = await suite.browser.newPage({ viewport: { width: 2240, height: 700 } })
   const img = (b: Buffer, who: string): string =>
     `<figure><figcaption>${who}</figcaption><img src="data:image/png;base64,${b.toString('base64')}"></figure>`
   await page.setContent(`<style>body{margin:0;display:flex;gap:20px;padding:10px;background:#dee2e6;font:600 14px system-ui}

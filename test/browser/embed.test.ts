@@ -6,18 +6,15 @@
  * apart.
  */
 import { createServer, type Server } from 'node:http'
-import type { Browser } from 'playwright-core'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { startQuire, type QuireProcess } from '../helpers/quire-process.js'
-import { launchBrowser, watchErrors, openUser, typeAtEnd, waitForText, waitStatus, type User } from './harness.js'
+import { browserSuite, typeAtEnd, waitForText, waitStatus, watchErrors } from './harness.js'
 
-let quire: QuireProcess
-let browser: Browser
+const suite = browserSuite()
 let host: Server
 let hostUrl: string
-const users: User[] = []
 
 function hostPage (): string {
+  const quire = suite.quire
   return `<!doctype html>
 <html><head><meta charset="utf-8"><title>Someone else's site</title>
 <style>
@@ -40,7 +37,6 @@ function hostPage (): string {
 }
 
 beforeAll(async () => {
-  [quire, browser] = await Promise.all([startQuire(), launchBrowser()])
   host = createServer((_req, res) => {
     res.writeHead(200, { 'content-type': 'text/html; charset=utf-8' })
     res.end(hostPage())
@@ -51,19 +47,12 @@ beforeAll(async () => {
   hostUrl = `http://localhost:${typeof address === 'object' && address ? address.port : 0}/`
 })
 afterAll(async () => {
-  for (const u of users) expect(u.errors).toEqual([])
-  await browser?.close()
   await new Promise((resolve) => host?.close(resolve))
-  await quire?.kill()
 })
 
 describe('embedding in another origin', () => {
   it('the element, the library and the iframe sync with the web app', async () => {
-    const [site, alice] = await Promise.all([
-      openUser(browser, hostUrl),
-      openUser(browser, `${quire.url}/d/embed/element?name=Alice`),
-    ])
-    users.push(site, alice)
+    const [site, alice] = await Promise.all([suite.open(hostUrl), suite.open('/d/embed/element?name=Alice')])
     const element = site.page.locator('quire-editor')
     const elementEditor = element.locator('.ProseMirror')
     const aliceEditor = alice.page.locator('.ProseMirror')
@@ -85,7 +74,7 @@ describe('embedding in another origin', () => {
     // mountEditor from the library module, on another document.
     const aliceLibraryPage = await alice.context.newPage()
     watchErrors(aliceLibraryPage, alice.errors)
-    await aliceLibraryPage.goto(`${quire.url}/d/embed/library?name=Alice`)
+    await aliceLibraryPage.goto(`${suite.quire.url}/d/embed/library?name=Alice`)
     await typeAtEnd(site.page, site.page.locator('#library .ProseMirror'), 'Dave uses the library.')
     await waitForText(aliceLibraryPage.locator('.ProseMirror'), 'Dave uses the library.')
 

@@ -4,8 +4,10 @@
  * what the page shows (contract §7 selectors), never on the clock.
  */
 import { chromium, type Browser, type BrowserContext, type Page, type Frame, type Locator } from 'playwright-core'
+import { afterAll, beforeAll, expect } from 'vitest'
 import * as Y from 'yjs'
 import { findBinary } from '../helpers/binaries.js'
+import { startQuire, type QuireProcess } from '../helpers/quire-process.js'
 
 export async function launchBrowser (): Promise<Browser> {
   return chromium.launch({
@@ -41,6 +43,35 @@ export async function openUser (browser: Browser, url: string): Promise<User> {
   await page.goto(url)
   await page.locator('.ProseMirror').first().waitFor()
   return { context, page, errors }
+}
+
+export interface BrowserSuite {
+  /** The Quire process of this file (reassign it after a restart). */
+  quire: QuireProcess
+  browser: Browser
+  /** Everyone opened through open(): their pages must end without errors. */
+  users: User[]
+  /** A new person opening `path` on the Quire server (or a full URL elsewhere). */
+  open (path: string): Promise<User>
+}
+
+/** One Quire process and one browser for the test file that calls this (at top level). */
+export function browserSuite (): BrowserSuite {
+  const suite = { users: [] as User[] } as BrowserSuite
+  suite.open = async (path) => {
+    const user = await openUser(suite.browser, /^https?:/.test(path) ? path : `${suite.quire.url}${path}`)
+    suite.users.push(user)
+    return user
+  }
+  beforeAll(async () => {
+    [suite.quire, suite.browser] = await Promise.all([startQuire(), launchBrowser()])
+  })
+  afterAll(async () => {
+    await suite.browser?.close()
+    await suite.quire?.kill()
+    for (const user of suite.users) expect(user.errors).toEqual([])
+  })
+  return suite
 }
 
 type Scope = Page | Frame

@@ -4,23 +4,11 @@
  * survives closing the page (IndexedDB) and reaches Alice once Bob's browser
  * opens the document again online.
  */
-import type { Browser, Page } from 'playwright-core'
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { startQuire, type QuireProcess } from '../helpers/quire-process.js'
-import { docText, launchBrowser, watchErrors, openUser, typeAtEnd, waitForText, waitStatus, type User } from './harness.js'
+import type { Page } from 'playwright-core'
+import { describe, expect, it } from 'vitest'
+import { browserSuite, docText, typeAtEnd, waitForText, waitStatus, watchErrors } from './harness.js'
 
-let quire: QuireProcess
-let browser: Browser
-const users: User[] = []
-
-beforeAll(async () => {
-  [quire, browser] = await Promise.all([startQuire(), launchBrowser()])
-})
-afterAll(async () => {
-  for (const u of users) expect(u.errors).toEqual([])
-  await browser?.close()
-  await quire?.kill()
-})
+const suite = browserSuite()
 
 /** Waits until every write IndexedDB has started for `doc` is committed (a later read transaction sees them). */
 async function localCopyWritten (page: Page, dbName: string): Promise<number> {
@@ -37,9 +25,8 @@ async function localCopyWritten (page: Page, dbName: string): Promise<number> {
 
 describe('offline editing', () => {
   it('merges edits made offline, also across closing the page', async () => {
-    const url = (name: string): string => `${quire.url}/d/offline?name=${name}`
-    const [alice, bob] = await Promise.all([openUser(browser, url('Alice')), openUser(browser, url('Bob'))])
-    users.push(alice, bob)
+    const path = (name: string): string => `/d/offline?name=${name}`
+    const [alice, bob] = await Promise.all([suite.open(path('Alice')), suite.open(path('Bob'))])
     const aliceEditor = alice.page.locator('.ProseMirror')
     const bobEditor = bob.page.locator('.ProseMirror')
     await Promise.all([waitStatus(alice.page, 'connected'), waitStatus(bob.page, 'connected')])
@@ -65,13 +52,13 @@ describe('offline editing', () => {
     await bob.context.setOffline(true)
     await waitStatus(bob.page, 'offline')
     await typeAtEnd(bob.page, bobEditor, ' Kept on this device.')
-    expect(await localCopyWritten(bob.page, `quire:${quire.wsUrl}/offline`)).toBeGreaterThan(0)
+    expect(await localCopyWritten(bob.page, `quire:${suite.quire.wsUrl}/offline`)).toBeGreaterThan(0)
     await bob.page.close()
     await bob.context.setOffline(false)
 
     const again = await bob.context.newPage()
     watchErrors(again, bob.errors)
-    await again.goto(url('Bob'))
+    await again.goto(`${suite.quire.url}${path('Bob')}`)
     await waitStatus(again, 'connected', true)
     await waitForText(aliceEditor, 'Kept on this device.')
     expect(await docText(again.locator('.ProseMirror'))).toBe(await docText(aliceEditor))
