@@ -55,8 +55,8 @@ export interface BrowserSuite {
   open (path: string): Promise<User>
 }
 
-/** One Quire process and one browser for the test file that calls this (at top level). */
-export function browserSuite (): BrowserSuite {
+/** One Quire process (started with `env`) and one browser for the test file that calls this (at top level). */
+export function browserSuite (env: Record<string, string> = {}): BrowserSuite {
   const suite = { users: [] as User[] } as BrowserSuite
   suite.open = async (path) => {
     const user = await openUser(suite.browser, /^https?:/.test(path) ? path : `${suite.quire.url}${path}`)
@@ -64,7 +64,7 @@ export function browserSuite (): BrowserSuite {
     return user
   }
   beforeAll(async () => {
-    [suite.quire, suite.browser] = await Promise.all([startQuire(), launchBrowser()])
+    [suite.quire, suite.browser] = await Promise.all([startQuire(env), launchBrowser()])
   })
   afterAll(async () => {
     await suite.browser?.close()

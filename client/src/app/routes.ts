@@ -16,9 +16,15 @@ export function docNameFrom (pathname: string, prefix: string): string | null {
   }
 }
 
-/** The sync endpoint: this page's server, unless the dev setup points elsewhere. */
+/**
+ * The sync endpoint: this page's server, unless the build says otherwise
+ * (VITE_QUIRE_SERVER: a full `ws(s)://` URL, or `:port` for this host name
+ * at another port, as `npm run dev` sets it).
+ */
 export function serverUrl (): string {
+  const scheme = location.protocol === 'https:' ? 'wss:' : 'ws:'
   const configured = import.meta.env.VITE_QUIRE_SERVER as string | undefined
+  if (configured?.startsWith(':')) return `${scheme}//${location.hostname}${configured}`
   if (configured) return configured
-  return `${location.protocol === 'https:' ? 'wss:' : 'ws:'}//${location.host}`
+  return `${scheme}//${location.host}`
 }
