@@ -94,7 +94,7 @@ export function mountEditor (element: HTMLElement, options: MountEditorOptions):
   // Typing: our own changes only (remote ones come through the sync plugin).
   const typing = new TypingSignal(provider.awareness)
   editor.on('update', ({ transaction }) => {
-    if (!isChangeOrigin(transaction)) typing.input()
+    if (transaction.docChanged && !isChangeOrigin(transaction)) typing.input()
   })
   editor.on('blur', () => typing.stop())
 
@@ -121,7 +121,8 @@ export function mountEditor (element: HTMLElement, options: MountEditorOptions):
     ui.problem.textContent = s.problem ?? ''
     const editable = s.access === 'write'
     if (editor.isEditable !== editable) {
-      editor.setEditable(editable)
+      editor.setEditable(editable, false)
+      if (!editable) typing.stop()
       toolbar.update()
     }
     options.onStatus?.(s)
