@@ -32,6 +32,12 @@ const asBuffer = (u: Uint8Array): Buffer => Buffer.isBuffer(u) ? u : Buffer.from
 
 export class RedisStore implements DocStore {
   readonly kind = 'redis'
+  /**
+   * The last append issued per document. Appends to one document go out one
+   * after another: a client may reorder commands it retries (NOSCRIPT after a
+   * Redis restart, cluster redirections), and the log must keep call order.
+   */
+  private readonly tails = new Map<string, Promise<unknown>>()
 
   constructor (private readonly opts: RedisStoreOptions) {}
 
@@ -51,8 +57,17 @@ export class RedisStore implements DocStore {
     return { seq: Number(reply[0].toString()), updates: reply.slice(1) }
   }
 
-  async append (name: string, updates: Uint8Array[]): Promise<AppendResult> {
-    if (updates.length === 0) throw new StoreError('nothing to append')
+  append (name: string, updates: Uint8Array[]): Promise<AppendResult> {
+    if (updates.length === 0) return Promise.reject(new StoreError('nothing to append'))
+    const previous = this.tails.get(name)
+    const result = previous === undefined ? this.write(name, updates) : previous.then(() => this.write(name, updates))
+    const tail = result.catch(() => {})
+    this.tails.set(name, tail)
+    void tail.then(() => { if (this.tails.get(name) === tail) this.tails.delete(name) })
+    return result
+  }
+
+  private async write (name: string, updates: Uint8Array[]): Promise<AppendResult> {
     const { client, instanceId, publishCommand, positions } = this.opts
     const keys = docKeys(name)
     const last = await client.quireAppend(keys.log, keys.seq, publishCommand, keys.channel, instanceId, ...updates.map(asBuffer))
