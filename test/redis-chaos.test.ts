@@ -186,6 +186,8 @@ describe('chaos with real processes', () => {
       c.text.insert(0, 'hello')
       const d = client(q, 'chaos/late-redis')
       await whenConverged([c, d], ['hello'])
+      // A graceful stop with Redis: drains, leaves the heartbeat set, exits 0.
+      expect(await q.kill('SIGTERM')).toBe(0)
     } finally {
       await late.stop()
     }
