@@ -1,13 +1,13 @@
 /**
  * Wires the Redis backend (REDIS_URL or REDIS_CLUSTER_NODES): one connection
- * for commands and scripts, pub/sub connections, the store, the bus and the
- * heartbeat. Returns at once even when Redis is unreachable: the instance
+ * for commands and scripts, pub/sub connections, the store and the bus (with
+ * its heartbeat). Returns at once even when Redis is unreachable: the instance
  * listens (/healthz 200, /readyz 503), the connections retry with backoff,
  * and documents load once Redis answers.
  */
 import { randomBytes } from 'node:crypto'
 import { hostname } from 'node:os'
-import type { Cluster, Redis } from 'ioredis'
+import type { Cluster } from 'ioredis'
 import type { Config } from '../config.js'
 import type { Logger } from '../ops/log.js'
 import type { Backend } from '../backend.js'
@@ -17,7 +17,6 @@ import { AppliedPositions } from './positions.js'
 import { RedisStore } from './redis-store.js'
 import { RedisBus } from './redis-bus.js'
 import { ClusterSubscriber, ConnectionSubscriber, type SubscriberEvents } from './subscriber.js'
-import { Heartbeat } from './heartbeat.js'
 
 export interface RedisBackend extends Backend {
   store: RedisStore
@@ -61,16 +60,6 @@ export async function createRedisBackend (config: Config, log: Logger): Promise<
 
   const store = new RedisStore({ client, instanceId, publishCommand, positions, busReady: () => subscriber.ready, log: rlog })
   bus = new RedisBus({ client, instanceId, publishCommand, positions, readLog: (name, from) => store.read(name, from), subscriber, log: rlog })
-  const heartbeat = new Heartbeat(client, instanceId, (dead) => bus?.handleDeadInstances(dead), rlog)
-  heartbeat.start()
-  // Beat at once when Redis comes (back), so this instance is seen alive quickly.
-  ;(client as Redis).on('ready', () => heartbeat.reconnected())
-
-  const closeBus = bus.close.bind(bus)
-  bus.close = async () => {
-    await heartbeat.stop()
-    await closeBus()
-  }
   rlog.info({ redis: target.kind === 'cluster' ? target.nodes.map((n) => `${n.host}:${n.port}`) : redactUrl(target.url) }, 'redis backend configured')
   return { store, bus, instanceId, whenReady: ready }
 }

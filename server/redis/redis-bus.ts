@@ -2,7 +2,8 @@
  * The Redis bus: delivers other instances' updates (published by the append
  * script) and awareness to the documents loaded here, fills gaps from the
  * log, catches every document up after its subscription was restored, and
- * removes the awareness states of instances that stopped heartbeating.
+ * removes the awareness states of instances that stopped heartbeating (its
+ * own heartbeat runs from construction to close).
  */
 import type { Bus, BusSink } from '../bus/bus.js'
 import type { LogPosition } from '../store/store.js'
@@ -14,6 +15,7 @@ import { DocFeed, type ReadLog } from './feed.js'
 import type { AppliedPositions } from './positions.js'
 import { PresenceDirectory } from './presence-directory.js'
 import type { ChannelSubscriber } from './subscriber.js'
+import { Heartbeat } from './heartbeat.js'
 
 interface Subscription {
   name: string
@@ -36,8 +38,14 @@ export interface RedisBusOptions {
 export class RedisBus implements Bus {
   private readonly docs = new Map<string, Subscription>()
   private readonly byChannel = new Map<string, Subscription>()
+  private readonly heartbeat: Heartbeat
 
-  constructor (private readonly opts: RedisBusOptions) {}
+  constructor (private readonly opts: RedisBusOptions) {
+    this.heartbeat = new Heartbeat(opts.client, opts.instanceId, (dead) => this.handleDeadInstances(dead), opts.log)
+    this.heartbeat.start()
+    // Beat at once when Redis comes (back), so this instance is seen alive quickly.
+    opts.client.on('ready', () => this.heartbeat.reconnected())
+  }
 
   get ready (): boolean { return this.opts.subscriber.ready }
 
@@ -133,6 +141,7 @@ export class RedisBus implements Bus {
   }
 
   async close (): Promise<void> {
+    await this.heartbeat.stop()
     for (const sub of [...this.docs.values()]) this.drop(sub)
     await this.opts.subscriber.close()
   }
