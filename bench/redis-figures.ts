@@ -2,6 +2,7 @@
  * Figures for docs/scaling.md, measured on this machine with real processes:
  *   - cross-instance latency: an edit typed on instance A until a client on B has it
  *     (and, for comparison, until another client on A has it);
+ *   - throughput: a burst of edits on A until B has them all;
  *   - Redis memory of one document before and after compaction;
  *   - time from kill -9 of an instance to its clients' presence disappearing elsewhere.
  *
@@ -59,6 +60,34 @@ async function measureLatency (appendfsync: 'always' | 'everysec'): Promise<void
   console.log(`appendfsync ${appendfsync}: same instance   ${summary(await latency(a1, a2, SAMPLES))}`)
   console.log(`appendfsync ${appendfsync}: across instances ${summary(await latency(a1, b1, SAMPLES))}`)
   for (const c of [a1, a2, b1]) c.destroy()
+  await Promise.all([a.kill(), b.kill()])
+  await redis.stop()
+}
+
+/** One client on A types `edits` characters as fast as it can; how long until a client on B has them all. */
+async function measureThroughput (edits: number): Promise<void> {
+  const redis = await startRedis({ appendfsync: 'everysec' })
+  const env = { REDIS_URL: redis.url, RATE_LIMIT_PER_SECOND: '1000000', RATE_LIMIT_BURST: '1000000' }
+  const [a, b] = await Promise.all([0, 1].map(() => startQuire(env)))
+  const doc = 'figures/throughput'
+  const writer = connectClient(a.wsUrl, doc)
+  const reader = connectClient(b.wsUrl, doc)
+  await Promise.all([whenSynced(writer), whenSynced(reader)])
+  const done = new Promise<number>((resolve) => {
+    const on = (): void => {
+      if (reader.text.length < edits) return
+      reader.doc.off('afterTransaction', on)
+      resolve(performance.now())
+    }
+    reader.doc.on('afterTransaction', on)
+  })
+  const start = performance.now()
+  for (let i = 0; i < edits; i++) writer.text.insert(writer.text.length, 'x')
+  const ms = await done - start
+  const seq = Number(await redis.client().get(docKeys(doc).seq))
+  console.log(`throughput: ${edits} edits typed on A, all on B after ${ms.toFixed(0)} ms (${Math.round(edits / ms * 1000)} edits/s; ${seq} log entries written)`)
+  writer.destroy()
+  reader.destroy()
   await Promise.all([a.kill(), b.kill()])
   await redis.stop()
 }
@@ -124,6 +153,7 @@ async function measurePresenceRemoval (rounds: number): Promise<void> {
 
 await measureLatency('everysec')
 await measureLatency('always')
+await measureThroughput(5_000)
 await measureMemory()
 await measurePresenceRemoval(6)
 process.exit(0)
