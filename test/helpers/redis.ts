@@ -35,6 +35,10 @@ interface StartOptions {
   extraArgs?: string[]
 }
 
+/** Servers still running; killed if the test process exits without stopping them. */
+const running = new Set<ChildProcess>()
+process.once('exit', () => { for (const proc of running) proc.kill('SIGKILL') })
+
 export async function startRedis (opts: StartOptions = {}): Promise<RedisProcess> {
   const bin = findBinary('redis-server', 'REDIS_SERVER_BIN', 'redis-server')
   const port = opts.port ?? await freePort()
@@ -46,7 +50,11 @@ export async function startRedis (opts: StartOptions = {}): Promise<RedisProcess
     ...(opts.extraArgs ?? []),
   ]
   const proc = spawn(bin, args, { stdio: ['ignore', 'pipe', 'pipe'] })
-  const exited = new Promise<void>((resolve) => proc.once('exit', () => resolve()))
+  running.add(proc)
+  const exited = new Promise<void>((resolve) => proc.once('exit', () => {
+    running.delete(proc)
+    resolve()
+  }))
   await new Promise<void>((resolve, reject) => {
     let out = ''
     proc.stdout!.on('data', (chunk: Buffer) => {
