@@ -14,7 +14,7 @@ import { createLogger } from '../server/ops/log.js'
 import { ProtocolError } from '../server/protocol/messages.js'
 import { GatedStore, gate, nextTurn } from './helpers/gated-store.js'
 import { FakePeer } from './helpers/fake-peer.js'
-import { readServerFrame, textUpdate } from './helpers/frames.js'
+import { readServerFrame, richDoc, textUpdate } from './helpers/frames.js'
 import { within } from './helpers/wait.js'
 
 async function setup (): Promise<{ store: GatedStore, doc: SharedDocument, registry: DocumentRegistry }> {
@@ -148,15 +148,7 @@ describe('read-only peers', () => {
 })
 
 describe('garbage from clients', () => {
-  const base = new Y.Doc()
-  const t = base.getText('t')
-  t.insert(0, 'fuzzing is fun')
-  t.format(0, 4, { bold: true })
-  t.delete(3, 2)
-  base.getMap('m').set('k', { nested: [1, 2, 3] })
-  base.getArray('a').insert(0, [1, 'two', new Uint8Array([3])])
-  base.getXmlFragment('default').insert(0, [new Y.XmlElement('paragraph')])
-  const valid = Y.encodeStateAsUpdate(base)
+  const valid = Y.encodeStateAsUpdate(richDoc().doc)
 
   it('what Yjs refuses never touches the document; what it takes is stored and relayed as Yjs encodes it', async () => {
     const { store, doc } = await setup()

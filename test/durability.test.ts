@@ -5,35 +5,18 @@
  */
 import { afterAll, describe, expect, it } from 'vitest'
 import * as Y from 'yjs'
-import { startQuire, type QuireProcess } from './helpers/quire-process.js'
-import { connectClient, whenDoc, whenSynced, type TestClient } from './helpers/clients.js'
+import type { QuireProcess } from './helpers/quire-process.js'
+import { whenDoc, whenSynced } from './helpers/clients.js'
+import { fleet } from './helpers/fleet.js'
 import { openRaw } from './helpers/raw-socket.js'
 import { encodeUpdate, readServerFrame, textUpdate } from './helpers/frames.js'
 import { allZero, liveCounts } from './helpers/metrics.js'
 import { waitFor, within } from './helpers/wait.js'
 import { LevelStore } from '../server/store/level-store.js'
 
-const running = new Set<QuireProcess>()
-const clients: TestClient[] = []
-afterAll(async () => {
-  for (const c of clients) c.destroy()
-  await Promise.all([...running].map((q) => q.kill()))
-})
-
-async function start (env: Record<string, string> = {}): Promise<QuireProcess> {
-  const q = await startQuire(env)
-  running.add(q)
-  return q
-}
-async function kill9 (q: QuireProcess): Promise<void> {
-  await q.kill('SIGKILL')
-  running.delete(q)
-}
-function client (q: QuireProcess, doc: string): TestClient {
-  const c = connectClient(q.wsUrl, doc)
-  clients.push(c)
-  return c
-}
+const { start, client, stop, stopAll } = fleet()
+afterAll(stopAll)
+const kill9 = async (q: QuireProcess): Promise<void> => { await stop(q) }
 
 describe('write-through', () => {
   it('kill -9 right after another client has seen an edit never loses it', async () => {
@@ -92,8 +75,7 @@ describe('compaction', () => {
     a.destroy()
     b.destroy()
     await waitFor(() => liveCounts(quire.url), allZero, 'the document to unload')
-    expect(await quire.kill('SIGTERM')).toBe(0)
-    running.delete(quire)
+    expect(await stop(quire, 'SIGTERM')).toBe(0)
 
     const store = await LevelStore.open(quire.env.DATA_DIR)
     try {

@@ -11,7 +11,7 @@ import WebSocket from 'ws'
 import * as Y from 'yjs'
 import { startQuire, type QuireProcess } from './helpers/quire-process.js'
 import { connectClient, whenDoc, whenSynced, type TestClient } from './helpers/clients.js'
-import { awarenessFrame, encodeSyncStep1, encodeSyncStep2, encodeUpdate, QUERY_AWARENESS, varUint } from './helpers/frames.js'
+import { awarenessFrame, richDoc, encodeSyncStep1, encodeSyncStep2, encodeUpdate, QUERY_AWARENESS, varUint } from './helpers/frames.js'
 import { readMetrics } from './helpers/metrics.js'
 import { within } from './helpers/wait.js'
 
@@ -50,16 +50,7 @@ function prng (seed: number): (n: number) => number {
 }
 
 function corpus (): Uint8Array[] {
-  const doc = new Y.Doc()
-  const updates: Uint8Array[] = []
-  doc.on('update', (u: Uint8Array) => updates.push(u))
-  const t = doc.getText('t')
-  t.insert(0, 'fuzzing is fun')
-  t.format(0, 4, { bold: true })
-  t.delete(3, 2)
-  doc.getMap('m').set('k', { nested: [1, 2, 3] })
-  doc.getArray('a').insert(0, [1, 'two', new Uint8Array([3])])
-  doc.getXmlFragment('default').insert(0, [new Y.XmlElement('paragraph')])
+  const { doc, updates } = richDoc()
   return [
     // A whole document as one update, the richest thing to mutate.
     encodeUpdate(Y.encodeStateAsUpdate(doc)),

@@ -5,7 +5,8 @@
 import { afterAll, describe, expect, it } from 'vitest'
 import WebSocket from 'ws'
 import * as Y from 'yjs'
-import { startQuire, type QuireProcess } from './helpers/quire-process.js'
+import type { QuireProcess } from './helpers/quire-process.js'
+import { fleet } from './helpers/fleet.js'
 import { connectClient, whenClosed, whenDoc, whenSynced, type TestClient } from './helpers/clients.js'
 import { openRaw } from './helpers/raw-socket.js'
 import { openTcpWebSocket } from './helpers/raw-tcp.js'
@@ -15,22 +16,12 @@ import { within } from './helpers/wait.js'
 import { GatedStore, gate, nextTurn } from './helpers/gated-store.js'
 import { startInProcess } from './helpers/in-process.js'
 
-const running = new Set<QuireProcess>()
+const { start, client, forget, stopAll } = fleet()
 const clients: TestClient[] = []
 afterAll(async () => {
   for (const c of clients) c.destroy()
-  await Promise.all([...running].map((q) => q.kill()))
+  await stopAll()
 })
-async function start (env: Record<string, string> = {}): Promise<QuireProcess> {
-  const q = await startQuire(env)
-  running.add(q)
-  return q
-}
-function client (q: QuireProcess, doc: string): TestClient {
-  const c = connectClient(q.wsUrl, doc)
-  clients.push(c)
-  return c
-}
 const logLines = (q: QuireProcess): Array<Record<string, unknown>> => q.logs.map((l) => JSON.parse(l) as Record<string, unknown>)
 
 describe('health, readiness, metrics, logs', () => {
@@ -105,7 +96,7 @@ describe('graceful drain', () => {
     for (const close of await Promise.all(closes)) expect(close.code).toBe(1012)
     expect((await acked.closed).code).toBe(1012)
     expect(await within(q.exited, 10_000, 'the process to exit')).toBe(0)
-    running.delete(q)
+    forget(q)
     expect((await deaf.closed)?.code ?? 1012).toBe(1012)
     const msgs = logLines(q).map((l) => l.msg)
     expect(msgs.filter((m) => m === 'draining')).toHaveLength(1)
@@ -129,7 +120,7 @@ describe('graceful drain', () => {
       a.text.insert(0, 'x')
       for (const s of signals) q.proc.kill(s)
       expect(await within(q.exited, 10_000, 'the process to exit')).toBe(0)
-      running.delete(q)
+      forget(q)
       a.destroy()
       expect(logLines(q).filter((l) => l.msg === 'draining')).toHaveLength(1)
     })

@@ -13,6 +13,25 @@ export { encodeAwareness, encodeSyncStep1, encodeSyncStep2, encodeUpdate }
 export const QUERY_AWARENESS = new Uint8Array([3])
 export const EMPTY_AWARENESS = new Uint8Array([1, 1, 0])
 
+/**
+ * A small document using every kind of content (formatting, deletion,
+ * nested JSON, binary, XML), and the updates that built it: material for
+ * fuzzing.
+ */
+export function richDoc (): { doc: Y.Doc, updates: Uint8Array[] } {
+  const doc = new Y.Doc()
+  const updates: Uint8Array[] = []
+  doc.on('update', (u: Uint8Array) => updates.push(u))
+  const t = doc.getText('t')
+  t.insert(0, 'fuzzing is fun')
+  t.format(0, 4, { bold: true })
+  t.delete(3, 2)
+  doc.getMap('m').set('k', { nested: [1, 2, 3] })
+  doc.getArray('a').insert(0, [1, 'two', new Uint8Array([3])])
+  doc.getXmlFragment('default').insert(0, [new Y.XmlElement('paragraph')])
+  return { doc, updates }
+}
+
 /** An awareness frame setting one client's state (JSON text as given). */
 export function awarenessFrame (clientId: number, clock: number, json: string): Uint8Array {
   return encodeAwareness(encodeAwarenessUpdate([{ clientId, clock, json }]))
