@@ -47,12 +47,15 @@ export type Config = z.infer<typeof schema>
 
 export class ConfigError extends Error {}
 
-/** Parse environment variables; empty strings count as unset. */
+/** Variables for which an empty value means something (CLIENT_DIR="": serve no web client). */
+const EMPTY_MEANS_SOMETHING = new Set(['CLIENT_DIR'])
+
+/** Parse environment variables; empty strings count as unset (but see above). */
 export function loadConfig (env: NodeJS.ProcessEnv = process.env): Config {
   const input: Record<string, string> = {}
   for (const key of Object.keys(schema.shape)) {
     const value = env[key]
-    if (value !== undefined && value !== '') input[key] = value
+    if (value !== undefined && (value !== '' || EMPTY_MEANS_SOMETHING.has(key))) input[key] = value
   }
   const result = schema.safeParse(input)
   if (!result.success) {

@@ -93,6 +93,11 @@ describe('good values', () => {
     expect(c.REDIS_URL).toBeUndefined()
   })
 
+  it('CLIENT_DIR="" turns the web client off (an empty value that means something)', async () => {
+    expect(loadConfig({ CLIENT_DIR: '' }).CLIENT_DIR).toBe('')
+    expect(loadConfig({}).CLIENT_DIR).toBeUndefined()
+  })
+
   it('are parsed', () => {
     const c = loadConfig({ PORT: '8080', REDIS_CLUSTER_NODES: 'a:7000,b.example:7001', MAX_MESSAGE_BYTES: '1048576' })
     expect(c.PORT).toBe(8080)
