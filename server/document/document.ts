@@ -161,11 +161,9 @@ export class SharedDocument implements BusSink {
     let stored: Uint8Array | null = null
     let malformed = false
     if (peer.canWrite && update.length > EMPTY_UPDATE_BYTES) ({ stored, malformed } = this.integrate(update, peer))
-    if (malformed) {
-      // Its count was taken: its later acknowledgements stay in step (the
-      // connection closes anyway).
-      throw new ProtocolError('malformed update')
-    }
+    // Refused, after being counted like any update message (acknowledgement
+    // counts follow the order messages were sent); its connection closes.
+    if (malformed) throw new ProtocolError('malformed update')
     const entry: QueuedUpdate = { update: stored, origin: peer, originCount, seq: ++this.appliedSeq, relayed: false }
     this.queued.push(entry)
     if (this.degraded && stored) this.relay([entry])
