@@ -14,7 +14,8 @@ import { createLogger } from '../server/ops/log.js'
 import { ProtocolError } from '../server/protocol/messages.js'
 import { GatedStore, gate, nextTurn } from './helpers/gated-store.js'
 import { FakePeer } from './helpers/fake-peer.js'
-import { readServerFrame, richDoc, textUpdate } from './helpers/frames.js'
+import { readAwareness, readServerFrame, richDoc, textUpdate } from './helpers/frames.js'
+import { encodeAwarenessUpdate } from '../server/protocol/awareness-update.js'
 import { within } from './helpers/wait.js'
 
 async function setup (): Promise<{ store: GatedStore, doc: SharedDocument, registry: DocumentRegistry }> {
@@ -144,6 +145,49 @@ describe('read-only peers', () => {
     // Their awareness is shared like anyone's.
     doc.handleAwareness(reader, new Uint8Array([1, 5, 1, ...new TextEncoder().encode('\u0002{}')]))
     await writer.until((p) => p.frames.some((f) => readServerFrame(f).type === 'awareness'))
+  })
+})
+
+describe('awareness held by connections', () => {
+  const announce = (clientId: number, clock: number, json: string): Uint8Array => encodeAwarenessUpdate([{ clientId, clock, json }])
+  const statesSeenBy = (peer: FakePeer): Map<number, unknown> => {
+    const states = new Map<number, unknown>()
+    for (const f of peer.frames) {
+      const m = readServerFrame(f)
+      if (m.type !== 'awareness') continue
+      for (const [id, state] of readAwareness(m.payload)) if (state === null) states.delete(id); else states.set(id, state)
+    }
+    return states
+  }
+
+  it('a client that reconnects before its old connection\'s close is noticed keeps its state when that close comes', async () => {
+    const { doc } = await setup()
+    const watcher = join(doc)
+    const old = join(doc)
+    doc.handleAwareness(old, announce(7, 1, '{"user":"u"}'))
+    await watcher.until((p) => statesSeenBy(p).has(7))
+    // Reconnected: the same state, same clock, from a new connection.
+    const fresh = join(doc)
+    doc.handleAwareness(fresh, announce(7, 1, '{"user":"u"}'))
+    doc.removePeer(old)
+    await nextTurn()
+    expect(statesSeenBy(watcher).has(7)).toBe(true)
+    // When the connection that holds it goes, it goes.
+    doc.removePeer(fresh)
+    await watcher.until((p) => !statesSeenBy(p).has(7))
+  })
+
+  it('a state another connection merely echoes is not held by it', async () => {
+    const { doc } = await setup()
+    const owner = join(doc)
+    const other = join(doc)
+    doc.handleAwareness(other, announce(9, 1, '{}'))
+    doc.handleAwareness(owner, announce(7, 1, '{"user":"u"}'))
+    // Stock clients re-broadcast states they accept: this is not an announcement.
+    doc.handleAwareness(other, announce(7, 1, '{"user":"u"}'))
+    await other.until((p) => statesSeenBy(p).has(7))
+    doc.removePeer(owner)
+    await other.until((p) => !statesSeenBy(p).has(7))
   })
 })
 

@@ -18,6 +18,7 @@
  */
 import * as Y from 'yjs'
 import { Presence } from './presence.js'
+import { decodeAwarenessUpdate } from '../protocol/awareness-update.js'
 import { encodeAwareness, encodeSyncStep1, encodeSyncStep2, encodeUpdate, KEEPALIVE_FRAME, ProtocolError } from '../protocol/messages.js'
 import type { Bus, BusSink } from '../bus/bus.js'
 import type { DocStore, LogPosition, StoredDoc } from '../store/store.js'
@@ -72,6 +73,8 @@ export class SharedDocument implements BusSink {
   readonly presence = new Presence()
   readonly peers = new Set<Peer>()
   private readonly updateCounts = new Map<Peer, number>()
+  /** Peers that have sent an awareness message (see handleAwareness). */
+  private readonly announced = new Set<Peer>()
 
   private queued: QueuedUpdate[] = []
   private writing = false
@@ -130,9 +133,13 @@ export class SharedDocument implements BusSink {
   removePeer (peer: Peer): void {
     if (!this.peers.delete(peer)) return
     this.updateCounts.delete(peer)
+    this.announced.delete(peer)
     this.gated = this.gated.filter((g) => g.peer !== peer)
-    // Everyone else learns at once that its awareness states are gone.
-    if (this.presence.remove(peer.clientIds)) this.flushPresence()
+    // Everyone else learns at once that its awareness states are gone, but
+    // for those another connection holds now (the same client, reconnected
+    // before this close was noticed).
+    const gone = [...peer.clientIds].filter((id) => ![...this.peers].some((p) => p.clientIds.has(id)))
+    if (this.presence.remove(gone)) this.flushPresence()
   }
 
   // ---- incoming messages --------------------------------------------------
@@ -242,8 +249,20 @@ export class SharedDocument implements BusSink {
     for (const peer of [...this.peers]) if (peer !== origin) peer.evict()
   }
 
+  /**
+   * A peer holds the states it set, and also those in its first awareness
+   * message even when they are not newer: a stock client announces its own
+   * state on connect at an unchanged clock, and when it reconnects before
+   * its old connection's close is noticed, that announcement changes nothing
+   * here, yet this connection is now the one holding the state.
+   */
   handleAwareness (peer: Peer, update: Uint8Array): void {
-    for (const id of this.presence.apply(update, false)) peer.clientIds.add(id)
+    const entries = decodeAwarenessUpdate(update)
+    for (const id of this.presence.applyEntries(entries, false)) peer.clientIds.add(id)
+    if (!this.announced.has(peer)) {
+      this.announced.add(peer)
+      for (const e of entries) if (e.json !== 'null') peer.clientIds.add(e.clientId)
+    }
     this.schedulePresenceFlush()
   }
 
