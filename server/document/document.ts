@@ -75,6 +75,8 @@ export class SharedDocument implements BusSink {
   private readonly updateCounts = new Map<Peer, number>()
   /** Peers that have sent an awareness message (see handleAwareness). */
   private readonly announced = new Set<Peer>()
+  /** Awareness client id -> the connections holding its state here (see handleAwareness). */
+  private readonly holders = new Map<number, Set<Peer>>()
 
   private queued: QueuedUpdate[] = []
   private writing = false
@@ -138,7 +140,15 @@ export class SharedDocument implements BusSink {
     // Everyone else learns at once that its awareness states are gone, but
     // for those another connection holds now (the same client, reconnected
     // before this close was noticed).
-    const gone = [...peer.clientIds].filter((id) => ![...this.peers].some((p) => p.clientIds.has(id)))
+    const gone: number[] = []
+    for (const id of peer.clientIds) {
+      const holders = this.holders.get(id)
+      holders?.delete(peer)
+      if (!holders?.size) {
+        this.holders.delete(id)
+        gone.push(id)
+      }
+    }
     if (this.presence.remove(gone)) this.flushPresence()
   }
 
@@ -250,20 +260,37 @@ export class SharedDocument implements BusSink {
   }
 
   /**
-   * A peer holds the states it set, and also those in its first awareness
+   * Awareness from a peer. A client's state is set only by the
+   * connection(s) holding it: stock clients re-broadcast every state they
+   * receive, and a tab relays its sibling tabs' states, so what a connection
+   * sends about a client another connection holds is an echo or a relay.
+   * Ignoring those is what keeps the clocks Presence shifts straight.
+   *
+   * A connection holds the states it sets, and those in its first awareness
    * message even when they are not newer: a stock client announces its own
-   * state on connect at an unchanged clock, and when it reconnects before
-   * its old connection's close is noticed, that announcement changes nothing
-   * here, yet this connection is now the one holding the state.
+   * state on connect at an unchanged clock, and when it reconnects before its
+   * old connection's close is noticed, that announcement changes nothing
+   * here, yet the new connection is now the one holding the state.
    */
   handleAwareness (peer: Peer, update: Uint8Array): void {
     const entries = decodeAwarenessUpdate(update)
-    for (const id of this.presence.applyEntries(entries, false)) peer.clientIds.add(id)
+    const own = entries.filter((e) => {
+      const holders = this.holders.get(e.clientId)
+      return holders === undefined || holders.has(peer)
+    })
+    for (const id of this.presence.applyEntries(own, false)) this.hold(peer, id)
     if (!this.announced.has(peer)) {
       this.announced.add(peer)
-      for (const e of entries) if (e.json !== 'null') peer.clientIds.add(e.clientId)
+      for (const e of entries) if (e.json !== 'null') this.hold(peer, e.clientId)
     }
     this.schedulePresenceFlush()
+  }
+
+  private hold (peer: Peer, clientId: number): void {
+    peer.clientIds.add(clientId)
+    let holders = this.holders.get(clientId)
+    if (holders === undefined) this.holders.set(clientId, holders = new Set())
+    holders.add(peer)
   }
 
   handleQueryAwareness (peer: Peer): void {
