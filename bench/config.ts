@@ -37,12 +37,12 @@ export const config = {
   editsPerSecond: num('BENCH_RATE', 10),
   warmupSeconds: num('BENCH_WARMUP_S', 2),
   /** The fixed load is measured in this many back-to-back windows; medians are reported. */
-  windows: num('BENCH_WINDOWS', 3),
+  windows: num('BENCH_WINDOWS', 5),
   windowSeconds: num('BENCH_WINDOW_S', 4),
   /** Time allowed after sending stops for late deliveries to count. */
   graceSeconds: num('BENCH_GRACE_S', 1),
 
-  /** Saturation: per-writer rate multiplied by this each step, on the fixed-load connections. */
+  /** Saturation: per-writer rate from the fixed rate, multiplied by this each step, on the fixed-load connections. */
   saturationFactor: num('BENCH_SAT_FACTOR', 1.5),
   saturationStepSeconds: num('BENCH_SAT_STEP_S', 3),
   saturationMaxSteps: num('BENCH_SAT_MAX_STEPS', 6),
@@ -61,7 +61,7 @@ export const config = {
 
   /** Cold load: edits in the large document, and how many restarts to take the median of. */
   coldEdits: num('BENCH_COLD_EDITS', 100_000),
-  coldRepeats: num('BENCH_COLD_REPEATS', 3),
+  coldRepeats: num('BENCH_COLD_REPEATS', 5),
 
   /** Redis memory: documents and edits per document. */
   redisDocs: num('BENCH_REDIS_DOCS', 20),

@@ -44,7 +44,9 @@ function ratio (q: Figure | undefined, p: Figure | undefined): string {
   const a = valueOf(q)
   const b = valueOf(p)
   if (!Number.isFinite(a) || !Number.isFinite(b) || b === 0) return '—'
-  return `${format(a / b, 2)}×`
+  const r = a / b
+  // Two significant digits: 0.0042× says more than 0.00×.
+  return `${r >= 10 ? format(r, 0) : r.toPrecision(2)}×`
 }
 
 function scenarioTable (name: string, rows: ScenarioResult[]): string[] {

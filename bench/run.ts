@@ -57,7 +57,7 @@ function estimateSeconds (s: ScenarioName): number {
   switch (s) {
     case 'idle': return 10 + c.idleSettleSeconds
     case 'fixed': return 8 + c.warmupSeconds + c.windows * c.windowSeconds + c.graceSeconds
-    case 'saturation': return c.saturationMaxSteps * (c.saturationStepSeconds + c.graceSeconds + 0.5) / 2
+    case 'saturation': return (c.saturationMaxSteps + 1) * (c.saturationStepSeconds + c.graceSeconds + 0.5) * 0.7
     case 'presence': return c.presenceSizes.reduce((t, n) => t + 6 + n / 200 + c.presenceSeconds + c.graceSeconds, 0)
     case 'cold': return 5 + c.coldRepeats * 3
     case 'redis-memory': return 15

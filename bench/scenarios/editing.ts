@@ -82,34 +82,41 @@ export async function runEditing (server: ServerUnderTest, plan: EditingPlan): P
     const fixed = windows.map((w) => load.stats(w))
     if (plan.fixed) results.push(fixedResult(server, fixedName, fixed, load.lostConnections))
 
-    if (plan.saturation) {
-      const base = {
-        p99: median(fixed.map((s) => s.p99)),
-        deliveredShare: median(fixed.map((s) => s.deliveredShare)),
-      }
-      let best: WindowStats | null = passes(base) ? fixed[fixed.length >> 1] : null
-      const steps: string[] = [`${config.editsPerSecond}/s per writer: p99 ${base.p99.toFixed(0)} ms, ${(base.deliveredShare * 100).toFixed(1)} %`]
-      let rate = config.editsPerSecond
-      for (let step = 1; best !== null && step <= config.saturationMaxSteps; step++) {
-        rate *= config.saturationFactor
-        load.run(rate)
-        await sleep(500)
-        const w = load.openWindow()
-        await sleep(config.saturationStepSeconds * 1000)
-        load.closeWindow()
-        load.stop()
-        await sleep(config.graceSeconds * 1000)
-        const s = load.stats(w)
-        steps.push(`${rate.toFixed(0)}/s per writer: p99 ${s.p99.toFixed(0)} ms, ${(s.deliveredShare * 100).toFixed(1)} %, load generator ${s.cpu.loadgenCores.toFixed(2)} cores`)
-        if (!passes(s)) break
-        best = s
-      }
-      results.push(saturationResult(server, best, steps))
-    }
+    if (plan.saturation) results.push(await saturate(server, load))
     return results
   } finally {
     load.close()
   }
+}
+
+/**
+ * Raise the per-writer rate step by step from the fixed rate. A step that
+ * misses the limits is run once more before it counts as failed, so one
+ * burst of other work on the shared machine does not end the climb.
+ */
+async function saturate (server: ServerUnderTest, load: EditLoad): Promise<ScenarioResult> {
+  let best: WindowStats | null = null
+  const steps: string[] = []
+  for (let step = 0; step <= config.saturationMaxSteps; step++) {
+    const rate = config.editsPerSecond * config.saturationFactor ** step
+    let passed = false
+    for (let attempt = 0; attempt < 2 && !passed; attempt++) {
+      load.run(rate)
+      await sleep(500)
+      const w = load.openWindow()
+      await sleep(config.saturationStepSeconds * 1000)
+      load.closeWindow()
+      load.stop()
+      await sleep(config.graceSeconds * 1000)
+      const s = load.stats(w)
+      passed = passes(s)
+      steps.push(`${rate.toFixed(0)}/s per writer${attempt ? ' (again)' : ''}: p99 ${s.p99.toFixed(0)} ms, ${(s.deliveredShare * 100).toFixed(1)} %, ` +
+        `server ${s.cpu.serverCores.toFixed(2)} / load generator ${s.cpu.loadgenCores.toFixed(2)} / other ${s.cpu.foreignCores.toFixed(2)} cores`)
+      if (passed) best = s
+    }
+    if (!passed) break
+  }
+  return saturationResult(server, best, steps)
 }
 
 function fixedResult (server: ServerUnderTest, scenario: string, windows: WindowStats[], lost: number): ScenarioResult {
@@ -137,7 +144,7 @@ function fixedResult (server: ServerUnderTest, scenario: string, windows: Window
 
 function saturationResult (server: ServerUnderTest, best: WindowStats | null, steps: string[]): ScenarioResult {
   if (best === null) {
-    return { scenario: 'saturation', server: server.kind, status: 'ok', figures: {}, notes: ['even the fixed-load rate missed the limits', ...steps] }
+    return { scenario: 'saturation', server: server.kind, status: 'ok', figures: {}, notes: ['even the first step missed the limits', ...steps] }
   }
   return {
     scenario: 'saturation',
