@@ -1,8 +1,12 @@
 /**
- * `npm run bench`: starts each server in its own process, runs the scenarios
- * against it from this process (the load generator), stops it, and finally
- * prints the report and writes it to docs/benchmarks.md. Bounded by a wall
- * clock budget: a scenario that would not fit is reported as skipped, and a
+ * `npm run bench`: starts the servers of a group (the single instances, then
+ * the two-instance Redis setups), each in its own process, runs the
+ * scenarios against them from this process (the load generator), stops
+ * them, and finally prints the report and writes it to docs/benchmarks.md.
+ *
+ * Within a group the servers take turns measurement by measurement, so the
+ * noise of a shared machine falls on all of them alike. The run is bounded:
+ * a step that would overrun the budget is reported as skipped, and a
  * watchdog writes what there is and exits if something hangs.
  */
 import { mkdirSync, writeFileSync } from 'node:fs'
@@ -22,24 +26,22 @@ import { runRedisMemory } from './scenarios/redis-memory.js'
 import { largeDoc } from './large-doc.js'
 import { waitQuiet } from './meter.js'
 
-interface Plan {
-  kind: ServerKind
-  start: () => Promise<ServerUnderTest>
-  scenarios: ScenarioName[]
+const STARTERS: Record<ServerKind, () => Promise<ServerUnderTest>> = {
+  quire: startQuire,
+  hocuspocus: startHocuspocus,
+  'y-websocket': startYWebsocket,
+  'quire-redis': startQuireRedis,
+  'hocuspocus-redis': startHocuspocusRedis,
 }
 
-const SINGLE: ScenarioName[] = ['idle', 'fixed', 'saturation', 'presence', 'cold']
-const PAIR: ScenarioName[] = ['redis-memory', 'fixed']
+interface Group { kinds: ServerKind[], scenarios: ScenarioName[] }
 
-const PLANS: Plan[] = [
-  { kind: 'quire', start: startQuire, scenarios: SINGLE },
-  { kind: 'hocuspocus', start: startHocuspocus, scenarios: SINGLE },
-  { kind: 'y-websocket', start: startYWebsocket, scenarios: SINGLE },
-  { kind: 'quire-redis', start: startQuireRedis, scenarios: PAIR },
-  { kind: 'hocuspocus-redis', start: startHocuspocusRedis, scenarios: PAIR },
+const GROUPS: Group[] = [
+  { kinds: ['quire', 'hocuspocus', 'y-websocket'], scenarios: ['idle', 'fixed', 'saturation', 'presence', 'cold'] },
+  { kinds: ['quire-redis', 'hocuspocus-redis'], scenarios: ['redis-memory', 'fixed'] },
 ]
 
-/** Report names of a scenario (presence has one per size). */
+/** Report names of a scenario for a server kind (presence has one per size). */
 function scenarioNames (s: ScenarioName, kind: ServerKind): string[] {
   switch (s) {
     case 'idle': return ['idle memory']
@@ -51,15 +53,15 @@ function scenarioNames (s: ScenarioName, kind: ServerKind): string[] {
   }
 }
 
-/** Rough seconds a scenario takes, to skip what would overrun the budget. */
+/** Rough seconds a scenario takes per server, to skip what would overrun the budget. */
 function estimateSeconds (s: ScenarioName): number {
   const c = config
   switch (s) {
-    case 'idle': return 10 + c.idleSettleSeconds
-    case 'fixed': return 8 + c.warmupSeconds + c.windows * c.windowSeconds + c.graceSeconds
-    case 'saturation': return (c.saturationMaxSteps + 1) * (c.saturationStepSeconds + c.graceSeconds + 0.5) * 0.7
+    case 'idle': return 6 + c.idleSettleSeconds
+    case 'fixed': return c.windows * (c.windowSeconds + 1) + 2
+    case 'saturation': return (c.saturationMaxSteps + 1) * (c.saturationStepSeconds + c.graceSeconds + 1) * 0.6
     case 'presence': return c.presenceSizes.reduce((t, n) => t + 6 + n / 200 + c.presenceSeconds + c.graceSeconds, 0)
-    case 'cold': return 5 + c.coldRepeats * 3
+    case 'cold': return 3 + c.coldRepeats * 3
     case 'redis-memory': return 15
   }
 }
@@ -73,6 +75,8 @@ const machine = machineInfo()
 function log (message: string): void {
   process.stderr.write(`[bench ${elapsed().toFixed(0).padStart(3)} s] ${message}\n`)
 }
+
+const firstLine = (err: unknown): string => (err as Error).message.split('\n')[0].slice(0, 300)
 
 function writeReport (): string {
   const report = renderReport({ machine, startedAt, seconds: elapsed(), quireEnv: rateLimitEnv() }, results)
@@ -91,89 +95,104 @@ const watchdog = setTimeout(() => {
 
 interface Step {
   label: string
-  names: string[]
-  estimate: number
-  run: (server: ServerUnderTest) => Promise<ScenarioResult[]>
+  scenarios: ScenarioName[]
+  run: (servers: ServerUnderTest[]) => Promise<ScenarioResult[]>
 }
 
-/** The plan's wanted scenarios as steps; idle, fixed and saturation share one set of connections. */
-function steps (plan: Plan): Step[] {
-  const wanted = plan.scenarios.filter((s) => config.scenarios.includes(s))
-  const editing = { idle: wanted.includes('idle'), fixed: wanted.includes('fixed'), saturation: wanted.includes('saturation') }
+/** A group's wanted scenarios as steps; idle, fixed and saturation share one set of connections. */
+function steps (group: Group): Step[] {
+  const wanted = group.scenarios.filter((s) => config.scenarios.includes(s))
   const out: Step[] = []
-  let editingAdded = false
+  const editing = (['idle', 'fixed', 'saturation'] as const).filter((e) => wanted.includes(e))
   for (const s of wanted) {
     if (s === 'idle' || s === 'fixed' || s === 'saturation') {
-      if (editingAdded) continue
-      editingAdded = true
-      const parts = (['idle', 'fixed', 'saturation'] as const).filter((e) => editing[e])
+      if (s !== editing[0]) continue
+      const plan = { idle: editing.includes('idle'), fixed: editing.includes('fixed'), saturation: editing.includes('saturation') }
+      out.push({ label: editing.join(' + '), scenarios: [...editing], run: (servers) => runEditing(servers, plan) })
+    } else if (s === 'presence') {
       out.push({
-        label: parts.join(' + '),
-        names: parts.flatMap((e) => scenarioNames(e, plan.kind)),
-        estimate: parts.reduce((t, e) => t + estimateSeconds(e), 0),
-        run: (server) => runEditing(server, editing),
-      })
-      continue
-    }
-    out.push({
-      label: s,
-      names: scenarioNames(s, plan.kind),
-      estimate: estimateSeconds(s),
-      run: async (server) => {
-        switch (s) {
-          case 'presence': {
-            const res: ScenarioResult[] = []
-            for (const n of config.presenceSizes) res.push(await runPresence(server, n))
-            return res
+        label: 'presence',
+        scenarios: [s],
+        run: async (servers) => {
+          const res: ScenarioResult[] = []
+          for (const n of config.presenceSizes) {
+            for (const server of servers) {
+              try {
+                await waitQuiet(() => server.pids(), 3000)
+                res.push(await runPresence(server, n))
+              } catch (err) {
+                res.push(unavailable(`presence storm, ${n} clients`, server.kind, 'failed', firstLine(err)))
+              }
+            }
           }
-          case 'cold': return [await runColdLoad(server)]
-          case 'redis-memory': return [await runRedisMemory(server)]
-        }
-      },
-    })
+          return res
+        },
+      })
+    } else if (s === 'cold') {
+      out.push({ label: 'cold load', scenarios: [s], run: (servers) => runColdLoad(servers) })
+    } else if (s === 'redis-memory') {
+      out.push({
+        label: 'Redis memory',
+        scenarios: [s],
+        run: async (servers) => {
+          const res: ScenarioResult[] = []
+          for (const server of servers) {
+            try {
+              res.push(await runRedisMemory(server))
+            } catch (err) {
+              res.push(unavailable('Redis memory per document', server.kind, 'failed', firstLine(err)))
+            }
+          }
+          return res
+        },
+      })
+    }
   }
   return out
 }
 
-async function runPlan (plan: Plan): Promise<void> {
-  const todo = steps(plan)
-  if (todo.length === 0) return
-  const mark = (names: string[], status: 'not available' | 'failed' | 'skipped', reason: string): void => {
-    const done = new Set(results.filter((r) => r.server === plan.kind).map((r) => r.scenario))
-    for (const name of names) if (!done.has(name)) results.push(unavailable(name, plan.kind, status, reason))
+function mark (kinds: ServerKind[], scenarios: ScenarioName[], status: 'not available' | 'failed' | 'skipped', reason: string): void {
+  for (const kind of kinds) {
+    const done = new Set(results.filter((r) => r.server === kind).map((r) => r.scenario))
+    for (const s of scenarios) {
+      for (const name of scenarioNames(s, kind)) if (!done.has(name)) results.push(unavailable(name, kind, status, reason))
+    }
   }
-  if (elapsed() + Math.min(todo[0].estimate, 30) > config.budgetSeconds) {
-    mark(todo.flatMap((t) => t.names), 'skipped', 'time budget of the run used up')
-    return
-  }
-  log(`starting ${plan.kind}`)
-  let server: ServerUnderTest
+}
+
+async function runGroup (group: Group): Promise<void> {
+  const kinds = group.kinds.filter((k) => config.servers.includes(k))
+  const todo = steps(group)
+  if (kinds.length === 0 || todo.length === 0) return
+  const servers: ServerUnderTest[] = []
   try {
-    server = await plan.start()
-  } catch (err) {
-    const reason = (err as Error).message.split('\n')[0].slice(0, 300)
-    log(`${plan.kind} not available: ${reason}`)
-    mark(todo.flatMap((t) => t.names), 'not available', reason)
-    return
-  }
-  try {
-    for (const step of todo) {
-      if (elapsed() + step.estimate > config.budgetSeconds) {
-        mark(step.names, 'skipped', 'time budget of the run used up')
-        continue
-      }
-      log(`${plan.kind}: ${step.label}`)
+    for (const kind of kinds) {
+      log(`starting ${kind}`)
       try {
-        await waitQuiet(() => server.pids(), 3000)
-        results.push(...await step.run(server))
+        servers.push(await STARTERS[kind]())
       } catch (err) {
-        const reason = (err as Error).message.split('\n')[0].slice(0, 300)
-        log(`${plan.kind}: ${step.label} failed: ${reason}`)
-        mark(step.names, 'failed', reason)
+        log(`${kind} not available: ${firstLine(err)}`)
+        mark([kind], todo.flatMap((t) => t.scenarios), 'not available', firstLine(err))
       }
     }
+    if (servers.length === 0) return
+    for (const step of todo) {
+      const need = step.scenarios.reduce((t, s) => t + estimateSeconds(s), 0) * servers.length
+      if (elapsed() + need > config.budgetSeconds) {
+        mark(servers.map((s) => s.kind), step.scenarios, 'skipped', 'time budget of the run used up')
+        continue
+      }
+      log(`${step.label}: ${servers.map((s) => s.kind).join(', ')}`)
+      try {
+        for (const s of servers) await waitQuiet(() => s.pids(), 3000)
+        results.push(...await step.run(servers))
+      } catch (err) {
+        log(`${step.label} failed: ${firstLine(err)}`)
+      }
+      mark(servers.map((s) => s.kind), step.scenarios, 'failed', 'no result (see the log)')
+    }
   } finally {
-    await server.stop()
+    await Promise.all(servers.map((s) => s.stop()))
   }
 }
 
@@ -183,9 +202,7 @@ async function main (): Promise<void> {
     const doc = largeDoc(config.coldEdits)
     log(`large document: ${(doc.update.length / 2 ** 20).toFixed(2)} MiB ${doc.generated ? `generated in ${(doc.generateMs / 1000).toFixed(1)} s` : 'from cache'}`)
   }
-  for (const plan of PLANS) {
-    if (config.servers.includes(plan.kind)) await runPlan(plan)
-  }
+  for (const group of GROUPS) await runGroup(group)
   clearTimeout(watchdog)
   process.stdout.write(writeReport() + '\n')
   log(`done in ${elapsed().toFixed(0)} s; written to docs/benchmarks.md`)

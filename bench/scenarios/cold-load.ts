@@ -10,7 +10,7 @@ import { config } from '../config.js'
 import { BenchClient } from '../clients/client.js'
 import type { ServerUnderTest } from '../servers/server.js'
 import { sleep } from '../processes.js'
-import { figure, type ScenarioResult } from '../results.js'
+import { figure, unavailable, type ScenarioResult } from '../results.js'
 import { largeDoc, TEXT_NAME, type LargeDoc } from '../large-doc.js'
 
 const DOC = 'cold-large'
@@ -67,32 +67,61 @@ async function seed (server: ServerUnderTest, doc: LargeDoc): Promise<void> {
   await sleep(1000)
 }
 
-export async function runColdLoad (server: ServerUnderTest): Promise<ScenarioResult> {
+/**
+ * Seed every server, then restart them in turn for each repeat (Quire,
+ * peer, peer, Quire, …) so the noise of the shared machine falls on all alike.
+ */
+export async function runColdLoad (servers: ServerUnderTest[]): Promise<ScenarioResult[]> {
   const doc = largeDoc(config.coldEdits)
-  await seed(server, doc)
-  const totals: number[] = []
-  const firsts: number[] = []
+  const seeded: ServerUnderTest[] = []
+  const results: ScenarioResult[] = []
+  for (const server of servers) {
+    try {
+      await seed(server, doc)
+      seeded.push(server)
+    } catch (err) {
+      results.push(unavailable('cold load', server.kind, 'failed', `seeding: ${(err as Error).message.slice(0, 200)}`))
+    }
+  }
+  const totals = new Map<ServerUnderTest, number[]>(seeded.map((s) => [s, []]))
+  const firsts = new Map<ServerUnderTest, number[]>(seeded.map((s) => [s, []]))
+  const failed = new Map<ServerUnderTest, string>()
   for (let r = 0; r < config.coldRepeats; r++) {
-    await server.restart()
-    // A small document first, so process start-up (lazy loading, JIT) is not what is timed.
-    const warm = await BenchClient.connect({ wire: server.wire, base: server.instances[0].url, doc: 'cold-warmup' })
-    warm.close()
-    const t = await timeFullState(server, doc.textLength)
-    totals.push(t.totalMs)
-    firsts.push(t.firstStateMs)
+    for (const server of seeded) {
+      if (failed.has(server)) continue
+      try {
+        await server.restart()
+        // A small document first, so process start-up (lazy loading, JIT) is not what is timed.
+        const warm = await BenchClient.connect({ wire: server.wire, base: server.instances[0].url, doc: 'cold-warmup' })
+        warm.close()
+        const t = await timeFullState(server, doc.textLength)
+        totals.get(server)!.push(t.totalMs)
+        firsts.get(server)!.push(t.firstStateMs)
+      } catch (err) {
+        failed.set(server, (err as Error).message.slice(0, 200))
+      }
+    }
   }
-  return {
-    scenario: 'cold load',
-    server: server.kind,
-    status: 'ok',
-    figures: {
-      total: figure('until the client has the full state', 'ms', 'lower', totals, 0),
-      first: figure('until the state frame has arrived', 'ms', 'lower', firsts, 0),
-    },
-    notes: [
-      `${doc.edits.toLocaleString('en')} random edits, ${(doc.update.length / 2 ** 20).toFixed(2)} MiB encoded, ${doc.textLength.toLocaleString('en')} characters` +
-      (doc.generated ? ` (generated in ${(doc.generateMs / 1000).toFixed(1)} s, now cached)` : ' (cached)'),
-      `${config.coldRepeats} restarts; median`,
-    ],
+  for (const server of seeded) {
+    const reason = failed.get(server)
+    if (reason !== undefined && totals.get(server)!.length === 0) {
+      results.push(unavailable('cold load', server.kind, 'failed', reason))
+      continue
+    }
+    results.push({
+      scenario: 'cold load',
+      server: server.kind,
+      status: 'ok',
+      figures: {
+        total: figure('until the client has the full state', 'ms', 'lower', totals.get(server)!, 0),
+        first: figure('until the state frame has arrived', 'ms', 'lower', firsts.get(server)!, 0),
+      },
+      notes: [
+        `${doc.edits.toLocaleString('en')} random edits, ${(doc.update.length / 2 ** 20).toFixed(2)} MiB encoded, ${doc.textLength.toLocaleString('en')} characters` +
+        (doc.generated ? ` (generated in ${(doc.generateMs / 1000).toFixed(1)} s, now cached)` : ' (cached)'),
+        `${totals.get(server)!.length} restarts, taking turns with the other servers; median` + (reason ? `; then failed: ${reason}` : ''),
+      ],
+    })
   }
+  return results
 }

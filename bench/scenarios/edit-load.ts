@@ -61,6 +61,9 @@ interface OpenWindow {
 }
 
 const TICK_MS = 5
+/** Awareness renewal period of y-protocols (outdatedTimeout / 2), in ticks of a second. */
+const RENEW_MS = 15_000
+const RENEW_TICKS = 15
 /** A writer that falls this far behind its schedule skips ahead rather than bursting. */
 const MAX_LAG_MS = 1000
 
@@ -70,6 +73,7 @@ export class EditLoad {
   private current = -1
   private rate = 0
   private timer: NodeJS.Timeout | null = null
+  private renewTimer: NodeJS.Timeout | null = null
   lostConnections = 0
 
   constructor (private readonly server: ServerUnderTest, private readonly prefix: string) {}
@@ -115,7 +119,25 @@ export class EditLoad {
       g.ydoc.on('update', (update: Uint8Array) => g.writer.sendUpdate(update))
     }
     this.groups = groups
-    clients.forEach((c, n) => c.sendAwareness(encodeAwareness(newClientId(), 1, userJson(n, null))))
+    this.startRenewals(clients)
+  }
+
+  /**
+   * Every client announces a user, then renews it every 15 s as y-protocols'
+   * Awareness does (servers that drop silent connections, like Hocuspocus
+   * after 60 s, rely on it). Renewals are spread over the 15 s.
+   */
+  private startRenewals (clients: BenchClient[]): void {
+    const states = clients.map((c, n) => ({ c, id: newClientId(), clock: 1, json: userJson(n, null) }))
+    for (const s of states) s.c.sendAwareness(encodeAwareness(s.id, s.clock, s.json))
+    let next = 0
+    const perTick = Math.ceil(states.length / RENEW_TICKS)
+    this.renewTimer = setInterval(() => {
+      for (let i = 0; i < perTick; i++) {
+        const s = states[next++ % states.length]
+        s.c.sendAwareness(encodeAwareness(s.id, ++s.clock, s.json))
+      }
+    }, RENEW_MS / RENEW_TICKS)
   }
 
   private onReaderUpdate (g: Group, r: Reader, frame: Buffer, start: number, end: number): void {
@@ -212,6 +234,8 @@ export class EditLoad {
 
   close (): void {
     this.stop()
+    if (this.renewTimer) clearInterval(this.renewTimer)
+    this.renewTimer = null
     for (const g of this.groups) {
       closeAll([g.writer, ...g.readers.map((r) => r.client)])
       g.ydoc.destroy()

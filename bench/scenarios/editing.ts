@@ -1,9 +1,14 @@
 /**
- * Idle memory, fixed load and saturation, run on one set of connections:
- * DOCS documents × (1 writer + READERS readers). Idle memory is read once
- * they are all connected and quiet; then the writers start at the fixed rate
- * (measured in several windows, medians reported), then the rate is raised
- * step by step until p99 passes the limit or delivery drops below the floor.
+ * Idle memory, fixed load and saturation, run on one set of connections per
+ * server: DOCS documents × (1 writer + READERS readers). All servers of a
+ * group are up at once and their measurement windows take turns (Quire,
+ * peer, peer, Quire, …), so a burst of other work on the shared machine
+ * falls on every server alike instead of on whichever ran at that moment.
+ *
+ * Idle memory is read once a server's connections are all open and quiet.
+ * The fixed load is measured in several windows per server (medians
+ * reported); then the rate is raised step by step, every server in turn,
+ * until p99 passes the limit or delivery drops below the floor.
  */
 import { config } from '../config.js'
 import { BenchClient } from '../clients/client.js'
@@ -12,10 +17,13 @@ import { sampleTrees } from '../proc-stats.js'
 import { waitQuiet } from '../meter.js'
 import { sleep } from '../processes.js'
 import { median } from '../stats.js'
-import { figure, type ScenarioResult } from '../results.js'
+import { figure, unavailable, type ScenarioResult } from '../results.js'
 import { EditLoad, type WindowStats } from './edit-load.js'
 
 export interface EditingPlan { idle: boolean, fixed: boolean, saturation: boolean }
+
+/** Warm-up of a server's writers before its window opens (the others are paused meanwhile). */
+const TURN_WARMUP_MS = 1000
 
 async function rssNow (server: ServerUnderTest): Promise<number> {
   const readings: number[] = []
@@ -29,12 +37,59 @@ async function rssNow (server: ServerUnderTest): Promise<number> {
 const passes = (s: { p99: number, deliveredShare: number }): boolean =>
   s.p99 <= config.saturationP99Ms && s.deliveredShare >= config.saturationMinDelivery
 
-export async function runEditing (server: ServerUnderTest, plan: EditingPlan): Promise<ScenarioResult[]> {
-  const results: ScenarioResult[] = []
-  const pids = (): number[] => server.pids()
-  const crossInstance = server.instances.length > 1
-  const fixedName = crossInstance ? 'fixed load, two instances' : 'fixed load'
+export const fixedName = (server: ServerUnderTest): string =>
+  server.instances.length > 1 ? 'fixed load, two instances' : 'fixed load'
 
+interface Turn { server: ServerUnderTest, load: EditLoad }
+
+/** One measured window of `turn` at `rate` edits/s per writer. */
+async function measure (turn: Turn, rate: number, seconds: number): Promise<number> {
+  turn.load.run(rate)
+  await sleep(TURN_WARMUP_MS)
+  const w = turn.load.openWindow()
+  await sleep(seconds * 1000)
+  turn.load.closeWindow()
+  turn.load.stop()
+  return w
+}
+
+export async function runEditing (servers: ServerUnderTest[], plan: EditingPlan): Promise<ScenarioResult[]> {
+  const results: ScenarioResult[] = []
+  const turns: Turn[] = []
+  try {
+    for (const server of servers) {
+      try {
+        const load = await connect(server, plan, results)
+        turns.push({ server, load })
+      } catch (err) {
+        const reason = (err as Error).message.slice(0, 300)
+        for (const name of names(server, plan)) results.push(unavailable(name, server.kind, 'failed', reason))
+      }
+    }
+    if (!plan.fixed && !plan.saturation) return results
+
+    const windows = new Map<Turn, number[]>(turns.map((t) => [t, []]))
+    for (let w = 0; w < config.windows; w++) {
+      for (const t of turns) windows.get(t)!.push(await measure(t, config.editsPerSecond, config.windowSeconds))
+    }
+    await sleep(config.graceSeconds * 1000)
+    if (plan.fixed) {
+      for (const t of turns) results.push(fixedResult(t.server, windows.get(t)!.map((w) => t.load.stats(w)), t.load.lostConnections))
+    }
+    if (plan.saturation) results.push(...await saturate(turns))
+    return results
+  } finally {
+    for (const t of turns) t.load.close()
+  }
+}
+
+function names (server: ServerUnderTest, plan: EditingPlan): string[] {
+  return [...(plan.idle ? ['idle memory'] : []), ...(plan.fixed ? [fixedName(server)] : []), ...(plan.saturation ? ['saturation'] : [])]
+}
+
+/** Open a server's connections; measures idle memory on the way when asked. */
+async function connect (server: ServerUnderTest, plan: EditingPlan, results: ScenarioResult[]): Promise<EditLoad> {
+  const pids = (): number[] => server.pids()
   let rssBefore = 0
   if (plan.idle) {
     // Let the first connection pay for lazy loading and JIT, not the measured ones.
@@ -43,18 +98,16 @@ export async function runEditing (server: ServerUnderTest, plan: EditingPlan): P
     await waitQuiet(pids)
     rssBefore = await rssNow(server)
   }
-
   const load = new EditLoad(server, 'doc')
   try {
     const connectStarted = performance.now()
     await load.connect(config.docs, config.readersPerDoc)
     const connectSeconds = (performance.now() - connectStarted) / 1000
-    const connections = load.connections
-
     if (plan.idle) {
       await sleep(config.idleSettleSeconds * 1000)
       await waitQuiet(pids)
       const rssAfter = await rssNow(server)
+      const connections = load.connections
       results.push({
         scenario: 'idle memory',
         server: server.kind,
@@ -67,64 +120,49 @@ export async function runEditing (server: ServerUnderTest, plan: EditingPlan): P
         notes: [`${connections} connections over ${config.docs} documents, opened in ${connectSeconds.toFixed(1)} s`],
       })
     }
-    if (!plan.fixed && !plan.saturation) return results
-
-    load.run(config.editsPerSecond)
-    await sleep(config.warmupSeconds * 1000)
-    const windows: number[] = []
-    for (let w = 0; w < config.windows; w++) {
-      windows.push(load.openWindow())
-      await sleep(config.windowSeconds * 1000)
-    }
-    load.closeWindow()
-    load.stop()
-    await sleep(config.graceSeconds * 1000)
-    const fixed = windows.map((w) => load.stats(w))
-    if (plan.fixed) results.push(fixedResult(server, fixedName, fixed, load.lostConnections))
-
-    if (plan.saturation) results.push(await saturate(server, load))
-    return results
-  } finally {
+    return load
+  } catch (err) {
     load.close()
+    throw err
   }
 }
 
 /**
- * Raise the per-writer rate step by step from the fixed rate. A step that
- * misses the limits is run once more before it counts as failed, so one
- * burst of other work on the shared machine does not end the climb.
+ * Raise the per-writer rate step by step from the fixed rate, every server
+ * in turn. A step that misses the limits is run once more before it counts
+ * as failed, so one burst of other work does not end a server's climb.
  */
-async function saturate (server: ServerUnderTest, load: EditLoad): Promise<ScenarioResult> {
-  let best: WindowStats | null = null
-  const steps: string[] = []
-  for (let step = 0; step <= config.saturationMaxSteps; step++) {
+async function saturate (turns: Turn[]): Promise<ScenarioResult[]> {
+  const best = new Map<Turn, WindowStats | null>(turns.map((t) => [t, null]))
+  const steps = new Map<Turn, string[]>(turns.map((t) => [t, []]))
+  let climbing = [...turns]
+  for (let step = 0; step <= config.saturationMaxSteps && climbing.length > 0; step++) {
     const rate = config.editsPerSecond * config.saturationFactor ** step
-    let passed = false
-    for (let attempt = 0; attempt < 2 && !passed; attempt++) {
-      load.run(rate)
-      await sleep(500)
-      const w = load.openWindow()
-      await sleep(config.saturationStepSeconds * 1000)
-      load.closeWindow()
-      load.stop()
-      await sleep(config.graceSeconds * 1000)
-      const s = load.stats(w)
-      passed = passes(s)
-      steps.push(`${rate.toFixed(0)}/s per writer${attempt ? ' (again)' : ''}: p99 ${s.p99.toFixed(0)} ms, ${(s.deliveredShare * 100).toFixed(1)} %, ` +
-        `server ${s.cpu.serverCores.toFixed(2)} / load generator ${s.cpu.loadgenCores.toFixed(2)} / other ${s.cpu.foreignCores.toFixed(2)} cores`)
-      if (passed) best = s
+    const still: Turn[] = []
+    for (const t of climbing) {
+      let passed = false
+      for (let attempt = 0; attempt < 2 && !passed; attempt++) {
+        const w = await measure(t, rate, config.saturationStepSeconds)
+        await sleep(config.graceSeconds * 1000)
+        const s = t.load.stats(w)
+        passed = passes(s)
+        steps.get(t)!.push(`${rate.toFixed(0)}/s per writer${attempt ? ' (again)' : ''}: p99 ${s.p99.toFixed(0)} ms, ${(s.deliveredShare * 100).toFixed(1)} %, ` +
+          `server ${s.cpu.serverCores.toFixed(2)} / load generator ${s.cpu.loadgenCores.toFixed(2)} / other ${s.cpu.foreignCores.toFixed(2)} cores`)
+        if (passed) best.set(t, s)
+      }
+      if (passed) still.push(t)
     }
-    if (!passed) break
+    climbing = still
   }
-  return saturationResult(server, best, steps)
+  return turns.map((t) => saturationResult(t.server, best.get(t)!, steps.get(t)!))
 }
 
-function fixedResult (server: ServerUnderTest, scenario: string, windows: WindowStats[], lost: number): ScenarioResult {
+function fixedResult (server: ServerUnderTest, windows: WindowStats[], lost: number): ScenarioResult {
   const pick = (f: (s: WindowStats) => number): number[] => windows.map(f)
-  const notes = [`${windows.length} windows of ${config.windowSeconds} s; medians of the windows (max: the largest)`]
+  const notes = [`${windows.length} windows of ${config.windowSeconds} s, taking turns with the other servers; medians of the windows (max: the largest)`]
   if (lost > 0) notes.push(`${lost} connections closed by the server during the run`)
   return {
-    scenario,
+    scenario: fixedName(server),
     server: server.kind,
     status: 'ok',
     figures: {
