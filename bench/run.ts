@@ -99,6 +99,19 @@ interface Step {
   run: (servers: ServerUnderTest[]) => Promise<ScenarioResult[]>
 }
 
+/** Run a per-server scenario on each server in turn; a failure is that server's result. */
+async function eachServer (servers: ServerUnderTest[], name: string, run: (s: ServerUnderTest) => Promise<ScenarioResult>): Promise<ScenarioResult[]> {
+  const res: ScenarioResult[] = []
+  for (const server of servers) {
+    try {
+      res.push(await run(server))
+    } catch (err) {
+      res.push(unavailable(name, server.kind, 'failed', firstLine(err)))
+    }
+  }
+  return res
+}
+
 /** A group's wanted scenarios as steps; idle, fixed and saturation share one set of connections. */
 function steps (group: Group): Step[] {
   const wanted = group.scenarios.filter((s) => config.scenarios.includes(s))
@@ -116,14 +129,10 @@ function steps (group: Group): Step[] {
         run: async (servers) => {
           const res: ScenarioResult[] = []
           for (const n of config.presenceSizes) {
-            for (const server of servers) {
-              try {
-                await waitQuiet(() => server.pids(), 3000)
-                res.push(await runPresence(server, n))
-              } catch (err) {
-                res.push(unavailable(`presence storm, ${n} clients`, server.kind, 'failed', firstLine(err)))
-              }
-            }
+            res.push(...await eachServer(servers, `presence storm, ${n} clients`, async (server) => {
+              await waitQuiet(() => server.pids(), 3000)
+              return runPresence(server, n)
+            }))
           }
           return res
         },
@@ -131,21 +140,7 @@ function steps (group: Group): Step[] {
     } else if (s === 'cold') {
       out.push({ label: 'cold load', scenarios: [s], run: (servers) => runColdLoad(servers) })
     } else if (s === 'redis-memory') {
-      out.push({
-        label: 'Redis memory',
-        scenarios: [s],
-        run: async (servers) => {
-          const res: ScenarioResult[] = []
-          for (const server of servers) {
-            try {
-              res.push(await runRedisMemory(server))
-            } catch (err) {
-              res.push(unavailable('Redis memory per document', server.kind, 'failed', firstLine(err)))
-            }
-          }
-          return res
-        },
-      })
+      out.push({ label: 'Redis memory', scenarios: [s], run: (servers) => eachServer(servers, 'Redis memory per document', runRedisMemory) })
     }
   }
   return out
