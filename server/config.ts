@@ -33,6 +33,14 @@ const schema = z.object({
   MAX_CONNECTIONS: int(1, 10_000_000).default(100_000),
   /** Where the built web client lives; empty disables serving it. */
   CLIENT_DIR: z.string().optional(),
+  /**
+   * A connection that has been sent nothing for this long gets an empty
+   * awareness update. Stock clients give up after 30 s of silence and the
+   * contract promises a message at least every 15 s, so it is capped well
+   * below that (the housekeeping tick adds up to a quarter of it). Tests
+   * lower it to watch keep-alives without waiting.
+   */
+  KEEPALIVE_MS: int(50, 12_000).default(10_000),
 })
 
 export type Config = z.infer<typeof schema>
@@ -50,8 +58,11 @@ export function loadConfig (env: NodeJS.ProcessEnv = process.env): Config {
   if (!result.success) {
     const issue = result.error.issues[0]
     const name = String(issue.path[0] ?? 'environment')
-    const shown = input[name] === undefined || name.includes('SECRET') || name.includes('KEY') ? '' : ` (got "${input[name]}")`
-    throw new ConfigError(`invalid ${name}${shown}: ${issue.message}`)
+    // Secrets (and URLs, which may carry a password) are never echoed;
+    // JSON.stringify keeps the line one line whatever the value holds.
+    const secret = name.includes('SECRET') || name.includes('KEY') || name === 'REDIS_URL'
+    const shown = input[name] === undefined || secret ? '' : ` (got ${JSON.stringify(input[name])})`
+    throw new ConfigError(`invalid ${name}${shown}: ${issue.message.replace(/\s+/g, ' ')}`)
   }
   if (result.data.REDIS_URL && result.data.REDIS_CLUSTER_NODES) {
     throw new ConfigError('invalid REDIS_CLUSTER_NODES: set either REDIS_URL or REDIS_CLUSTER_NODES, not both')

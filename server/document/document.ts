@@ -4,7 +4,8 @@
  * other client sees it.
  *
  * The path of a local update:
- *   handleUpdate: apply to the Y.Doc (which validates it), queue it
+ *   handleUpdate: apply to the Y.Doc (which validates it), queue what Yjs
+ *                 integrated, as Yjs encoded it (never the client's bytes)
  *   writeNext:    one store.append per event-loop turn for everything queued
  *   complete:     relay the batch to the other peers as one merged update,
  *                 acknowledge it to its senders, release gated replies
@@ -22,6 +23,7 @@ import type { Bus, BusSink } from '../bus/bus.js'
 import type { DocStore, LogPosition, StoredDoc } from '../store/store.js'
 import type { Metrics } from '../ops/metrics.js'
 import type { Logger } from '../ops/log.js'
+import { TrackedTimer } from '../ops/timers.js'
 
 /** A connection as the document sees it. */
 export interface Peer {
@@ -74,8 +76,8 @@ export class SharedDocument implements BusSink {
   private gated: Array<{ seq: number, peer: Peer, frame: Uint8Array }> = []
   private degraded = false
   private retryDelay = RETRY_MIN_MS
-  private retryTimer: NodeJS.Timeout | null = null
-  private presenceTimer: NodeJS.Timeout | null = null
+  private retryTimer: TrackedTimer | null = null
+  private presenceTimer: TrackedTimer | null = null
   private idleWaiters: Array<() => void> = []
   private destroyed = false
 
@@ -88,6 +90,8 @@ export class SharedDocument implements BusSink {
   private ydocSizeHint: number
   /** Cached full state for clients that arrive with an empty state vector. */
   private fullStateFrame: Uint8Array | null = null
+  /** While a local update is applied: the updates the Y.Doc emits for it. */
+  private captured: Uint8Array[] | null = null
 
   constructor (readonly name: string, stored: StoredDoc, private readonly deps: DocumentDeps) {
     this.position = stored.position
@@ -97,12 +101,11 @@ export class SharedDocument implements BusSink {
     Y.transact(this.ydoc, () => {
       for (const update of stored.updates) Y.applyUpdate(this.ydoc, update)
     })
-    this.ydoc.on('update', () => { this.fullStateFrame = null })
-  }
-
-  /** Timers this document holds now (the leak test counts them). */
-  get timerCount (): number {
-    return (this.retryTimer ? 1 : 0) + (this.presenceTimer ? 1 : 0)
+    this.ydoc.on('update', (update: Uint8Array) => {
+      this.fullStateFrame = null
+      this.captured?.push(update)
+    })
+    deps.metrics.awarenessInstances.inc()
   }
 
   get isDegraded (): boolean { return this.degraded }
@@ -130,13 +133,14 @@ export class SharedDocument implements BusSink {
     if (stateVector.length === 1 && stateVector[0] === 0) {
       frame = this.fullStateFrame ??= encodeSyncStep2(Y.encodeStateAsUpdate(this.ydoc))
     } else {
-      let update: Uint8Array
+      // Only the client's bytes are checked here: a failure to encode our own
+      // state would be our bug, not a reason to blame the client with 4400.
       try {
-        update = Y.encodeStateAsUpdate(this.ydoc, stateVector)
+        Y.decodeStateVector(stateVector)
       } catch {
         throw new ProtocolError('malformed state vector')
       }
-      frame = encodeSyncStep2(update)
+      frame = encodeSyncStep2(Y.encodeStateAsUpdate(this.ydoc, stateVector))
     }
     this.sendGated(peer, frame, this.appliedSeq)
   }
@@ -146,18 +150,51 @@ export class SharedDocument implements BusSink {
     const originCount = (this.updateCounts.get(peer) ?? 0) + 1
     this.updateCounts.set(peer, originCount)
     let stored: Uint8Array | null = null
-    if (peer.canWrite && update.length > EMPTY_UPDATE_BYTES) {
-      try {
-        Y.applyUpdate(this.ydoc, update, peer)
-      } catch {
-        throw new ProtocolError('malformed update')
-      }
-      stored = update
-    }
+    let malformed = false
+    if (peer.canWrite && update.length > EMPTY_UPDATE_BYTES) ({ stored, malformed } = this.integrate(update, peer))
     const entry: QueuedUpdate = { update: stored, origin: peer, originCount, seq: ++this.appliedSeq, relayed: false }
     this.queued.push(entry)
     if (this.degraded && stored) this.relay([entry])
     this.scheduleWrite()
+    if (malformed) throw new ProtocolError('malformed update')
+  }
+
+  /**
+   * Apply a client's update and return what the Y.Doc took from it, encoded
+   * by Yjs. Storing and relaying that instead of the client's bytes matters:
+   * - Yjs can throw half-way through a garbage update after integrating part
+   *   of it; that part is in memory now, so it must be stored and relayed
+   *   like any change (memory, store and clients never disagree);
+   * - some garbage applies without error yet makes Y.mergeUpdates throw
+   *   later (relay, other instances); Yjs's own encoding never does;
+   * - an update that brings nothing new costs no write.
+   * Structs and deletions Yjs cannot integrate yet (missing dependencies)
+   * wait in the doc's pending set (Yjs-encoded, in the V2 format); when this
+   * update changed it, the pending set is stored too, so an acknowledged
+   * update is durable even before its dependencies arrive.
+   */
+  private integrate (update: Uint8Array, origin: Peer): { stored: Uint8Array | null, malformed: boolean } {
+    const store = this.ydoc.store
+    const pendingStructs = store.pendingStructs?.update ?? null
+    const pendingDs = store.pendingDs
+    const captured: Uint8Array[] = this.captured = []
+    let malformed = false
+    try {
+      Y.applyUpdate(this.ydoc, update, origin)
+    } catch {
+      malformed = true
+    } finally {
+      this.captured = null
+    }
+    try {
+      for (const [before, after] of [[pendingStructs, store.pendingStructs?.update ?? null], [pendingDs, store.pendingDs]]) {
+        if (after !== null && (before === null || Buffer.compare(before, after) !== 0)) captured.push(Y.convertUpdateFormatV2ToV1(after))
+      }
+    } catch (err) {
+      this.deps.log.warn({ err, doc: this.name }, 'pending structs could not be encoded; they stay in memory only')
+    }
+    const stored = captured.length === 0 ? null : captured.length === 1 ? captured[0] : Y.mergeUpdates(captured)
+    return { stored, malformed }
   }
 
   handleAwareness (peer: Peer, update: Uint8Array): void {
@@ -272,7 +309,7 @@ export class SharedDocument implements BusSink {
     }
     this.queued = batch.concat(this.queued)
     if (this.destroyed) return
-    this.retryTimer = setTimeout(() => {
+    this.retryTimer = new TrackedTimer(this.deps.metrics.timersActive, () => {
       this.retryTimer = null
       this.writeNext()
     }, this.retryDelay)
@@ -299,8 +336,10 @@ export class SharedDocument implements BusSink {
     if (updates.length === 0 || this.peers.size === 0) return
     for (let i = 0; i < updates.length; i += MERGE_CHUNK) {
       const chunk = updates.slice(i, i + MERGE_CHUNK)
-      const frame = encodeUpdate(chunk.length === 1 ? chunk[0] : Y.mergeUpdates(chunk))
-      for (const peer of this.peers) if (peer !== except) peer.send(frame)
+      for (const update of mergeOrKeep(chunk)) {
+        const frame = encodeUpdate(update)
+        for (const peer of this.peers) if (peer !== except) peer.send(frame)
+      }
     }
   }
 
@@ -350,17 +389,15 @@ export class SharedDocument implements BusSink {
     // Small rooms flush at once; big ones coalesce for up to 100 ms so a
     // flush carries many changes in one frame per peer.
     const delay = this.peers.size <= 8 ? 0 : Math.min(100, Math.ceil(this.peers.size / 10))
-    this.presenceTimer = setTimeout(() => {
+    this.presenceTimer = new TrackedTimer(this.deps.metrics.timersActive, () => {
       this.presenceTimer = null
       this.flushPresence()
     }, delay)
   }
 
   private flushPresence (): void {
-    if (this.presenceTimer) {
-      clearTimeout(this.presenceTimer)
-      this.presenceTimer = null
-    }
+    this.presenceTimer?.clear()
+    this.presenceTimer = null
     const changes = this.presence.flush()
     if (!changes) return
     const frame = encodeAwareness(changes.all)
@@ -388,18 +425,36 @@ export class SharedDocument implements BusSink {
     for (const w of waiters) w()
   }
 
-  /** Unload: compact what is stored, stop every timer, free the Y.Doc. */
-  async destroy (): Promise<void> {
+  /**
+   * Unload: compact what is stored (unless `compact` is false: a document
+   * whose load did not complete writes nothing), stop every timer, free the Y.Doc.
+   */
+  async destroy (compact = true): Promise<void> {
     if (this.destroyed) return
     this.destroyed = true
-    if (this.presenceTimer) clearTimeout(this.presenceTimer)
-    if (this.retryTimer) clearTimeout(this.retryTimer)
+    this.deps.metrics.awarenessInstances.dec()
+    this.presenceTimer?.clear()
+    this.retryTimer?.clear()
     this.presenceTimer = this.retryTimer = null
-    if (!this.degraded && this.queued.length === 0) await this.compact()
+    if (compact && !this.degraded && this.queued.length === 0) await this.compact()
     this.presence.clear()
     this.ydoc.destroy()
     const waiters = this.idleWaiters
     this.idleWaiters = []
     for (const w of waiters) w()
+  }
+}
+
+/**
+ * Merge updates into one, or keep them apart if Yjs refuses to merge them:
+ * a throw here would stall the write pipeline of the whole document. (Local
+ * updates are Yjs-encoded and merge; remote ones come from the store.)
+ */
+function mergeOrKeep (updates: Uint8Array[]): Uint8Array[] {
+  if (updates.length === 1) return updates
+  try {
+    return [Y.mergeUpdates(updates)]
+  } catch {
+    return updates
   }
 }

@@ -31,12 +31,6 @@ export class DocumentRegistry {
     return docs
   }
 
-  get timerCount (): number {
-    let n = 0
-    for (const e of this.entries.values()) if (e.doc) n += e.doc.timerCount
-    return n
-  }
-
   /** Open a document and hold it until `release`. Rejects when it cannot be loaded. */
   async acquire (name: string): Promise<SharedDocument> {
     for (;;) {
@@ -74,7 +68,7 @@ export class DocumentRegistry {
     try {
       await this.deps.bus.subscribe(name, stored.position, doc)
     } catch (err) {
-      await doc.destroy()
+      await doc.destroy(false)
       throw err
     }
     return doc

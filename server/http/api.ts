@@ -12,7 +12,7 @@ import * as Y from 'yjs'
 import { timingSafeEqual } from 'node:crypto'
 import type { IncomingMessage, ServerResponse } from 'node:http'
 import { isValidDocName } from '../protocol/doc-name.js'
-import { ProtocolError } from '../protocol/messages.js'
+import { decodeMessage, ProtocolError } from '../protocol/messages.js'
 import type { Peer } from '../document/document.js'
 import type { DocumentRegistry } from '../document/registry.js'
 import type { Logger } from '../ops/log.js'
@@ -30,9 +30,12 @@ class ApiPeer implements Peer {
   readonly canWrite = true
   readonly clientIds = new Set<number>()
   durable: () => void = () => {}
-  send (): void {}
+  received: (frame: Uint8Array) => void = () => {}
+  send (frame: Uint8Array): void { this.received(frame) }
   acknowledge (): void { this.durable() }
 }
+
+const EMPTY_STATE_VECTOR = new Uint8Array([0])
 
 const ROUTE = /^\/api\/documents\/(.+)\/(state|updates)$/
 
@@ -51,13 +54,22 @@ export function createApiHandler (deps: ApiDeps) {
     if (!isValidDocName(name)) return json(res, 400, { error: 'invalid document name' })
     const action = match[2]
     if (action === 'state' && req.method === 'GET') return withDoc(deps, name, res, async (doc) => {
-      const state = Y.encodeStateAsUpdate(doc.ydoc)
+      // Asked like a WebSocket client asks (sync step 1 with an empty state
+      // vector), so the answer is held back until what it contains is
+      // durable: nothing the API shows can be lost afterwards.
+      const peer = new ApiPeer()
+      const reply = new Promise<Uint8Array>((resolve) => { peer.received = resolve })
+      doc.handleSyncStep1(peer, EMPTY_STATE_VECTOR)
+      const message = decodeMessage(await reply)
+      const state = message.type === 'sync-step2' ? message.update : Y.encodeStateAsUpdate(doc.ydoc)
       res.writeHead(200, { 'content-type': 'application/octet-stream', 'content-length': state.length })
       res.end(state)
     })
     if (action === 'updates' && req.method === 'POST') {
       const body = await readBody(req, deps.maxBodyBytes)
       if (body === null) return json(res, 413, { error: `body over ${deps.maxBodyBytes} bytes` })
+      // The smallest Yjs update (nothing in it) is two bytes; an empty body is a mistake.
+      if (body.length === 0) return json(res, 400, { error: 'body is not a valid Yjs update' })
       return withDoc(deps, name, res, async (doc) => {
         const peer = new ApiPeer()
         const durable = new Promise<void>((resolve) => { peer.durable = resolve })

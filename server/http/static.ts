@@ -42,7 +42,7 @@ export function createStaticHandler (dir: string | null) {
     }
     const hashed = file.startsWith('assets/')
     res.writeHead(200, {
-      'content-type': TYPES[extname(full)] ?? 'application/octet-stream',
+      'content-type': TYPES[full.endsWith('.d.ts') ? '.d.ts' : extname(full)] ?? 'application/octet-stream',
       'access-control-allow-origin': '*',
       'cache-control': hashed ? 'public, max-age=31536000, immutable' : 'no-cache',
     })

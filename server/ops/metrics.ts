@@ -9,7 +9,7 @@ export function createMetrics () {
     connections: new Gauge({ name: 'quire_connections', help: 'Open WebSocket connections', registers: [registry] }),
     documentsLoaded: new Gauge({ name: 'quire_documents_loaded', help: 'Documents loaded in memory', registers: [registry] }),
     awarenessInstances: new Gauge({ name: 'quire_awareness_instances', help: 'Awareness (presence) instances alive, one per loaded document', registers: [registry] }),
-    timersActive: new Gauge({ name: 'quire_timers_active', help: 'Per-document and per-connection timers pending', registers: [registry] }),
+    timersActive: new Gauge({ name: 'quire_timers_active', help: 'Per-document and per-connection timers pending (presence flush, write retry, token expiry)', registers: [registry] }),
     messagesIn: new Counter({ name: 'quire_messages_in_total', help: 'Protocol messages received', labelNames: ['type'], registers: [registry] }),
     messagesOut: new Counter({ name: 'quire_messages_out_total', help: 'Frames sent', registers: [registry] }),
     bytesIn: new Counter({ name: 'quire_bytes_in_total', help: 'Bytes received in frames', registers: [registry] }),

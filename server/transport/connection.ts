@@ -11,11 +11,12 @@ import type { Metrics } from '../ops/metrics.js'
 import type { Logger } from '../ops/log.js'
 import { RateLimiter } from './rate-limit.js'
 import { CLOSE } from './close-codes.js'
+import { TrackedTimer } from '../ops/timers.js'
 
-/** Stock clients reconnect after 30 s of silence; speak at least every 10 s. */
-export const KEEPALIVE_MS = 10_000
 /** A client that cannot take what we send is dropped rather than buffered forever. */
 const MAX_BUFFERED_BYTES = 64 * 1024 * 1024
+/** What a client may send while its document loads before it is dropped (4503). */
+const MAX_WAITING_BYTES = 64 * 1024 * 1024
 /** setTimeout cannot wait longer than this. */
 const MAX_TIMER_MS = 2 ** 31 - 1
 
@@ -25,6 +26,8 @@ export interface ConnectionOptions {
   /** The client asked for acknowledgements (`?ack=1`). */
   wantsAcks: boolean
   rateLimit: { perSecond: number, burst: number }
+  /** Send an empty awareness update after this long without sending anything (KEEPALIVE_MS). */
+  keepAliveMs: number
   metrics: Metrics
   log: Logger
 }
@@ -35,8 +38,9 @@ export class Connection implements Peer {
   lastSentAt = Date.now()
   private doc: SharedDocument | null = null
   private waiting: Buffer[] = []
+  private waitingBytes = 0
   private closed = false
-  private expiryTimer: NodeJS.Timeout | null = null
+  private expiryTimer: TrackedTimer | null = null
   private readonly limiter: RateLimiter
 
   constructor (private readonly ws: WebSocket, readonly opts: ConnectionOptions, private readonly onGone: (c: Connection) => void) {
@@ -45,20 +49,33 @@ export class Connection implements Peer {
     ws.binaryType = 'nodebuffer'
     ws.on('message', (data: Buffer, isBinary: boolean) => this.onMessage(data, isBinary))
     ws.on('close', () => this.onClose())
-    ws.on('error', (err) => opts.log.debug({ err, doc: opts.docName }, 'socket error'))
+    ws.on('error', (err: Error & { code?: string }) => {
+      // ws closes on bad frames itself (WS_ERR_*, translated by QuireSocket); count them like our own closes.
+      if (err.code?.startsWith('WS_ERR_')) {
+        const code = err.code === 'WS_ERR_UNSUPPORTED_MESSAGE_LENGTH' ? CLOSE.tooLarge : CLOSE.badRequest
+        opts.metrics.closes.inc({ code: String(code) })
+      }
+      opts.log.debug({ err, doc: opts.docName }, 'socket error')
+    })
     const expiresAt = opts.identity.expiresAt
     if (expiresAt !== undefined) {
+      // Always through a timer, even when the token has already run out
+      // between its check and now: closing inside the constructor would run
+      // onGone before the endpoint has even registered this connection.
       const expire = (): void => {
         const left = expiresAt - Date.now()
-        if (left <= 0) this.close(CLOSE.unauthorized, 'token expired')
-        else this.expiryTimer = setTimeout(expire, Math.min(left, MAX_TIMER_MS))
+        if (left <= 0) {
+          this.expiryTimer = null
+          this.close(CLOSE.unauthorized, 'token expired')
+        } else {
+          this.expiryTimer = new TrackedTimer(opts.metrics.timersActive, expire, Math.min(left, MAX_TIMER_MS))
+        }
       }
-      expire()
+      this.expiryTimer = new TrackedTimer(opts.metrics.timersActive, expire, Math.min(Math.max(0, expiresAt - Date.now()), MAX_TIMER_MS))
     }
     if (opts.wantsAcks) this.send(encodeSession({ access: this.canWrite ? 'write' : 'read' }))
   }
 
-  get hasTimer (): boolean { return this.expiryTimer !== null }
   get isClosed (): boolean { return this.closed }
 
   /** The document is loaded: join it and process what arrived meanwhile. */
@@ -91,7 +108,7 @@ export class Connection implements Peer {
   }
 
   keepAlive (now: number): void {
-    if (now - this.lastSentAt >= KEEPALIVE_MS) this.send(KEEPALIVE_FRAME)
+    if (now - this.lastSentAt >= this.opts.keepAliveMs) this.send(KEEPALIVE_FRAME)
   }
 
   close (code: number, reason: string): void {
@@ -112,8 +129,10 @@ export class Connection implements Peer {
       return
     }
     this.opts.metrics.bytesIn.inc(data.length)
-    if (this.doc === null) this.waiting.push(data)
-    else this.process(data)
+    if (this.doc !== null) return this.process(data)
+    this.waitingBytes += data.length
+    if (this.waitingBytes > MAX_WAITING_BYTES) return this.close(CLOSE.unavailable, 'too much sent while the document loads')
+    this.waiting.push(data)
   }
 
   private process (data: Buffer): void {
@@ -145,7 +164,7 @@ export class Connection implements Peer {
     if (this.closed) return
     this.closed = true
     this.waiting = []
-    if (this.expiryTimer) clearTimeout(this.expiryTimer)
+    this.expiryTimer?.clear()
     this.expiryTimer = null
     if (this.doc) this.doc.removePeer(this)
     this.onGone(this)

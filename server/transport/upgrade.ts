@@ -24,6 +24,7 @@ export interface UpgradeDeps {
   maxMessageBytes: number
   maxConnections: number
   rateLimit: { perSecond: number, burst: number }
+  keepAliveMs: number
 }
 
 export class SyncEndpoint {
@@ -72,7 +73,7 @@ export class SyncEndpoint {
 
   private accept (ws: WebSocket, identity: Identity, docName: string, wantsAcks: boolean): void {
     const { registry, metrics, log } = this.deps
-    const conn = new Connection(ws, { identity, docName, wantsAcks, rateLimit: this.deps.rateLimit, metrics, log }, (c) => {
+    const conn = new Connection(ws, { identity, docName, wantsAcks, rateLimit: this.deps.rateLimit, keepAliveMs: this.deps.keepAliveMs, metrics, log }, (c) => {
       this.connections.delete(c)
       metrics.connections.set(this.connections.size)
       const doc = c.document
@@ -101,7 +102,22 @@ export class SyncEndpoint {
     for (const conn of [...this.connections]) conn.close(code, reason)
   }
 
-  async close (): Promise<void> {
-    await new Promise<void>((resolve) => this.wss.close(() => resolve()))
+  /**
+   * Stop the WebSocket server. ws waits for every socket's closing handshake;
+   * a client that never answers would hold the drain for ws's 30 s close
+   * timeout, so after `graceMs` the stragglers are cut off.
+   */
+  async close (graceMs = 1000): Promise<void> {
+    const closed = new Promise<void>((resolve) => this.wss.close(() => resolve()))
+    let grace: NodeJS.Timeout | undefined
+    const cut = new Promise<void>((resolve) => {
+      grace = setTimeout(() => {
+        for (const ws of this.wss.clients) ws.terminate()
+        resolve()
+      }, graceMs)
+    })
+    await Promise.race([closed, cut])
+    clearTimeout(grace)
+    await closed
   }
 }

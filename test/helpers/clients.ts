@@ -7,6 +7,10 @@ import * as Y from 'yjs'
 import { WebsocketProvider } from 'y-websocket'
 import WebSocket from 'ws'
 
+// Every stock provider adds a process 'exit' listener (to clear its
+// awareness); tests open hundreds of them.
+process.setMaxListeners(0)
+
 export interface TestClient {
   doc: Y.Doc
   provider: WebsocketProvider

@@ -1,0 +1,51 @@
+/** `/d/<name>`: the editor for one document, full window. */
+import { mountEditor } from '../editor/mount.js'
+import { currentUser, saveUser } from './identity.js'
+import { rememberDoc } from './recent.js'
+import { docPath, serverUrl } from './routes.js'
+
+export function renderDocument (root: HTMLElement, name: string): void {
+  const params = new URLSearchParams(location.search)
+  const token = params.get('token')
+  const user = currentUser(params, token)
+  rememberDoc(name)
+  document.title = `${name} · Quire`
+  root.innerHTML = `
+    <div class="app">
+      <header class="app-header">
+        <a class="brand" href="/" title="All documents"><span class="brand-mark" aria-hidden="true">Q</span><span class="brand-name">Quire</span></a>
+        <h1 class="doc-title"></h1>
+        <button type="button" class="button share">Share</button>
+      </header>
+      <div class="app-editor"></div>
+    </div>`
+  root.querySelector('.doc-title')!.textContent = name
+
+  const mounted = mountEditor(root.querySelector<HTMLElement>('.app-editor')!, {
+    server: serverUrl(),
+    doc: name,
+    token: token ?? undefined,
+    user,
+    autofocus: !matchMedia('(pointer: coarse)').matches,
+  })
+
+  // Click yourself in the presence list to change your name.
+  root.querySelector('[data-testid="presence-list"]')!.addEventListener('click', (e) => {
+    if (!(e.target as Element).closest('[data-self="true"]')) return
+    const next = window.prompt('Your name', mounted.user.name)?.trim()
+    if (!next) return
+    mounted.setUser({ name: next })
+    saveUser(mounted.user)
+  })
+
+  const share = root.querySelector<HTMLButtonElement>('.share')!
+  share.addEventListener('click', () => {
+    const link = new URL(docPath(name), location.href).href
+    const done = (): void => {
+      share.textContent = 'Link copied'
+      setTimeout(() => { share.textContent = 'Share' }, 2000)
+    }
+    if (navigator.clipboard) navigator.clipboard.writeText(link).then(done, () => window.prompt('Copy this link', link))
+    else window.prompt('Copy this link', link)
+  })
+}

@@ -1,0 +1,34 @@
+/**
+ * The Tiptap setup for a collaborative document (lessons.md, "Client pitfalls"):
+ * StarterKit without its own undo history (Yjs undoes instead), Collaboration
+ * on the `default` fragment, CollaborationCaret from @tiptap/y-tiptap, and
+ * never initial `content` (it would be added again on every load).
+ */
+import type { Extensions } from '@tiptap/core'
+import StarterKit from '@tiptap/starter-kit'
+import { Placeholder } from '@tiptap/extensions'
+import Collaboration from '@tiptap/extension-collaboration'
+import CollaborationCaret from '@tiptap/extension-collaboration-caret'
+import type * as Y from 'yjs'
+import type { Awareness } from 'y-protocols/awareness'
+import type { EditorUser } from './user.js'
+
+export interface CollaborativeSetup {
+  ydoc: Y.Doc
+  /** The awareness the caret plugin writes our cursor to and reads others' from. */
+  awareness: Awareness
+  user: EditorUser
+  placeholder: string
+}
+
+export function collaborativeExtensions ({ ydoc, awareness, user, placeholder }: CollaborativeSetup): Extensions {
+  return [
+    StarterKit.configure({
+      undoRedo: false,
+      link: { openOnClick: false, autolink: true, defaultProtocol: 'https' },
+    }),
+    Placeholder.configure({ placeholder }),
+    Collaboration.configure({ document: ydoc, field: 'default' }),
+    CollaborationCaret.configure({ provider: { awareness }, user }),
+  ]
+}

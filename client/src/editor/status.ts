@@ -1,0 +1,47 @@
+/**
+ * The connection status and saved indicator (contract §7):
+ * `data-status` is connecting | connected | offline, `data-saved` is "true"
+ * once every local change is stored on the server.
+ */
+import type { Access, CloseInfo, ConnectionStatus } from '../provider/quire-provider.js'
+
+export interface EditorStatus {
+  status: ConnectionStatus
+  saved: boolean
+  synced: boolean
+  access: Access
+  /** Set when the server refused the connection for good (4400–4499). */
+  stoppedBy: CloseInfo | null
+  /** What to tell the user about it. */
+  problem: string | null
+}
+
+const REFUSALS: Record<number, string> = {
+  4400: 'This document name is not valid.',
+  4401: 'Your sign-in is missing or has expired. Reload to sign in again.',
+  4403: 'You do not have access to this document.',
+  4413: 'A change was too large for the server.',
+  4429: 'Too many changes too quickly. Reload to continue.',
+}
+
+export function describeRefusal (info: CloseInfo): string {
+  return REFUSALS[info.code] ?? `The server closed the connection (${info.code}${info.reason ? `: ${info.reason}` : ''}).`
+}
+
+function label (s: EditorStatus): string {
+  if (s.stoppedBy) return 'Disconnected'
+  if (s.status === 'connecting') return 'Connecting…'
+  if (s.status === 'offline') return s.saved ? 'Offline' : 'Offline · edits kept here'
+  if (s.access === 'read') return 'Read only'
+  return s.saved ? 'Saved' : 'Saving…'
+}
+
+export function renderStatus (el: HTMLElement, s: EditorStatus): void {
+  el.dataset.status = s.status
+  el.dataset.saved = String(s.saved)
+  el.dataset.access = s.access
+  const text = label(s)
+  const labelEl = el.querySelector('.quire-status-label')
+  if (labelEl && labelEl.textContent !== text) labelEl.textContent = text
+  el.title = s.problem ?? text
+}

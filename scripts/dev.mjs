@@ -1,0 +1,47 @@
+/**
+ * `npm run dev`: work on Quire with hot reload.
+ *   - the server: compiled once, then `tsc --watch` and `node --watch` restart it on change (PORT, default 1234);
+ *   - the client: Vite's dev server (VITE_PORT, default 5173) with hot module reload; the editor connects
+ *     straight to the Quire server's WebSocket, /api and the health routes are proxied to it.
+ * `npm run dev -- --host` makes the dev server reachable from other devices (a phone on the same network).
+ * Every other variable (DATA_DIR, AUTH_SECRET, …) goes to the server as with `npm start`.
+ */
+import { execFileSync, spawn } from 'node:child_process'
+import { createServer } from 'vite'
+
+const port = process.env.PORT ?? '1234'
+const vitePort = Number(process.env.VITE_PORT ?? 5173)
+const tsc = 'node_modules/typescript/bin/tsc'
+const children = []
+
+const run = (args, env = {}) => {
+  const child = spawn(process.execPath, args, { stdio: 'inherit', env: { ...process.env, ...env } })
+  children.push(child)
+  return child
+}
+
+execFileSync(process.execPath, [tsc, '-p', 'tsconfig.json'], { stdio: 'inherit' })
+run([tsc, '-p', 'tsconfig.json', '--watch', '--preserveWatchOutput'])
+run(['--watch-path=dist/server', 'dist/server/main.js'], { PORT: port, LOG_LEVEL: process.env.LOG_LEVEL ?? 'info' })
+
+// The page finds the sync endpoint on its own host name, at the server's port.
+process.env.VITE_QUIRE_SERVER = `:${port}`
+process.env.QUIRE_SERVER_HTTP = `http://127.0.0.1:${port}`
+const vite = await createServer({
+  configFile: 'client/vite.config.ts',
+  server: { port: vitePort, host: process.argv.includes('--host') ? true : undefined },
+})
+await vite.listen()
+vite.printUrls()
+console.log(`  Quire server: http://localhost:${port}  (editor: open the Vite URL above, e.g. /d/scratch)\n`)
+
+let stopping = false
+const stop = async () => {
+  if (stopping) return
+  stopping = true
+  for (const child of children) child.kill('SIGTERM')
+  await vite.close()
+  process.exit(0)
+}
+process.on('SIGINT', stop)
+process.on('SIGTERM', stop)

@@ -1,0 +1,66 @@
+/**
+ * Offline editing: Bob's browser goes offline (context.setOffline), both keep
+ * writing, and everything merges when he is back. Then an edit made offline
+ * survives closing the page (IndexedDB) and reaches Alice once Bob's browser
+ * opens the document again online.
+ */
+import type { Page } from 'playwright-core'
+import { describe, expect, it } from 'vitest'
+import { browserSuite, docText, typeAtEnd, waitForText, waitStatus, watchErrors } from './harness.js'
+
+const suite = browserSuite()
+
+/** Waits until every write IndexedDB has started for `doc` is committed (a later read transaction sees them). */
+async function localCopyWritten (page: Page, dbName: string): Promise<number> {
+  return page.evaluate((name) => new Promise<number>((resolve, reject) => {
+    const req = indexedDB.open(name)
+    req.onerror = () => reject(req.error)
+    req.onsuccess = () => {
+      const count = req.result.transaction('updates', 'readonly').objectStore('updates').count()
+      count.onsuccess = () => { resolve(count.result); req.result.close() }
+      count.onerror = () => reject(count.error)
+    }
+  }), dbName)
+}
+
+describe('offline editing', () => {
+  it('merges edits made offline, also across closing the page', async () => {
+    const path = (name: string): string => `/d/offline?name=${name}`
+    const [alice, bob] = await Promise.all([suite.open(path('Alice')), suite.open(path('Bob'))])
+    const aliceEditor = alice.page.locator('.ProseMirror')
+    const bobEditor = bob.page.locator('.ProseMirror')
+    await Promise.all([waitStatus(alice.page, 'connected'), waitStatus(bob.page, 'connected')])
+    await typeAtEnd(alice.page, aliceEditor, 'Shared start.')
+    await waitForText(bobEditor, 'Shared start.')
+
+    // Bob loses the network; both go on writing.
+    await bob.context.setOffline(true)
+    await waitStatus(bob.page, 'offline')
+    await typeAtEnd(bob.page, bobEditor, ' Bob on the train.')
+    await waitStatus(bob.page, 'offline', false)
+    await typeAtEnd(alice.page, aliceEditor, ' Alice at her desk.')
+    await waitStatus(alice.page, 'connected', true)
+
+    // Back online: reconnects at once and both documents converge.
+    await bob.context.setOffline(false)
+    await waitStatus(bob.page, 'connected', true)
+    await waitForText(aliceEditor, 'Bob on the train.', 'Alice at her desk.')
+    await waitForText(bobEditor, 'Bob on the train.', 'Alice at her desk.')
+    expect(await docText(bobEditor)).toBe(await docText(aliceEditor))
+
+    // Offline again: an edit, the page closed before the network comes back.
+    await bob.context.setOffline(true)
+    await waitStatus(bob.page, 'offline')
+    await typeAtEnd(bob.page, bobEditor, ' Kept on this device.')
+    expect(await localCopyWritten(bob.page, `quire:${suite.quire.wsUrl}/offline`)).toBeGreaterThan(0)
+    await bob.page.close()
+    await bob.context.setOffline(false)
+
+    const again = await bob.context.newPage()
+    watchErrors(again, bob.errors)
+    await again.goto(`${suite.quire.url}${path('Bob')}`)
+    await waitStatus(again, 'connected', true)
+    await waitForText(aliceEditor, 'Kept on this device.')
+    expect(await docText(again.locator('.ProseMirror'))).toBe(await docText(aliceEditor))
+  })
+})

@@ -1,0 +1,154 @@
+/**
+ * Quire's client provider against real Quire processes (Node WebSocket from
+ * `ws`, no BroadcastChannel): acknowledgements and saved state, interplay
+ * with a stock y-websocket client, the token callback on every connect and
+ * before expiry, read-only sessions, and no reconnect after a 44xx close.
+ */
+import * as Y from 'yjs'
+import WS from 'ws'
+import { SignJWT } from 'jose'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { QuireProvider, type QuireProviderOptions } from '../../client/src/provider/quire-provider.js'
+import { startQuire, type QuireProcess } from '../helpers/quire-process.js'
+import { connectClient, whenAwareness, whenDoc, whenSynced, type TestClient } from '../helpers/clients.js'
+
+const SECRET = 'provider-test-secret-0123456789'
+let open: QuireProcess
+let secured: QuireProcess
+const cleanup: Array<() => void> = []
+
+beforeAll(async () => {
+  [open, secured] = await Promise.all([startQuire(), startQuire({ AUTH_SECRET: SECRET })])
+})
+afterAll(async () => {
+  for (const fn of cleanup) fn()
+  await Promise.all([open?.kill(), secured?.kill()])
+})
+
+let sockets = 0
+class CountingWebSocket extends WS {
+  constructor (...args: ConstructorParameters<typeof WS>) {
+    super(...args)
+    sockets++
+  }
+}
+
+function provider (server: QuireProcess, doc: string, opts: Partial<QuireProviderOptions> = {}): QuireProvider {
+  const p = new QuireProvider({
+    server: server.wsUrl,
+    doc,
+    ydoc: new Y.Doc(),
+    crossTab: false,
+    WebSocket: CountingWebSocket as unknown as typeof WebSocket,
+    ...opts,
+  })
+  cleanup.push(() => { p.destroy(); p.ydoc.destroy() })
+  return p
+}
+
+function stock (server: QuireProcess, doc: string, token?: string): TestClient {
+  const c = connectClient(server.wsUrl, doc, { token })
+  cleanup.push(() => c.destroy())
+  return c
+}
+
+/** Resolves on the first event `name` whose arguments satisfy `test`, or when `test` already holds. */
+function when<T> (p: QuireProvider, name: string, test: () => T | false | null | undefined): Promise<T> {
+  return new Promise((resolve) => {
+    const check = (): void => {
+      const value = test()
+      if (value !== false && value !== null && value !== undefined) {
+        p.off(name, check)
+        resolve(value)
+      }
+    }
+    p.on(name, check)
+    check()
+  })
+}
+
+const sign = (claims: Record<string, unknown>, expiresInSeconds?: number): Promise<string> => {
+  const jwt = new SignJWT(claims).setProtectedHeader({ alg: 'HS256' }).setSubject('user-1')
+  if (expiresInSeconds !== undefined) jwt.setExpirationTime(Math.floor(Date.now() / 1000) + expiresInSeconds)
+  return jwt.sign(new TextEncoder().encode(SECRET))
+}
+
+describe('QuireProvider', () => {
+  it('reports saved only once the server acknowledged, and syncs with a stock client', async () => {
+    const p = provider(open, 'provider/saved')
+    await when(p, 'synced', () => p.synced)
+    await when(p, 'saved', () => p.saved)
+    const other = stock(open, 'provider/saved')
+    await whenSynced(other)
+
+    p.ydoc.getText('t').insert(0, 'hello')
+    expect(p.saved).toBe(false)
+    await when(p, 'saved', () => p.saved)
+    await whenDoc(other.doc, () => other.text.toString() === 'hello')
+
+    other.text.insert(5, ' world')
+    await whenDoc(p.ydoc, () => p.ydoc.getText('t').toString() === 'hello world')
+    expect(p.saved).toBe(true)
+  })
+
+  it('shares its awareness, and takes it away when destroyed', async () => {
+    const p = provider(open, 'provider/awareness')
+    const other = stock(open, 'provider/awareness')
+    await Promise.all([when(p, 'synced', () => p.synced), whenSynced(other)])
+    p.awareness.setLocalStateField('user', { name: 'Node' })
+    const id = p.ydoc.clientID
+    await whenAwareness(other, (s) => (s.get(id)?.user as { name?: string } | undefined)?.name === 'Node')
+    p.destroy()
+    await whenAwareness(other, (s) => !s.has(id))
+  })
+
+  it('asks for a token on every connect and reconnects after a server restart', async () => {
+    let asked = 0
+    const p = provider(open, 'provider/restart', { getToken: () => `token-${++asked}`, backoff: { baseMs: 50, maxMs: 200 } })
+    await when(p, 'synced', () => p.synced)
+    expect(asked).toBe(1)
+    await open.kill('SIGKILL')
+    await when(p, 'status', () => p.status === 'offline')
+    p.ydoc.getText('t').insert(0, 'while down')
+    expect(p.saved).toBe(false)
+    open = await open.restart()
+    await when(p, 'saved', () => p.synced && p.saved)
+    expect(asked).toBeGreaterThanOrEqual(2)
+    const check = stock(open, 'provider/restart')
+    await whenDoc(check.doc, () => check.text.toString() === 'while down')
+  })
+
+  it('fetches a fresh token before the current one expires', async () => {
+    const tokens: string[] = []
+    const p = provider(secured, 'provider/refresh', {
+      getToken: async () => {
+        const t = await sign({ allowedDocumentNames: ['provider/*'] }, 3)
+        tokens.push(t)
+        return t
+      },
+      tokenRefreshMarginMs: 1500,
+    })
+    let refusals = 0
+    p.on('connection-close', ({ code }: { code: number }) => { if (code === 4401) refusals++ })
+    await when(p, 'synced', () => p.synced)
+    await when(p, 'synced', () => tokens.length >= 2 && p.synced)
+    expect(refusals).toBe(0)
+  })
+
+  it('turns read-only when the server says so', async () => {
+    const p = provider(secured, 'provider/read', { token: await sign({ readonlyDocumentNames: ['provider/*'] }) })
+    await when(p, 'access', () => p.access === 'read')
+    await when(p, 'synced', () => p.synced)
+  })
+
+  it('stops for good on a 44xx close and says why', async () => {
+    const before = sockets
+    const p = provider(secured, 'elsewhere/doc', { token: await sign({ allowedDocumentNames: ['provider/*'] }), backoff: { baseMs: 1, maxMs: 1 } })
+    const info = await when(p, 'stopped', () => p.stoppedBy)
+    expect(info.code).toBe(4403)
+    expect(info.reason).toMatch(/does not cover/)
+    expect(p.status).toBe('offline')
+    expect((p as unknown as { reconnectTimer: unknown }).reconnectTimer).toBeNull()
+    expect(sockets - before).toBe(1)
+  })
+})

@@ -1,0 +1,185 @@
+/**
+ * The sync endpoint's wire behaviour (contract §3), seen byte by byte from a
+ * raw socket, next to stock y-websocket clients.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import * as Y from 'yjs'
+import { startQuire, type QuireProcess } from './helpers/quire-process.js'
+import { connectClient, whenAwareness, whenDoc, whenSynced, type TestClient } from './helpers/clients.js'
+import { openRaw } from './helpers/raw-socket.js'
+import {
+  EMPTY_AWARENESS, QUERY_AWARENESS, awarenessFrame, encodeSyncStep1, encodeSyncStep2, encodeUpdate, isType,
+  readAwareness, readServerFrame, textUpdate,
+} from './helpers/frames.js'
+import { tickMs } from '../server/app.js'
+import { loadConfig } from '../server/config.js'
+
+/** Low enough to watch several keep-alives within a test. */
+const KEEPALIVE_MS = 250
+
+let quire: QuireProcess
+const clients: TestClient[] = []
+const client = (doc: string): TestClient => {
+  const c = connectClient(quire.wsUrl, doc)
+  clients.push(c)
+  return c
+}
+
+beforeAll(async () => { quire = await startQuire({ KEEPALIVE_MS: String(KEEPALIVE_MS) }) })
+afterAll(async () => {
+  for (const c of clients) c.destroy()
+  await quire.kill()
+})
+
+describe('on connect', () => {
+  it('the server sends its sync step 1, then the awareness states it holds', async () => {
+    const a = client('proto/connect')
+    await whenSynced(a)
+    a.text.insert(0, 'already here')
+    a.provider.awareness.setLocalStateField('user', { name: 'Alice' })
+    const seen = client('proto/connect')
+    await whenAwareness(seen, (s) => s.has(a.doc.clientID))
+    await whenDoc(seen.doc, () => seen.text.toString() === 'already here')
+
+    const raw = await openRaw(`${quire.wsUrl}/proto/connect`)
+    await raw.next(isType('awareness'))
+    const [first, second] = raw.frames.map(readServerFrame)
+    expect(first.type).toBe('sync-step1')
+    // Its state vector is the document's: the client can answer with what the server lacks.
+    expect(first.type === 'sync-step1' && Y.decodeStateVector(first.payload)).toEqual(Y.decodeStateVector(Y.encodeStateVector(a.doc)))
+    expect(second.type).toBe('awareness')
+    const states = readAwareness(second.type === 'awareness' ? second.payload : new Uint8Array())
+    expect(states.get(a.doc.clientID)).toEqual({ user: { name: 'Alice' } })
+
+    // And its own step 1 is answered with a step 2 holding the document.
+    raw.send(encodeSyncStep1(new Uint8Array([0])))
+    const step2 = readServerFrame(await raw.next(isType('sync-step2')))
+    const doc = new Y.Doc()
+    Y.applyUpdate(doc, step2.type === 'sync-step2' ? step2.payload : new Uint8Array())
+    expect(doc.getText('t').toString()).toBe('already here')
+    raw.ws.close()
+  })
+
+  it('a stock client that edited offline pushes its edits (it got the server step 1)', async () => {
+    const a = client('proto/offline')
+    await whenSynced(a)
+    const b = connectClient(quire.wsUrl, 'proto/offline', { params: {} })
+    clients.push(b)
+    b.provider.disconnect()
+    b.text.insert(0, 'typed offline')
+    b.provider.connect()
+    await whenDoc(a.doc, () => a.text.toString() === 'typed offline')
+  })
+})
+
+describe('messages', () => {
+  it('query-awareness is answered with every state the server holds', async () => {
+    const a = client('proto/query')
+    a.provider.awareness.setLocalStateField('user', { name: 'Ann' })
+    const raw = await openRaw(`${quire.wsUrl}/proto/query`)
+    await raw.next(isType('sync-step1'))
+    // Make sure the server has Ann's state, then ask.
+    const b = client('proto/query')
+    await whenAwareness(b, (s) => s.has(a.doc.clientID))
+    const before = raw.frames.length
+    raw.send(QUERY_AWARENESS)
+    const answer = await raw.next((f) => raw.frames.indexOf(f) >= before && isType('awareness')(f) && f.length > 3)
+    const message = readServerFrame(answer)
+    const states = readAwareness(message.type === 'awareness' ? message.payload : new Uint8Array([0]))
+    expect(states.get(a.doc.clientID)).toEqual({ user: { name: 'Ann' } })
+    raw.ws.close()
+  })
+
+  it('query-awareness on a document with no states gets an empty awareness update', async () => {
+    const raw = await openRaw(`${quire.wsUrl}/proto/query-empty`)
+    await raw.next(isType('sync-step1'))
+    const before = raw.frames.length
+    raw.send(QUERY_AWARENESS)
+    const answer = await raw.next((f) => raw.frames.indexOf(f) >= before)
+    expect([...answer]).toEqual([...EMPTY_AWARENESS])
+    raw.ws.close()
+  })
+
+  it('every frame the server sends holds exactly one y-protocols message, and none of the Quire extensions', async () => {
+    const raw = await openRaw(`${quire.wsUrl}/proto/frames`)
+    const a = client('proto/frames')
+    const b = client('proto/frames')
+    await Promise.all([whenSynced(a), whenSynced(b)])
+    // Plenty of traffic of every kind, from two writers in the same turns.
+    for (let i = 0; i < 100; i++) {
+      a.text.insert(0, 'a')
+      b.text.insert(0, 'b')
+      if (i % 10 === 0) a.provider.awareness.setLocalStateField('n', i)
+    }
+    raw.send(encodeSyncStep1(new Uint8Array([0])))
+    raw.send(QUERY_AWARENESS)
+    const mirror = new Y.Doc()
+    const sawAll = whenDoc(mirror, () => mirror.getText('t').length === 200)
+    const apply = (f: Uint8Array): void => {
+      const m = readServerFrame(f)
+      if (m.type === 'update' || m.type === 'sync-step2') Y.applyUpdate(mirror, m.payload)
+    }
+    raw.frames.forEach(apply)
+    raw.ws.on('message', (data: Buffer) => apply(new Uint8Array(data)))
+    await sawAll
+    // readServerFrame throws on a second message in a frame or an unknown type.
+    const kinds = new Set(raw.frames.map((f) => readServerFrame(f).type))
+    expect(kinds).toContain('update')
+    expect(kinds).toContain('awareness')
+    for (const kind of kinds) expect(['sync-step1', 'sync-step2', 'update', 'awareness']).toContain(kind)
+    raw.ws.close()
+  })
+
+  it('?ack=1 clients get the session message first, then cumulative acknowledgements', async () => {
+    const raw = await openRaw(`${quire.wsUrl}/proto/acks?ack=1`)
+    const first = readServerFrame(await raw.next())
+    expect(first).toEqual({ type: 'session', info: { access: 'write' } })
+    await raw.next(isType('sync-step1'))
+    // Three update-carrying messages, one of them empty: all counted, in order.
+    raw.send(encodeUpdate(textUpdate('one')))
+    raw.send(encodeSyncStep2(new Uint8Array([0, 0])))
+    raw.send(encodeUpdate(textUpdate('two')))
+    await raw.next((f) => { const m = readServerFrame(f); return m.type === 'ack' && m.count === 3 })
+    const counts = raw.frames.map(readServerFrame).flatMap((m) => m.type === 'ack' ? [m.count] : [])
+    expect(counts).toEqual([...counts].sort((x, y) => x - y))
+    raw.ws.close()
+  })
+})
+
+describe('keep-alive', () => {
+  it('an idle client keeps receiving messages (empty awareness updates)', async () => {
+    const raw = await openRaw(`${quire.wsUrl}/proto/idle`)
+    await raw.next(isType('sync-step1'))
+    const start = raw.frames.length
+    // The client sends nothing at all; three keep-alives must arrive anyway.
+    await new Promise<void>((resolve) => raw.ws.on('message', () => {
+      if (raw.frames.slice(start).filter((f) => f.length === 3 && f.every((b, i) => b === EMPTY_AWARENESS[i])).length >= 3) resolve()
+    }))
+    raw.ws.close()
+  })
+
+  it('with the default settings the longest silence stays under the 15 s of the contract', () => {
+    for (const keepAlive of [loadConfig({}).KEEPALIVE_MS, 12_000 /* the largest allowed */]) {
+      expect(keepAlive + tickMs(keepAlive)).toBeLessThanOrEqual(15_000)
+    }
+    expect(() => loadConfig({ KEEPALIVE_MS: '20000' })).toThrow(/KEEPALIVE_MS/)
+  })
+})
+
+describe('awareness on close', () => {
+  it('when a connection drops without a word, the others learn at once that its states are gone', { timeout: 10_000 }, async () => {
+    // 10 s is well under the 30 s after which clients drop outdated states
+    // themselves, so passing means the server told them.
+    const b = client('proto/drop')
+    await whenSynced(b)
+    for (const how of ['terminate', 'close'] as const) {
+      const raw = await openRaw(`${quire.wsUrl}/proto/drop`)
+      const id = 777_000 + (how === 'close' ? 1 : 0)
+      raw.send(awarenessFrame(id, 1, JSON.stringify({ user: { name: 'Ghost' } })))
+      await whenAwareness(b, (s) => s.has(id))
+      if (how === 'terminate') raw.ws.terminate()
+      else raw.ws.close()
+      await whenAwareness(b, (s) => !s.has(id))
+    }
+  })
+})

@@ -1,0 +1,195 @@
+/**
+ * The DocStore contract (server/store/store.ts), as one suite that every
+ * store implementation runs: the embedded LevelStore and the MemoryStore
+ * here (test/store.test.ts), the Redis store in its own test file:
+ *
+ *   import { runStoreContract } from './store-contract.js'
+ *   runStoreContract('RedisStore', { open: async () => ..., reopen: async (old) => ... })
+ *
+ * `open` returns a ready store; the suite uses fresh random document names,
+ * so a store shared between tests is fine. `reopen`, when given, closes the
+ * store and opens a new one on the same data (to check durability).
+ */
+import { afterAll, describe, expect, it } from 'vitest'
+import { randomBytes } from 'node:crypto'
+import * as Y from 'yjs'
+import type { DocStore } from '../server/store/store.js'
+
+export interface StoreHarness {
+  open (): Promise<DocStore>
+  reopen?: (store: DocStore) => Promise<DocStore>
+}
+
+/** Small real Yjs updates: one insert each into Y.Text "t". */
+function edits (count: number, text = 'x'): { updates: Uint8Array[], doc: Y.Doc } {
+  const doc = new Y.Doc()
+  const updates: Uint8Array[] = []
+  doc.on('update', (u: Uint8Array) => updates.push(u))
+  for (let i = 0; i < count; i++) doc.getText('t').insert(doc.getText('t').length, text)
+  return { updates, doc }
+}
+
+function replay (updates: Uint8Array[]): Y.Doc {
+  const doc = new Y.Doc()
+  for (const u of updates) Y.applyUpdate(doc, u)
+  return doc
+}
+
+const bytesOf = (updates: Uint8Array[]): number => updates.reduce((n, u) => n + u.length, 0)
+const asArrays = (updates: Uint8Array[]): number[][] => updates.map((u) => [...u])
+
+export function runStoreContract (label: string, harness: StoreHarness): void {
+  describe(`DocStore contract: ${label}`, () => {
+    const opened: DocStore[] = []
+    const open = async (): Promise<DocStore> => {
+      const store = await harness.open()
+      opened.push(store)
+      return store
+    }
+    const fresh = (prefix = 'doc'): string => `${prefix}-${randomBytes(6).toString('hex')}`
+    afterAll(async () => {
+      for (const s of opened) await s.close().catch(() => {})
+    })
+
+    it('an unknown document loads empty, at no position', async () => {
+      const store = await open()
+      expect(await store.load(fresh())).toEqual({ updates: [], position: null, bytes: 0 })
+    })
+
+    it('appends come back in order, byte for byte, with the last position and the byte count', async () => {
+      const store = await open()
+      const name = fresh()
+      const { updates } = edits(20)
+      let last = ''
+      for (let i = 0; i < updates.length; i += 3) last = (await store.append(name, updates.slice(i, i + 3))).position
+      const loaded = await store.load(name)
+      expect(asArrays(loaded.updates)).toEqual(asArrays(updates))
+      expect(loaded.position).toBe(last)
+      expect(loaded.bytes).toBe(bytesOf(updates))
+    })
+
+    it('binary content of any byte value and of a megabyte survives', async () => {
+      const store = await open()
+      const name = fresh()
+      const all = Uint8Array.from({ length: 256 }, (_, i) => i)
+      const big = new Uint8Array(randomBytes(1 << 20))
+      await store.append(name, [all, big])
+      const loaded = await store.load(name)
+      expect(Buffer.compare(loaded.updates[0], all)).toBe(0)
+      expect(Buffer.compare(loaded.updates[1], big)).toBe(0)
+    })
+
+    it('documents are kept apart, including names that prefix one another and unusual characters', async () => {
+      const store = await open()
+      const base = fresh()
+      const names = [base, `${base}/a`, `${base}a`, `${base}/a/b`, `${base} ü 日本 🎉`, `${base}:*?`]
+      await Promise.all(names.map((n, i) => store.append(n, [new Uint8Array([i, i, i])])))
+      for (const [i, n] of names.entries()) {
+        expect(asArrays((await store.load(n)).updates)).toEqual([[i, i, i]])
+      }
+    })
+
+    it('positions grow: each append ends after the one before', async () => {
+      const store = await open()
+      const name = fresh()
+      const positions: string[] = []
+      for (const u of edits(5).updates) positions.push((await store.append(name, [u])).position)
+      expect(new Set(positions).size).toBe(5)
+      // The load position is the last append's, whatever the store's format.
+      expect((await store.load(name)).position).toBe(positions[4])
+    })
+
+    it('concurrent appends to many documents are all durable, each document in its own order', async () => {
+      const store = await open()
+      const docs = Array.from({ length: 20 }, () => ({ name: fresh('many'), ...edits(25) }))
+      // All queued at once: the store may batch them, but must keep each document's order.
+      await Promise.all(docs.flatMap((d) => d.updates.map((u) => store.append(d.name, [u]))))
+      for (const d of docs) {
+        const loaded = await store.load(d.name)
+        expect(replay(loaded.updates).getText('t').toString()).toBe(d.doc.getText('t').toString())
+        expect(asArrays(loaded.updates)).toEqual(asArrays(d.updates))
+      }
+    })
+
+    it('compact replaces everything up to the position with the snapshot', async () => {
+      const store = await open()
+      const name = fresh()
+      const { updates, doc } = edits(50)
+      await store.append(name, updates)
+      const { position } = await store.load(name)
+      const snapshot = Y.encodeStateAsUpdate(doc)
+      await store.compact(name, snapshot, position!)
+      const loaded = await store.load(name)
+      expect(asArrays(loaded.updates)).toEqual([[...snapshot]])
+      expect(loaded.bytes).toBe(snapshot.length)
+      expect(loaded.position).not.toBeNull()
+      // Appends continue after a compaction.
+      const more = edits(1, 'y').updates
+      const after = await store.append(name, more)
+      const again = await store.load(name)
+      expect(again.updates.length).toBe(2)
+      expect(again.position).toBe(after.position)
+    })
+
+    it('compact keeps what was appended after its position, even while appends race it', async () => {
+      const store = await open()
+      const name = fresh()
+      const { updates, doc } = edits(60)
+      await store.append(name, updates.slice(0, 30))
+      const { position: through } = await store.load(name)
+      const snapshot = Y.encodeStateAsUpdate(replay(updates.slice(0, 30)))
+      // Appended before the compaction is issued, and at the same time as it.
+      await store.append(name, updates.slice(30, 40))
+      await Promise.all([
+        store.compact(name, snapshot, through!),
+        ...updates.slice(40).map((u) => store.append(name, [u])),
+      ])
+      const loaded = await store.load(name)
+      expect(replay(loaded.updates).getText('t').toString()).toBe(doc.getText('t').toString())
+      expect(loaded.updates.length).toBe(1 + 30)
+    })
+
+    it('compacting twice, and compacting at the last position with nothing new, are fine', async () => {
+      const store = await open()
+      const name = fresh()
+      const { updates, doc } = edits(10)
+      await store.append(name, updates)
+      const { position } = await store.load(name)
+      const snapshot = Y.encodeStateAsUpdate(doc)
+      await store.compact(name, snapshot, position!)
+      const { position: p2 } = await store.load(name)
+      await store.compact(name, snapshot, p2!)
+      const loaded = await store.load(name)
+      expect(asArrays(loaded.updates)).toEqual([[...snapshot]])
+    })
+
+    it('reports ready while it serves', async () => {
+      const store = await open()
+      expect(await store.isReady()).toBe(true)
+    })
+
+    if (harness.reopen) {
+      const reopen = harness.reopen
+      it('everything appended or compacted is there after closing and opening again', async () => {
+        const store = await open()
+        const a = fresh()
+        const b = fresh()
+        const ea = edits(30)
+        const eb = edits(5, 'z')
+        await store.append(a, ea.updates)
+        const { position } = await store.load(a)
+        await store.compact(a, Y.encodeStateAsUpdate(ea.doc), position!)
+        await store.append(b, eb.updates)
+        const next = await reopen(store)
+        opened.push(next)
+        expect(replay((await next.load(a)).updates).getText('t').toString()).toBe(ea.doc.getText('t').toString())
+        expect(asArrays((await next.load(b)).updates)).toEqual(asArrays(eb.updates))
+        // And positions keep growing across the restart.
+        const before = (await next.load(b)).position
+        const after = (await next.append(b, [new Uint8Array([0, 0])])).position
+        expect(after).not.toBe(before)
+        expect((await next.load(b)).position).toBe(after)
+      })
+    }
+  })
+}
