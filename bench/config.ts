@@ -71,7 +71,9 @@ export const config = {
   connectConcurrency: num('BENCH_CONNECT_CONCURRENCY', 64),
   /** A setup step (connecting, seeding) that takes longer than this fails the scenario. */
   setupTimeoutSeconds: num('BENCH_SETUP_TIMEOUT_S', 60),
-  /** Write CPU profiles of Quire processes here (node --cpu-prof) when set. */
+  /** Extra node flags for Quire processes (experiments, e.g. "--max-semi-space-size=2"); space-separated. */
+  quireNodeArgs: (process.env.BENCH_QUIRE_NODE_ARGS ?? '').split(' ').filter(Boolean),
+  /** Write CPU profiles of every Node server process here (node --cpu-prof, one folder per server) when set. */
   cpuProfDir: process.env.BENCH_CPU_PROF_DIR || null,
 }
 

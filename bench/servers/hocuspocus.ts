@@ -6,7 +6,7 @@
 import { fromRoot, tempDir, distBench } from '../paths.js'
 import { freePort } from '../processes.js'
 import { join } from 'node:path'
-import { startInstance, type Instance } from './instance.js'
+import { profileArgs, startInstance, type Instance } from './instance.js'
 import { startRedis } from './redis.js'
 import { makeServer, type ServerUnderTest } from './server.js'
 
@@ -15,7 +15,7 @@ async function hocuspocusInstance (label: string, dataDir: string, redisPort: nu
   return startInstance({
     label,
     command: process.execPath,
-    args: [join(distBench, 'servers', 'hocuspocus-main.js')],
+    args: [...profileArgs(label), join(distBench, 'servers', 'hocuspocus-main.js')],
     env: {
       PORT: String(port),
       DATA_DIR: dataDir,

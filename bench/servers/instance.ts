@@ -2,7 +2,15 @@
  * One server process on 127.0.0.1 and a fixed port: started, stopped
  * gracefully (SIGTERM, so it can persist) and restarted with the same data.
  */
+import { join } from 'node:path'
+import { config } from '../config.js'
 import { spawnChild, stopChild, waitForPort, type Child } from '../processes.js'
+
+/** node flags that write a CPU profile per process into BENCH_CPU_PROF_DIR/<label>, when it is set. */
+export function profileArgs (label: string): string[] {
+  if (!config.cpuProfDir) return []
+  return ['--cpu-prof', '--cpu-prof-dir', join(config.cpuProfDir, label.replace(/\W+/g, '-'))]
+}
 
 export interface InstanceSpec {
   label: string

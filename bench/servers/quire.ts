@@ -6,7 +6,7 @@
 import { config } from '../config.js'
 import { fromRoot, tempDir } from '../paths.js'
 import { freePort } from '../processes.js'
-import { startInstance, type Instance } from './instance.js'
+import { profileArgs, startInstance, type Instance } from './instance.js'
 import { startRedis } from './redis.js'
 import { makeServer, type ServerUnderTest } from './server.js'
 
@@ -34,11 +34,10 @@ export function rateLimitEnv (): Record<string, string> {
 
 async function quireInstance (label: string, env: Record<string, string>): Promise<Instance> {
   const port = await freePort()
-  const args = config.cpuProfDir ? ['--cpu-prof', '--cpu-prof-dir', config.cpuProfDir] : []
   return startInstance({
     label,
     command: process.execPath,
-    args: [...args, fromRoot('dist', 'server', 'main.js')],
+    args: [...config.quireNodeArgs, ...profileArgs(label), fromRoot('dist', 'server', 'main.js')],
     env: quireEnv({ ...env, PORT: String(port) }),
     port,
     cwd: fromRoot(),

@@ -5,7 +5,7 @@
  */
 import { fromRoot, tempDir } from '../paths.js'
 import { freePort } from '../processes.js'
-import { startInstance } from './instance.js'
+import { profileArgs, startInstance } from './instance.js'
 import { makeServer, type ServerUnderTest } from './server.js'
 
 export async function startYWebsocket (): Promise<ServerUnderTest> {
@@ -13,7 +13,7 @@ export async function startYWebsocket (): Promise<ServerUnderTest> {
   const instance = await startInstance({
     label: 'y-websocket',
     command: process.execPath,
-    args: [fromRoot('node_modules', 'y-websocket-v2', 'bin', 'server.cjs')],
+    args: [...profileArgs('y-websocket'), fromRoot('node_modules', 'y-websocket-v2', 'bin', 'server.cjs')],
     env: { HOST: '127.0.0.1', PORT: String(port), YPERSISTENCE: tempDir('y-websocket') },
     port,
     cwd: fromRoot(),
