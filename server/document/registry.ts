@@ -92,12 +92,14 @@ export class DocumentRegistry {
       return
     }
     entry.state = 'unloading'
+    // Destroy (and compact) while still subscribed: the bus knows how far
+    // this document has applied the log, which bounds what may be compacted.
+    await doc.destroy()
     try {
       await this.deps.bus.unsubscribe(doc.name)
     } catch (err) {
       this.deps.log.warn({ err, doc: doc.name }, 'unsubscribe failed')
     }
-    await doc.destroy()
     this.entries.delete(doc.name)
     this.deps.metrics.documentsLoaded.set(this.entries.size)
   }

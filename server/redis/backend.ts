@@ -1,8 +1,69 @@
-/** Placeholder until the Redis store lands (issue 3). */
+/**
+ * Wires the Redis backend (REDIS_URL or REDIS_CLUSTER_NODES): one connection
+ * for commands and scripts, pub/sub connections, the store and the bus (with
+ * its heartbeat). Returns at once even when Redis is unreachable: the instance
+ * listens (/healthz 200, /readyz 503), the connections retry with backoff,
+ * and documents load once Redis answers.
+ */
+import { randomBytes } from 'node:crypto'
+import { hostname } from 'node:os'
+import type { Cluster } from 'ioredis'
 import type { Config } from '../config.js'
 import type { Logger } from '../ops/log.js'
 import type { Backend } from '../backend.js'
+import { connectData, connectSubscriber, whenReady, type RedisTarget } from './connect.js'
+import { defineScripts } from './scripts.js'
+import { AppliedPositions } from './positions.js'
+import { RedisStore } from './redis-store.js'
+import { RedisBus } from './redis-bus.js'
+import { ClusterSubscriber, ConnectionSubscriber, type SubscriberEvents } from './subscriber.js'
 
-export async function createRedisBackend (_config: Config, _log: Logger): Promise<Backend> {
-  throw new Error('Redis support is not built yet')
+export interface RedisBackend extends Backend {
+  store: RedisStore
+  bus: RedisBus
+  instanceId: string
+  /** Resolves once commands and pub/sub both work (tests; the server never waits). */
+  whenReady (timeoutMs?: number): Promise<void>
+}
+
+/** Unique per process; no spaces (it goes in message headers). */
+function newInstanceId (): string {
+  return `${hostname().replace(/[^\w.-]/g, '_').slice(0, 40)}-${process.pid}-${randomBytes(4).toString('hex')}`
+}
+
+export function redisTarget (config: Config): RedisTarget {
+  if (config.REDIS_CLUSTER_NODES) return { kind: 'cluster', nodes: config.REDIS_CLUSTER_NODES }
+  if (config.REDIS_URL) return { kind: 'standalone', url: config.REDIS_URL }
+  throw new Error('neither REDIS_URL nor REDIS_CLUSTER_NODES is set')
+}
+
+export async function createRedisBackend (config: Config, log: Logger): Promise<RedisBackend> {
+  const target = redisTarget(config)
+  const instanceId = newInstanceId()
+  const rlog = log.child({ instance: instanceId })
+  const client = defineScripts(connectData(target, rlog))
+  const publishCommand = target.kind === 'cluster' ? 'spublish' : 'publish'
+  const positions = new AppliedPositions()
+
+  let bus: RedisBus | null = null
+  const events: SubscriberEvents = {
+    message: (channel, message) => bus?.handleMessage(channel, message),
+    restored: (channels) => bus?.handleRestored(channels),
+  }
+  const subscriber = target.kind === 'cluster'
+    ? new ClusterSubscriber(client as Cluster, events, rlog)
+    : new ConnectionSubscriber(connectSubscriber(target, rlog), false, events, rlog)
+  const ready = async (timeoutMs = 10_000): Promise<void> => {
+    await whenReady(client, timeoutMs)
+    if (subscriber instanceof ConnectionSubscriber) await whenReady(subscriber.connection, timeoutMs)
+  }
+
+  const store = new RedisStore({ client, instanceId, publishCommand, positions, busReady: () => subscriber.ready, log: rlog })
+  bus = new RedisBus({ client, instanceId, publishCommand, positions, readLog: (name, from) => store.read(name, from), subscriber, log: rlog })
+  rlog.info({ redis: target.kind === 'cluster' ? target.nodes.map((n) => `${n.host}:${n.port}`) : redactUrl(target.url) }, 'redis backend configured')
+  return { store, bus, instanceId, whenReady: ready }
+}
+
+function redactUrl (url: string): string {
+  return url.replace(/\/\/([^@/]*)@/, '//***@')
 }

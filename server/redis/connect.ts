@@ -1,0 +1,97 @@
+/**
+ * Connections to Redis, tuned so that an outage is noticed quickly instead of
+ * hanging: commands fail at once while a connection is down (no offline
+ * queue), commands in flight fail when it drops, and a reply that never comes
+ * fails after COMMAND_TIMEOUT_MS. The document layer then relays live and
+ * retries (its degraded mode). Reconnection goes on forever with capped
+ * backoff, and the log says so.
+ */
+import { Redis, Cluster, type RedisOptions } from 'ioredis'
+import type { Logger } from '../ops/log.js'
+import type { RedisClient } from './scripts.js'
+
+export const COMMAND_TIMEOUT_MS = 5_000
+const CONNECT_TIMEOUT_MS = 3_000
+const RETRY_MIN_MS = 100
+const RETRY_MAX_MS = 2_000
+
+export type RedisTarget =
+  | { kind: 'standalone', url: string }
+  | { kind: 'cluster', nodes: Array<{ host: string, port: number }> }
+
+/** Capped exponential backoff with jitter, announced in the log. */
+function retryStrategy (log: Logger, what: string) {
+  return (attempt: number): number => {
+    const delay = Math.round(Math.min(RETRY_MIN_MS * 2 ** (attempt - 1), RETRY_MAX_MS) * (0.75 + Math.random() / 2))
+    // Say so at once, then now and then while it lasts.
+    if (attempt === 1 || attempt % 10 === 0) log.warn({ redis: what, attempt, retryInMs: delay }, 'redis unreachable; retrying')
+    return delay
+  }
+}
+
+/** Options of every connection; `what` names it in logs and CLIENT LIST. */
+function connectionOptions (what: string): RedisOptions {
+  return {
+    enableOfflineQueue: false,
+    maxRetriesPerRequest: 0,
+    commandTimeout: COMMAND_TIMEOUT_MS,
+    connectTimeout: CONNECT_TIMEOUT_MS,
+    connectionName: `quire-${what}`,
+  }
+}
+
+/** Log the first error of an outage, and the recovery. */
+function watch (client: Redis | Cluster, log: Logger, what: string): void {
+  let down = false
+  client.on('error', (err: Error) => {
+    if (!down) log.warn({ redis: what, err: err.message }, 'redis connection error')
+    down = true
+  })
+  client.on('ready', () => {
+    if (down) log.info({ redis: what }, 'redis reachable again')
+    down = false
+  })
+}
+
+/** The client for commands and scripts (a Cluster client in cluster mode). */
+export function connectData (target: RedisTarget, log: Logger): RedisClient {
+  const client: RedisClient = target.kind === 'standalone'
+    ? new Redis(target.url, { ...connectionOptions('data'), retryStrategy: retryStrategy(log, 'data') })
+    : new Cluster(target.nodes, {
+      enableOfflineQueue: false,
+      clusterRetryStrategy: retryStrategy(log, 'cluster'),
+      slotsRefreshInterval: 5_000,
+      redisOptions: connectionOptions('data'),
+    })
+  watch(client, log, 'data')
+  return client
+}
+
+/**
+ * A connection for pub/sub: to the standalone server, or to one cluster
+ * node (sharded pub/sub is per shard). Subscriptions are restored by our
+ * own code after a reconnect, so it knows when to catch up.
+ */
+export function connectSubscriber (target: { url: string } | { host: string, port: number }, log: Logger): Redis {
+  const what = 'url' in target ? 'pubsub' : `pubsub-${target.host}:${target.port}`
+  const options: RedisOptions = { ...connectionOptions(what), retryStrategy: retryStrategy(log, what), autoResubscribe: false }
+  const client = 'url' in target ? new Redis(target.url, options) : new Redis({ ...options, host: target.host, port: target.port })
+  watch(client, log, what)
+  return client
+}
+
+/** Resolve once the client is ready, or reject after `timeoutMs`. */
+export function whenReady (client: RedisClient, timeoutMs: number): Promise<void> {
+  if (client.status === 'ready') return Promise.resolve()
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => {
+      client.off('ready', onReady)
+      reject(new Error(`redis not reachable within ${timeoutMs} ms`))
+    }, timeoutMs)
+    const onReady = (): void => {
+      clearTimeout(timer)
+      resolve()
+    }
+    client.once('ready', onReady)
+  })
+}

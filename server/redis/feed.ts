@@ -1,0 +1,136 @@
+/**
+ * One document's log as this instance follows it. Update messages from the
+ * bus normally arrive in order and are applied at once; a message whose
+ * first position is past what was applied reveals a gap (a lost or reordered
+ * message, or entries appended while the subscription was not yet up), and
+ * the feed reads the missing range from the log instead. Messages arriving
+ * during that read wait and are replayed after it.
+ */
+import type { BusSink } from '../bus/bus.js'
+import type { Logger } from '../ops/log.js'
+import type { AppliedLog } from './positions.js'
+
+export interface LogRange {
+  /** Position of the last entry in the log. */
+  seq: number
+  updates: Uint8Array[]
+}
+
+export interface UpdatesMessage {
+  instance: string
+  last: number
+  updates: Uint8Array[]
+}
+
+export type ReadLog = (name: string, from: number) => Promise<LogRange>
+
+const RETRY_MIN_MS = 250
+const RETRY_MAX_MS = 5_000
+
+interface Waiter { resolve: () => void, reject: (err: unknown) => void }
+
+export class DocFeed implements AppliedLog {
+  applied: number
+  private reading = false
+  private pending: UpdatesMessage[] = []
+  private waiters: Waiter[] = []
+  private retryDelay = RETRY_MIN_MS
+  private retryTimer: NodeJS.Timeout | null = null
+  private closed = false
+
+  constructor (
+    readonly name: string,
+    position: number,
+    private readonly sink: BusSink,
+    private readonly readLog: ReadLog,
+    /** This instance: its own updates are already in the document. */
+    private readonly self: string,
+    private readonly log: Logger,
+  ) {
+    this.applied = position
+  }
+
+  receive (msg: UpdatesMessage): void {
+    if (this.closed) return
+    if (this.reading || this.retryTimer) {
+      this.pending.push(msg)
+      return
+    }
+    if (msg.last <= this.applied) return
+    const prev = msg.last - msg.updates.length
+    if (prev > this.applied) {
+      // The message is in the log already (appended before it was published): the read brings it.
+      void this.catchUp().catch(() => {})
+      return
+    }
+    if (msg.instance !== this.self) this.sink.onRemoteUpdates(msg.updates)
+    this.applied = msg.last
+  }
+
+  /**
+   * Read everything after `applied` from the log. Resolves once a read that
+   * started after this call has completed; rejects when that read fails (a
+   * retry with backoff is then under way).
+   */
+  catchUp (): Promise<void> {
+    return new Promise((resolve, reject) => {
+      if (this.closed) return resolve()
+      this.waiters.push({ resolve, reject })
+      // A read in flight may have started too early; `read` goes again for new waiters.
+      if (!this.reading) void this.read()
+    })
+  }
+
+  close (): void {
+    this.closed = true
+    this.clearRetry()
+    this.pending = []
+    for (const w of this.waiters.splice(0)) w.resolve()
+  }
+
+  private async read (): Promise<void> {
+    this.reading = true
+    this.clearRetry()
+    const waiters = this.waiters.splice(0)
+    let failure: unknown = null
+    try {
+      const range = await this.readLog(this.name, this.applied + 1)
+      if (!this.closed) {
+        if (range.updates.length > 0) this.sink.onRemoteUpdates(range.updates)
+        this.applied = Math.max(this.applied, range.seq)
+        this.retryDelay = RETRY_MIN_MS
+      }
+    } catch (err) {
+      failure = err
+    }
+    this.reading = false
+    for (const w of waiters) {
+      if (failure === null) w.resolve()
+      else w.reject(failure)
+    }
+    if (this.closed) return
+    if (failure !== null) {
+      this.log.warn({ err: failure, doc: this.name, retryInMs: this.retryDelay }, 'catching up from the log failed; retrying')
+      this.retryTimer = setTimeout(() => {
+        this.retryTimer = null
+        if (!this.reading) void this.read()
+      }, this.retryDelay)
+      this.retryTimer.unref()
+      this.retryDelay = Math.min(this.retryDelay * 2, RETRY_MAX_MS)
+      return
+    }
+    if (this.waiters.length > 0) {
+      // Someone asked for a read that began after ours did (a reconnect).
+      void this.read()
+      return
+    }
+    const pending = this.pending
+    this.pending = []
+    for (const msg of pending) this.receive(msg)
+  }
+
+  private clearRetry (): void {
+    if (this.retryTimer) clearTimeout(this.retryTimer)
+    this.retryTimer = null
+  }
+}

@@ -1,0 +1,111 @@
+/**
+ * The Redis store: each document is a LIST of updates plus a position
+ * counter (see scripts.ts). `append` stores the updates and publishes them to
+ * the other instances in one script, one round trip; it resolves once Redis
+ * has them (so the document relays them only then: write-through).
+ */
+import type { AppendResult, DocStore, LogPosition, StoredDoc } from '../store/store.js'
+import { StoreError } from '../store/store.js'
+import type { Logger } from '../ops/log.js'
+import { docKeys } from './keys.js'
+import type { ScriptedClient } from './scripts.js'
+import { whenReady } from './connect.js'
+import type { AppliedPositions } from './positions.js'
+import type { LogRange } from './feed.js'
+
+/** How long a load waits for Redis to come (back) before failing. */
+const LOAD_WAIT_MS = 5_000
+const PING_TIMEOUT_MS = 1_000
+
+export interface RedisStoreOptions {
+  client: ScriptedClient
+  instanceId: string
+  /** 'spublish' in a cluster (sharded pub/sub), else 'publish'. */
+  publishCommand: 'publish' | 'spublish'
+  positions: AppliedPositions
+  /** Whether the pub/sub side is up too (for readiness). */
+  busReady: () => boolean
+  log: Logger
+}
+
+const asBuffer = (u: Uint8Array): Buffer => Buffer.isBuffer(u) ? u : Buffer.from(u.buffer, u.byteOffset, u.byteLength)
+
+export class RedisStore implements DocStore {
+  readonly kind = 'redis'
+  /**
+   * The last append issued per document. Appends to one document go out one
+   * after another: a client may reorder commands it retries (NOSCRIPT after a
+   * Redis restart, cluster redirections), and the log must keep call order.
+   */
+  private readonly tails = new Map<string, Promise<unknown>>()
+
+  constructor (private readonly opts: RedisStoreOptions) {}
+
+  async load (name: string): Promise<StoredDoc> {
+    await whenReady(this.opts.client, LOAD_WAIT_MS)
+    const { seq, updates } = await this.read(name, 1)
+    let bytes = 0
+    for (const u of updates) bytes += u.length
+    return { updates, position: seq === 0 ? null : String(seq), bytes }
+  }
+
+  /** Entries from position `from` on (from the snapshot, when `from` was folded into it). */
+  async read (name: string, from: number): Promise<LogRange> {
+    const keys = docKeys(name)
+    const reply = await this.opts.client.quireReadBuffer(keys.log, keys.seq, String(from))
+    if (reply.length === 0) return { seq: 0, updates: [] }
+    return { seq: Number(reply[0].toString()), updates: reply.slice(1) }
+  }
+
+  append (name: string, updates: Uint8Array[]): Promise<AppendResult> {
+    if (updates.length === 0) return Promise.reject(new StoreError('nothing to append'))
+    const previous = this.tails.get(name)
+    const result = previous === undefined ? this.write(name, updates) : previous.then(() => this.write(name, updates))
+    const tail = result.catch(() => {})
+    this.tails.set(name, tail)
+    void tail.then(() => { if (this.tails.get(name) === tail) this.tails.delete(name) })
+    return result
+  }
+
+  private async write (name: string, updates: Uint8Array[]): Promise<AppendResult> {
+    const { client, instanceId, publishCommand, positions } = this.opts
+    const keys = docKeys(name)
+    const last = await client.quireAppend(keys.log, keys.seq, publishCommand, keys.channel, instanceId, ...updates.map(asBuffer))
+    positions.noteOwnAppend(name, last - updates.length, last)
+    return { position: String(last) }
+  }
+
+  /**
+   * Folds entries into `snapshot`, but only up to what this instance has
+   * applied without a gap: entries another instance appended before
+   * `through` may not have reached this instance's Y.Doc yet, and the
+   * snapshot does not hold them. Whatever is appended meanwhile stays: the
+   * script only removes entries up to that position. The caller builds `snapshot` in the same
+   * turn it calls this, so the applied position read here (synchronously,
+   * before any await) is the one the snapshot covers.
+   */
+  async compact (name: string, snapshot: Uint8Array, through: LogPosition): Promise<void> {
+    const applied = this.opts.positions.get(name)
+    // A document not followed here has applied nothing since its load: the caller's word is all there is.
+    const upTo = applied === undefined ? Number(through) : Math.min(Number(through), applied)
+    if (!(upTo > 0)) return
+    const keys = docKeys(name)
+    const replaced = await this.opts.client.quireCompact(keys.log, keys.seq, String(upTo), asBuffer(snapshot))
+    this.opts.log.debug({ doc: name, through: upTo, replaced }, 'log compacted')
+  }
+
+  async isReady (): Promise<boolean> {
+    const { client } = this.opts
+    if (client.status !== 'ready' || !this.opts.busReady()) return false
+    let timer: NodeJS.Timeout | undefined
+    const timeout = new Promise<boolean>((resolve) => { timer = setTimeout(() => resolve(false), PING_TIMEOUT_MS) })
+    const ping = client.ping().then(() => true, () => false)
+    const ready = await Promise.race([ping, timeout])
+    clearTimeout(timer)
+    return ready
+  }
+
+  async close (): Promise<void> {
+    await this.opts.client.quit().catch(() => this.opts.client.disconnect())
+  }
+}

@@ -1,0 +1,106 @@
+/**
+ * The Lua scripts that keep a document's log consistent. Each runs
+ * atomically on the shard that owns the document's keys; key names always
+ * arrive in KEYS (never built inside a script), so Redis Cluster routes and
+ * checks them. The shard channel shares the keys' hash tag.
+ *
+ * A document's log is a LIST plus a counter `seq` (the position of the last
+ * entry ever appended). With `len` elements, the first element sits at
+ * position `seq - len + 1`; when it is a snapshot, it stands for every entry
+ * up to that position.
+ */
+import type { Redis, Cluster } from 'ioredis'
+
+/**
+ * Append ARGV[4..] and publish them in one message, in one round trip.
+ * ARGV[1] publish command (publish | spublish), ARGV[2] channel, ARGV[3]
+ * instance id. Message: "u <instance> <last> <count>\n" then per update
+ * "<bytes>:" and the bytes. Returns the position of the last entry.
+ */
+const APPEND = `
+local n = #ARGV - 3
+local last = redis.call('INCRBY', KEYS[2], n)
+local i = 4
+while i <= #ARGV do
+  local j = math.min(i + 999, #ARGV)
+  redis.call('RPUSH', KEYS[1], unpack(ARGV, i, j))
+  i = j + 1
+end
+local body = { 'u ', ARGV[3], ' ', string.format('%d', last), ' ', tostring(n), '\\n' }
+for k = 4, #ARGV do
+  body[#body + 1] = tostring(#ARGV[k]) .. ':'
+  body[#body + 1] = ARGV[k]
+end
+redis.call(ARGV[1], ARGV[2], table.concat(body))
+return last
+`
+
+/**
+ * Read the log from position ARGV[1] on. Returns { seq, entries... }, or {}
+ * for a document that was never written. Asked for a position already folded
+ * into the snapshot, it starts at the snapshot (which covers it).
+ */
+const READ = `
+local s = redis.call('GET', KEYS[2])
+if not s then return {} end
+local len = redis.call('LLEN', KEYS[1])
+local first = tonumber(s) - len + 1
+local start = tonumber(ARGV[1]) - first
+if start < 0 then start = 0 end
+local out = redis.call('LRANGE', KEYS[1], start, -1)
+table.insert(out, 1, s)
+return out
+`
+
+/**
+ * Replace every entry up to position ARGV[1] with the snapshot ARGV[2].
+ * Returns how many entries it replaced: 0 when the log already starts at or
+ * after that position (another instance compacted as far or further).
+ */
+const COMPACT = `
+local s = redis.call('GET', KEYS[2])
+if not s then return 0 end
+local seq = tonumber(s)
+local through = tonumber(ARGV[1])
+if through > seq then return redis.error_reply('ERR compaction beyond the end of the log') end
+local len = redis.call('LLEN', KEYS[1])
+local first = seq - len + 1
+if through <= first then return 0 end
+local drop = through - first + 1
+redis.call('LTRIM', KEYS[1], drop, -1)
+redis.call('LPUSH', KEYS[1], ARGV[2])
+return drop
+`
+
+/**
+ * Renew instance ARGV[1] for ARGV[2] ms (Redis's clock, so instances'
+ * clocks need not agree), forget entries expired more than ARGV[3] ms ago,
+ * and return the instances whose heartbeat has expired.
+ */
+const HEARTBEAT = `
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+redis.call('ZADD', KEYS[1], now + tonumber(ARGV[2]), ARGV[1])
+redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now - tonumber(ARGV[3]))
+return redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', now)
+`
+
+export type RedisClient = Redis | Cluster
+
+/** The scripts as commands on a client (ioredis sends EVALSHA, falling back to EVAL). */
+export interface QuireCommands {
+  quireAppend (log: string, seq: string, publish: string, channel: string, instance: string, ...updates: Buffer[]): Promise<number>
+  quireReadBuffer (log: string, seq: string, from: string): Promise<Buffer[]>
+  quireCompact (log: string, seq: string, through: string, snapshot: Buffer): Promise<number>
+  quireHeartbeat (instances: string, id: string, ttlMs: string, forgetMs: string): Promise<string[]>
+}
+
+export type ScriptedClient = RedisClient & QuireCommands
+
+export function defineScripts (client: RedisClient): ScriptedClient {
+  client.defineCommand('quireAppend', { numberOfKeys: 2, lua: APPEND })
+  client.defineCommand('quireRead', { numberOfKeys: 2, lua: READ })
+  client.defineCommand('quireCompact', { numberOfKeys: 2, lua: COMPACT })
+  client.defineCommand('quireHeartbeat', { numberOfKeys: 1, lua: HEARTBEAT })
+  return client as ScriptedClient
+}

@@ -1,0 +1,357 @@
+/**
+ * The Redis backend in-process against a real redis-server: several
+ * backends in one process stand for several instances. Covers the write
+ * path (one round trip), delivery, gap and reconnect catch-up, compaction
+ * (safety, concurrency, memory), awareness across instances, dead instances
+ * and outages.
+ */
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
+import * as Y from 'yjs'
+import { pino } from 'pino'
+import { Redis } from 'ioredis'
+import { startRedis, type RedisProcess } from './helpers/redis.js'
+import { whenDoc } from './helpers/clients.js'
+import { freePort } from './helpers/ports.js'
+import { textOf, typing } from './helpers/typing.js'
+import { loadConfig } from '../server/config.js'
+import { createRedisBackend, type RedisBackend } from '../server/redis/backend.js'
+import { docKeys } from '../server/redis/keys.js'
+import { defineScripts } from '../server/redis/scripts.js'
+import { AppliedPositions } from '../server/redis/positions.js'
+import { RedisStore } from '../server/redis/redis-store.js'
+import { decodeAwarenessUpdate, encodeAwarenessUpdate } from '../server/protocol/awareness-update.js'
+import type { BusSink } from '../server/bus/bus.js'
+import { BEAT_MS, TTL_MS } from '../server/redis/heartbeat.js'
+import { Presence } from '../server/document/presence.js'
+
+const log = pino({ level: 'silent' })
+let redis: RedisProcess
+let raw: Redis
+const backends: RedisBackend[] = []
+
+beforeAll(async () => {
+  redis = await startRedis()
+  raw = redis.client()
+})
+afterEach(async () => {
+  for (const b of backends.splice(0)) {
+    await b.bus.close()
+    await b.store.close()
+  }
+})
+afterAll(async () => { await redis.stop() })
+
+async function instance (url = redis.url, wait = true): Promise<RedisBackend> {
+  const b = await createRedisBackend(loadConfig({ REDIS_URL: url }), log)
+  backends.push(b)
+  if (wait) await b.whenReady()
+  return b
+}
+
+interface Replica extends BusSink {
+  doc: Y.Doc
+  awareness: Uint8Array[]
+  text (): string
+}
+
+function replica (): Replica {
+  const doc = new Y.Doc()
+  const awareness: Uint8Array[] = []
+  return {
+    doc,
+    awareness,
+    text: () => doc.getText('t').toString(),
+    onRemoteUpdates: (updates) => { for (const u of updates) Y.applyUpdate(doc, u) },
+    onRemoteAwareness: (update) => {
+      awareness.push(update)
+      doc.emit('awareness', [update])
+    },
+  }
+}
+
+/** Load a document on an instance, as the registry does, into a fresh replica. */
+async function open (b: RedisBackend, name: string): Promise<Replica> {
+  const r = replica()
+  const stored = await b.store.load(name)
+  r.onRemoteUpdates(stored.updates)
+  await b.bus.subscribe(name, stored.position, r)
+  return r
+}
+
+/** Type on a replica and append what it produced, as a document does. */
+async function type (b: RedisBackend, r: Replica, name: string, text: string): Promise<string> {
+  const { position } = await b.store.append(name, typing(text, r.doc))
+  return position
+}
+
+function whenAwarenessUpdate (r: Replica, match: (u: Uint8Array) => boolean): Promise<Uint8Array> {
+  const found = r.awareness.find(match)
+  if (found) return Promise.resolve(found)
+  return new Promise((resolve) => {
+    const on = (u: Uint8Array): void => {
+      if (!match(u)) return
+      r.doc.off('awareness', on)
+      resolve(u)
+    }
+    r.doc.on('awareness', on)
+  })
+}
+
+/** Append entries behind the instances' backs, with no message: a lost publish. */
+async function appendUnpublished (name: string, updates: Uint8Array[]): Promise<void> {
+  const keys = docKeys(name)
+  await raw.multi().rpush(keys.log, ...updates.map((u) => Buffer.from(u))).incrby(keys.seq, updates.length).exec()
+}
+
+describe('write path', () => {
+  it('appends and publishes in one round trip (one EVALSHA per append)', async () => {
+    const a = await instance()
+    const name = 'rt/one'
+    const r = await open(a, name)
+    await type(a, r, name, 'x') // loads the script, so the measured call is a plain EVALSHA
+    const keys = docKeys(name)
+    const monitor = await new Redis(redis.port, '127.0.0.1').monitor()
+    const seen: Array<{ args: string[], source: string }> = []
+    let published!: () => void
+    const publishedSeen = new Promise<void>((resolve) => { published = resolve })
+    monitor.on('monitor', (_time: string, args: string[], source: string) => {
+      if (!args.some((arg) => arg === keys.log || arg === keys.seq || arg === keys.channel)) return
+      seen.push({ args, source })
+      if (args[0].toLowerCase() === 'publish') published()
+    })
+    await type(a, r, name, 'y')
+    await publishedSeen
+    monitor.disconnect()
+    const fromClient = seen.filter((s) => s.source !== 'lua')
+    expect(fromClient.map((s) => s.args[0].toLowerCase())).toEqual(['evalsha'])
+    expect(seen.filter((s) => s.source === 'lua').map((s) => s.args[0].toLowerCase())).toEqual(['incrby', 'rpush', 'publish'])
+  })
+
+  it('sends the update bytes once over pub/sub to the other instance', async () => {
+    const [a, b] = [await instance(), await instance()]
+    const name = 'rt/{braces} and ünïcode'
+    const ra = await open(a, name)
+    const rb = await open(b, name)
+    const listener = new Redis(redis.port, '127.0.0.1')
+    const messages: Buffer[] = []
+    listener.on('messageBuffer', (_c: Buffer, m: Buffer) => messages.push(m))
+    await listener.subscribe(docKeys(name).channel)
+    const updates = typing('hi', ra.doc)
+    await a.store.append(name, updates)
+    await whenDoc(rb.doc, () => rb.text() === 'hi')
+    listener.disconnect()
+    expect(messages.length).toBe(1)
+    for (const u of updates) expect(messages[0].includes(Buffer.from(u))).toBe(true)
+  })
+})
+
+describe('catching up', () => {
+  it('fills a gap (a lost message) from the log on the next message', async () => {
+    const [a, b] = [await instance(), await instance()]
+    const name = 'gap/lost'
+    const ra = await open(a, name)
+    const rb = await open(b, name)
+    await type(a, ra, name, 'one ')
+    await whenDoc(rb.doc, () => rb.text() === 'one ')
+    await appendUnpublished(name, typing('two ', ra.doc))
+    await type(a, ra, name, 'three')
+    await whenDoc(rb.doc, () => rb.text() === 'one two three')
+    expect(b.bus.appliedPosition(name)).toBe(Number((await raw.get(docKeys(name).seq))))
+  })
+
+  it('catches up every loaded document after its pub/sub connection was killed', async () => {
+    const [a, b] = [await instance(), await instance()]
+    const names = ['kill/one', 'kill/two']
+    const rb = await Promise.all(names.map((n) => open(b, n)))
+    const writers = await Promise.all(names.map((n) => open(a, n)))
+    // Kill every pub/sub connection and, before anyone can resubscribe, append
+    // with no message: only the catch-up after the reconnect can deliver it.
+    const keys = names.map(docKeys)
+    const updates = writers.map((w, i) => typing(`missed ${i}`, w.doc))
+    const pipe = raw.multi().client('KILL', 'TYPE', 'pubsub')
+    keys.forEach((k, i) => pipe.rpush(k.log, ...updates[i].map((u) => Buffer.from(u))).incrby(k.seq, updates[i].length))
+    await pipe.exec()
+    await Promise.all(rb.map((r, i) => whenDoc(r.doc, () => r.text() === `missed ${i}`)))
+  })
+})
+
+describe('compaction', () => {
+  it('never drops entries this instance has not applied yet', async () => {
+    // A store whose document has applied entry 1 only; entry 2 (another
+    // instance's) is in the log but has not reached it.
+    const client = defineScripts(new Redis(redis.port, '127.0.0.1'))
+    const positions = new AppliedPositions()
+    const store = new RedisStore({ client, instanceId: 'test', publishCommand: 'publish', positions, busReady: () => true, log })
+    const name = 'compact/unapplied'
+    const mine = new Y.Doc()
+    const feed = { applied: 0 }
+    positions.track(name, feed)
+    await store.append(name, typing('a', mine))
+    expect(feed.applied).toBe(1)
+    await appendUnpublished(name, typing('b', new Y.Doc()))
+    const { position } = await store.append(name, typing('c', mine))
+    expect(position).toBe('3')
+    expect(feed.applied).toBe(1) // entry 2 still missing here
+    await store.compact(name, Y.encodeStateAsUpdate(mine), position)
+    const loaded = await store.load(name)
+    expect(textOf(loaded.updates).split('').sort().join('')).toBe('abc')
+    client.disconnect()
+  })
+
+  it('two instances compacting one document at once lose nothing, even with appends between', async () => {
+    const [a, b] = [await instance(), await instance()]
+    const name = 'compact/concurrent'
+    const ra = await open(a, name)
+    const rb = await open(b, name)
+    await type(a, ra, name, 'aaa')
+    await type(b, rb, name, 'bbb')
+    await whenDoc(ra.doc, () => ra.text().length === 6)
+    await whenDoc(rb.doc, () => rb.text().length === 6)
+    const seq = await raw.get(docKeys(name).seq)
+    const snapA = Y.encodeStateAsUpdate(ra.doc)
+    const snapB = Y.encodeStateAsUpdate(rb.doc)
+    await type(a, ra, name, 'c') // appended after both snapshots were taken
+    await Promise.all([
+      a.store.compact(name, snapA, seq!),
+      b.store.compact(name, snapB, seq!),
+      type(b, rb, name, 'd'),
+    ])
+    const loaded = await a.store.load(name)
+    expect(loaded.updates.length).toBeLessThanOrEqual(3)
+    expect(textOf(loaded.updates).split('').sort().join('')).toBe('aaabbbcd')
+  })
+
+  it('keeps Redis memory per document close to its encoded size', async () => {
+    const a = await instance()
+    const name = 'compact/memory'
+    const r = await open(a, name)
+    const text = 'The quick brown fox jumps over the lazy dog. '.repeat(60)
+    // Typed in bursts of 20 characters, one append per burst (as a document batches a turn).
+    const updates = typing(text, r.doc)
+    let position = ''
+    for (let i = 0; i < updates.length; i += 20) position = (await a.store.append(name, updates.slice(i, i + 20))).position
+    const keys = docKeys(name)
+    const memory = async (): Promise<number> => {
+      let total = 0
+      for (const key of [keys.log, keys.seq]) total += Number(await raw.memory('USAGE', key, 'SAMPLES', '0'))
+      return total
+    }
+    const before = await memory()
+    const snapshot = Y.encodeStateAsUpdate(r.doc)
+    await a.store.compact(name, snapshot, position)
+    const after = await memory()
+    console.log(`redis memory for ${updates.length} updates (${text.length} chars): ${before} B before compaction, ${after} B after; encoded ${snapshot.length} B`)
+    expect(after).toBeLessThanOrEqual(1.2 * snapshot.length + 512)
+    expect(after).toBeLessThan(before)
+  })
+})
+
+describe('awareness across instances', () => {
+  const state = (clientId: number, clock: number, json: string): Uint8Array => encodeAwarenessUpdate([{ clientId, clock, json }])
+  const has = (clientId: number, json: string) => (u: Uint8Array): boolean =>
+    decodeAwarenessUpdate(u).some((e) => e.clientId === clientId && e.json === json)
+
+  it('reaches the other instances, and a late instance asks for it', async () => {
+    const [a, b] = [await instance(), await instance()]
+    const name = 'aw/relay'
+    await open(a, name)
+    const rb = await open(b, name)
+    a.bus.publishAwareness(name, state(7, 1, '{"user":"ann"}'))
+    await whenAwarenessUpdate(rb, has(7, '{"user":"ann"}'))
+    const c = await instance()
+    const rc = await open(c, name)
+    await whenAwarenessUpdate(rc, has(7, '{"user":"ann"}'))
+  })
+
+  it('removes the clients of an instance that stopped heartbeating', async () => {
+    const [a, b] = [await instance(), await instance()]
+    const name = 'aw/dead'
+    await open(a, name)
+    const rb = await open(b, name)
+    a.bus.publishAwareness(name, state(41, 3, '{"user":"bob"}'))
+    await whenAwarenessUpdate(rb, has(41, '{"user":"bob"}'))
+    // A crash: connections gone, no goodbye.
+    const died = performance.now()
+    ;(a.store as unknown as { opts: { client: Redis } }).opts.client.disconnect()
+    await a.bus.close()
+    const removal = await whenAwarenessUpdate(rb, has(41, 'null'))
+    console.log(`dead instance's presence removed after ${Math.round(performance.now() - died)} ms`)
+    expect(decodeAwarenessUpdate(removal)).toEqual([{ clientId: 41, clock: 3, json: 'null' }])
+    // Had the instance only stalled, its client's next renewal shows it again.
+    const presence = new Presence()
+    presence.apply(state(41, 3, '{"user":"bob"}'), true)
+    presence.apply(removal, true)
+    expect(presence.snapshot()).toBeNull()
+    presence.apply(state(41, 4, '{"user":"bob"}'), true)
+    expect(presence.snapshot()).not.toBeNull()
+  })
+})
+
+describe('outages', () => {
+  it('fails writes fast while Redis is down, then persists and relays once it is back', async () => {
+    const local = await startRedis()
+    const [a, b] = [await instance(local.url), await instance(local.url)]
+    const name = 'outage/writes'
+    const ra = await open(a, name)
+    const rb = await open(b, name)
+    await type(a, ra, name, 'before ')
+    await whenDoc(rb.doc, () => rb.text() === 'before ')
+    await local.kill()
+    await expect(type(a, ra, name, 'lost?')).rejects.toThrow()
+    expect(await a.store.isReady()).toBe(false)
+    const back = await local.restart()
+    try {
+      await a.whenReady()
+      // The document layer retries its pending updates; here, once by hand.
+      await a.store.append(name, [Y.encodeStateAsUpdate(ra.doc)])
+      await whenDoc(rb.doc, () => rb.text() === 'before lost?')
+      expect(await a.store.isReady()).toBe(true)
+    } finally {
+      await back.stop()
+    }
+  })
+
+  it('does not take instances for dead because Redis was away longer than their heartbeat', async () => {
+    const local = await startRedis()
+    const [a, b] = [await instance(local.url), await instance(local.url)]
+    const name = 'outage/presence'
+    await open(a, name)
+    const rb = await open(b, name)
+    a.bus.publishAwareness(name, encodeAwarenessUpdate([{ clientId: 52, clock: 1, json: '{"user":"cy"}' }]))
+    await whenAwarenessUpdate(rb, (u) => decodeAwarenessUpdate(u).some((e) => e.clientId === 52))
+    const aClient = (a.store as unknown as { opts: { client: Redis } }).opts.client
+    await local.kill()
+    aClient.disconnect() // A comes back later than B, by hand
+    // Fault durations (no event to wait for): Redis away longer than the
+    // heartbeat TTL, so every entry expires; then A reconnects a beat after B.
+    await new Promise((resolve) => setTimeout(resolve, TTL_MS + 500))
+    const back = await local.restart()
+    try {
+      await b.whenReady()
+      await new Promise((resolve) => setTimeout(resolve, 2 * BEAT_MS))
+      await aClient.connect()
+      await a.whenReady()
+      // Now A really dies; B reports it then, and did not before.
+      const beforeDeath = rb.awareness.length
+      aClient.disconnect()
+      await a.bus.close()
+      const removal = await whenAwarenessUpdate(rb, (u) => decodeAwarenessUpdate(u).some((e) => e.clientId === 52 && e.json === 'null'))
+      expect(rb.awareness.indexOf(removal)).toBeGreaterThanOrEqual(beforeDeath)
+    } finally {
+      await back.stop()
+    }
+  })
+
+  it('starts with Redis unreachable and loads once it comes', async () => {
+    const port = await freePort()
+    const a = await instance(`redis://127.0.0.1:${port}`, false)
+    expect(await a.store.isReady()).toBe(false)
+    const loading = a.store.load('outage/late')
+    const late = await startRedis({ port })
+    try {
+      expect(await loading).toEqual({ updates: [], position: null, bytes: 0 })
+    } finally {
+      await late.stop()
+    }
+  })
+})

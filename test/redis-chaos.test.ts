@@ -1,0 +1,195 @@
+/**
+ * Fault tests with real processes: Quire instances (node dist/server/main.js)
+ * sharing one redis-server with AOF, stock y-websocket clients typing. In
+ * each scenario all clients converge, and every token any client typed is
+ * still there after everything (Quire and Redis) was killed and restarted.
+ */
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
+import { startQuire, type QuireProcess } from './helpers/quire-process.js'
+import { connectClient, whenSynced, whenAwareness, type TestClient } from './helpers/clients.js'
+import { startRedis, type RedisProcess } from './helpers/redis.js'
+import { startTyping, whenConverged, whenStatus, type Typist } from './helpers/chaos.js'
+import { freePort } from './helpers/ports.js'
+import { docKeys } from '../server/redis/keys.js'
+
+let redis: RedisProcess
+const quires: QuireProcess[] = []
+const clients: TestClient[] = []
+const typists: Typist[] = []
+
+beforeAll(async () => { redis = await startRedis() })
+afterEach(async () => {
+  for (const t of typists.splice(0)) t.stop()
+  for (const c of clients.splice(0)) c.destroy()
+  await Promise.all(quires.splice(0).map((q) => q.kill()))
+})
+afterAll(async () => { await redis.stop() })
+
+async function quire (env: Record<string, string> = {}): Promise<QuireProcess> {
+  const q = await startQuire({ REDIS_URL: redis.url, RATE_LIMIT_PER_SECOND: '10000', ...env })
+  quires.push(q)
+  return q
+}
+
+function client (q: QuireProcess, doc: string): TestClient {
+  const c = connectClient(q.wsUrl, doc)
+  clients.push(c)
+  return c
+}
+
+function typing (c: TestClient, label: string): Typist {
+  const t = startTyping(c, label)
+  typists.push(t)
+  return t
+}
+
+/** Resolves once `c` holds at least `n` tokens typed by clients whose label starts with `prefix`. */
+function whenTokens (c: TestClient, prefix: string, n: number): Promise<void> {
+  const count = (): number => c.text.toString().split(`<${prefix}`).length - 1
+  if (count() >= n) return Promise.resolve()
+  return new Promise((resolve) => {
+    const on = (): void => {
+      if (count() < n) return
+      c.doc.off('afterTransaction', on)
+      resolve()
+    }
+    c.doc.on('afterTransaction', on)
+  })
+}
+
+/** Kill everything (-9), start Redis and one Quire again, and read the document with a fresh client. */
+async function afterRestartOfEverything (doc: string): Promise<string> {
+  for (const c of clients.splice(0)) c.destroy()
+  await Promise.all(quires.splice(0).map((q) => q.kill('SIGKILL')))
+  await redis.kill('SIGKILL')
+  redis = await redis.restart()
+  const q = await quire()
+  const fresh = client(q, doc)
+  await whenSynced(fresh)
+  return fresh.text.toString()
+}
+
+async function stopTypingAndConverge (all: TestClient[]): Promise<string> {
+  const tokens: string[] = []
+  for (const t of typists.splice(0)) {
+    t.stop()
+    tokens.push(...t.tokens)
+  }
+  const text = await whenConverged(all, tokens)
+  expect(tokens.length).toBeGreaterThan(0)
+  return text
+}
+
+describe('chaos with real processes', () => {
+  it('kill -9 of an instance mid-editing: others carry on, its presence goes within seconds, nothing seen is lost', async () => {
+    const doc = 'chaos/kill-instance'
+    const [a, b] = [await quire(), await quire()]
+    const a1 = client(a, doc); const a2 = client(a, doc)
+    const b1 = client(b, doc); const b2 = client(b, doc)
+    const all = [a1, a2, b1, b2]
+    await Promise.all(all.map(whenSynced))
+    a1.provider.awareness.setLocalStateField('user', { name: 'Ann' })
+    const annId = a1.doc.clientID
+    await whenAwareness(b1, (s) => s.has(annId))
+    all.forEach((c, i) => typing(c, `k${i}`))
+    await whenTokens(b1, 'k0', 10)
+
+    // The server removes Ann (not b1's own 30 s timeout): the change comes from the provider.
+    const removed = new Promise<number>((resolve) => {
+      b1.provider.awareness.on('change', ({ removed }: { removed: number[] }, origin: unknown) => {
+        if (removed.includes(annId) && origin !== 'timeout') resolve(performance.now())
+      })
+    })
+    const killedAt = performance.now()
+    await a.kill('SIGKILL')
+    const removedAt = await removed
+    console.log(`presence of a killed instance's client removed after ${Math.round(removedAt - killedAt)} ms`)
+    await whenTokens(b2, 'k2', 40) // B's clients go on editing together meanwhile
+
+    const again = await a.restart()
+    quires.push(again)
+    const text = await stopTypingAndConverge(all)
+    expect(await afterRestartOfEverything(doc)).toBe(text)
+  })
+
+  it('Redis killed and restarted: instances keep serving live edits, answer 503, persist everything after', async () => {
+    const doc = 'chaos/redis-restart'
+    const [a, b] = [await quire(), await quire()]
+    const a1 = client(a, doc); const a2 = client(a, doc); const b1 = client(b, doc)
+    const all = [a1, a2, b1]
+    await Promise.all(all.map(whenSynced))
+    let closes = 0
+    for (const c of all) c.provider.on('connection-close', () => { closes++ })
+    all.forEach((c, i) => typing(c, `r${i}`))
+    await whenTokens(b1, 'r0', 10)
+
+    await redis.kill('SIGKILL')
+    await Promise.all([a, b].map((q) => whenStatus(`${q.url}/readyz`, 503)))
+    expect((await fetch(`${a.url}/healthz`)).status).toBe(200)
+    // Live editing goes on among one instance's clients while Redis is away.
+    const before = a2.text.toString().split('<r0').length - 1
+    await whenTokens(a2, 'r0', before + 10)
+
+    redis = await redis.restart()
+    await Promise.all([a, b].map((q) => whenStatus(`${q.url}/readyz`, 200)))
+    const text = await stopTypingAndConverge(all)
+    expect(closes).toBe(0)
+    expect(await afterRestartOfEverything(doc)).toBe(text)
+  })
+
+  it('pub/sub connections killed again and again: instances catch up from the log', async () => {
+    const doc = 'chaos/pubsub-kill'
+    const [a, b] = [await quire(), await quire()]
+    const all = [client(a, doc), client(a, doc), client(b, doc), client(b, doc)]
+    await Promise.all(all.map(whenSynced))
+    all.forEach((c, i) => typing(c, `p${i}`))
+    const admin = redis.client()
+    for (let round = 0; round < 8; round++) {
+      await whenTokens(all[3], 'p0', 5 * (round + 1))
+      await admin.client('KILL', 'TYPE', 'pubsub')
+    }
+    const text = await stopTypingAndConverge(all)
+    expect(await afterRestartOfEverything(doc)).toBe(text)
+  })
+
+  it('two instances compacting one document at once lose nothing', async () => {
+    const doc = 'chaos/compaction'
+    const [a, b] = [await quire({ LOG_LEVEL: 'debug' }), await quire({ LOG_LEVEL: 'debug' })]
+    const all = [client(a, doc), client(a, doc), client(b, doc), client(b, doc)]
+    await Promise.all(all.map(whenSynced))
+    all.forEach((c, i) => typing(c, `c${i}`))
+    // Both instances count every entry (their own and the other's) and pass
+    // the compaction threshold (1000 entries) at about the same moment.
+    await whenTokens(all[0], 'c', 1300)
+    const text = await stopTypingAndConverge(all)
+    const compacted = (q: QuireProcess): number => q.logs.filter((l) => l.includes('"log compacted"')).length
+    expect(compacted(a)).toBeGreaterThan(0)
+    expect(compacted(b)).toBeGreaterThan(0)
+    const keys = docKeys(doc)
+    const admin = redis.client()
+    expect(await admin.llen(keys.log)).toBeLessThan(Number(await admin.get(keys.seq)))
+    expect(await afterRestartOfEverything(doc)).toBe(text)
+  })
+
+  it('starts while Redis is unreachable, says so, and serves once it comes', async () => {
+    const port = await freePort()
+    const q = await startQuire({ REDIS_URL: `redis://127.0.0.1:${port}` })
+    quires.push(q)
+    expect((await fetch(`${q.url}/healthz`)).status).toBe(200)
+    expect((await fetch(`${q.url}/readyz`)).status).toBe(503)
+    expect(q.logs.some((l) => l.includes('redis unreachable'))).toBe(true)
+    const late = await startRedis({ port })
+    try {
+      await whenStatus(`${q.url}/readyz`, 200)
+      const c = client(q, 'chaos/late-redis')
+      await whenSynced(c)
+      c.text.insert(0, 'hello')
+      const d = client(q, 'chaos/late-redis')
+      await whenConverged([c, d], ['hello'])
+      // A graceful stop with Redis: drains, leaves the heartbeat set, exits 0.
+      expect(await q.kill('SIGTERM')).toBe(0)
+    } finally {
+      await late.stop()
+    }
+  })
+})

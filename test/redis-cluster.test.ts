@@ -1,0 +1,101 @@
+/**
+ * Quire on a real three-master Redis Cluster: a document's keys share one
+ * slot whatever its name, its traffic uses sharded pub/sub on the master
+ * that owns that slot, and instances stay in sync across shards, also after
+ * their pub/sub connections are killed.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { startRedisCluster, type RedisCluster } from './helpers/redis.js'
+import { startQuire, type QuireProcess } from './helpers/quire-process.js'
+import { connectClient, whenSynced, type TestClient } from './helpers/clients.js'
+import { startTyping, whenConverged, type Typist } from './helpers/chaos.js'
+import { docKeys } from '../server/redis/keys.js'
+import { keySlot } from '../server/redis/slot.js'
+
+let cluster: RedisCluster
+let quires: QuireProcess[] = []
+const clients: TestClient[] = []
+
+beforeAll(async () => {
+  cluster = await startRedisCluster()
+  quires = await Promise.all([0, 1].map(() => startQuire({ REDIS_CLUSTER_NODES: cluster.seeds })))
+})
+afterAll(async () => {
+  for (const c of clients) c.destroy()
+  await Promise.all(quires.map((q) => q.kill()))
+  await cluster?.stop()
+})
+
+function client (q: QuireProcess, doc: string): TestClient {
+  const c = connectClient(q.wsUrl, doc)
+  clients.push(c)
+  return c
+}
+
+/** The master that serves a slot, by asking the cluster. */
+async function ownerPort (slot: number): Promise<number> {
+  const slots = await cluster.masters[0].client().cluster('SLOTS') as Array<[number, number, [string, number]]>
+  const range = slots.find(([from, to]) => slot >= from && slot <= to)!
+  return range[2][1]
+}
+
+/** Doc names whose slots fall on three different masters. */
+async function docsOnEveryShard (): Promise<string[]> {
+  const byOwner = new Map<number, string>()
+  for (let i = 0; byOwner.size < 3; i++) {
+    const name = `cluster/{shard}/${i}`
+    const port = await ownerPort(keySlot(docKeys(name).log))
+    if (!byOwner.has(port)) byOwner.set(port, name)
+  }
+  return [...byOwner.values()]
+}
+
+describe('Redis Cluster', () => {
+  it('puts every key and the channel of a document in one slot, whatever its name', async () => {
+    const admin = cluster.masters[0].client()
+    for (const name of ['plain', 'a{b}c', '{', '}{', 'ünï/{x}/çødé']) {
+      const keys = docKeys(name)
+      const slots = await Promise.all([keys.log, keys.seq, keys.channel].map((k) => admin.cluster('KEYSLOT', k)))
+      expect(new Set(slots).size).toBe(1)
+      expect(slots[0]).toBe(keySlot(keys.log))
+    }
+    expect(keySlot(docKeys('a{b}c').log)).not.toBe(keySlot(docKeys('b').log))
+  })
+
+  it('syncs instances over sharded pub/sub on each document\'s shard, and survives killed pub/sub connections', async () => {
+    const docs = await docsOnEveryShard()
+    const [a, b] = quires
+    const groups = docs.map((doc) => [client(a, doc), client(b, doc)])
+    await Promise.all(groups.flat().map(whenSynced))
+
+    for (const [i, doc] of docs.entries()) {
+      const channel = docKeys(doc).channel
+      const owner = await ownerPort(keySlot(channel))
+      for (const m of cluster.masters) {
+        const c = m.client()
+        const shard = await c.pubsub('SHARDCHANNELS') as string[]
+        expect(shard.includes(channel)).toBe(m.port === owner)
+        expect(await c.pubsub('CHANNELS')).toEqual([])
+      }
+      groups[i][0].text.insert(0, `hello ${i}`)
+    }
+    await Promise.all(groups.map((g, i) => whenConverged(g, [`hello ${i}`])))
+
+    const typists: Typist[] = groups.flat().map((c, i) => startTyping(c, `s${i}`))
+    for (let round = 0; round < 4; round++) {
+      await whenConverged([groups[0][1]], [`<s0.${5 * (round + 1)}>`])
+      await Promise.all(cluster.masters.map((m) => m.client().client('KILL', 'TYPE', 'pubsub')))
+    }
+    for (const t of typists) t.stop()
+    const texts = await Promise.all(groups.map((g, i) => whenConverged(g, [...typists[2 * i].tokens, ...typists[2 * i + 1].tokens])))
+
+    // Everything is in the cluster: a new instance serves the same texts.
+    await Promise.all(quires.map((q) => q.kill('SIGKILL')))
+    quires = [await startQuire({ REDIS_CLUSTER_NODES: cluster.seeds })]
+    for (const [i, doc] of docs.entries()) {
+      const fresh = client(quires[0], doc)
+      await whenSynced(fresh)
+      expect(fresh.text.toString()).toBe(texts[i])
+    }
+  })
+})
