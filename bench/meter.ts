@@ -60,3 +60,13 @@ export async function waitQuiet (pids: () => number[], maxMs = 5000, cores = 0.0
     if (m.read().serverCores < cores) return
   }
 }
+
+/** Wait until work outside this process uses less than `cores` (measured over 0.5 s), at most `maxMs`. */
+export async function machineQuiet (maxMs: number, cores = 0.3): Promise<void> {
+  const deadline = Date.now() + maxMs
+  while (Date.now() < deadline) {
+    const m = new Meter(() => [])
+    await new Promise((r) => setTimeout(r, 500))
+    if (m.read().foreignCores < cores) return
+  }
+}

@@ -127,7 +127,7 @@ function targetTable (results: ScenarioResult[]): string[] {
     const value = t.absolute ? t.quire : t.quire / t.reference
     const known = Number.isFinite(value)
     const met = !known ? 'n/a' : (t.absolute ? value < t.limit : value <= t.limit) ? 'yes' : 'no'
-    out.push(`| ${t.text} | ${format(t.quire, 1)} ${t.unit} | ${t.absolute ? '—' : `${format(t.reference, 1)} ${t.unit}`} | ${t.absolute || !known ? '—' : `${format(value, 2)}×`} | ${t.absolute ? `< ${t.limit}` : `≤ ${t.limit}×`} | ${met} |`)
+    out.push(`| ${t.text} | ${format(t.quire, 1)} ${t.unit} | ${t.absolute ? '—' : `${format(t.reference, 1)} ${t.unit}`} | ${t.absolute || !known ? '—' : `${format(value, 3)}×`} | ${t.absolute ? `< ${t.limit}` : `≤ ${t.limit}×`} | ${met} |`)
   }
   out.push('')
   return out

@@ -14,7 +14,7 @@ import { config } from '../config.js'
 import { BenchClient } from '../clients/client.js'
 import type { ServerUnderTest } from '../servers/server.js'
 import { sampleTrees } from '../proc-stats.js'
-import { waitQuiet } from '../meter.js'
+import { machineQuiet, waitQuiet } from '../meter.js'
 import { sleep } from '../processes.js'
 import { median } from '../stats.js'
 import { figure, unavailable, type ScenarioResult } from '../results.js'
@@ -129,32 +129,47 @@ async function connect (server: ServerUnderTest, plan: EditingPlan, results: Sce
 
 /**
  * Raise the per-writer rate step by step from the fixed rate, every server
- * in turn. A step that misses the limits is run once more before it counts
- * as failed, so one burst of other work does not end a server's climb.
+ * in turn. A step that misses the limits is run once more, after the other
+ * servers' turns and once the machine is quiet (or 10 s have passed), before
+ * it counts as failed: one burst of other work must not end a climb.
  */
 async function saturate (turns: Turn[]): Promise<ScenarioResult[]> {
   const best = new Map<Turn, WindowStats | null>(turns.map((t) => [t, null]))
   const steps = new Map<Turn, string[]>(turns.map((t) => [t, []]))
+  const stoppedBusy = new Map<Turn, number>()
+  const attempt = async (t: Turn, rate: number, again: boolean): Promise<boolean> => {
+    const w = await measure(t, rate, config.saturationStepSeconds)
+    await sleep(config.graceSeconds * 1000)
+    const s = t.load.stats(w)
+    const passed = passes(s)
+    steps.get(t)!.push(`${rate.toFixed(0)}/s per writer${again ? ' (again)' : ''}: p99 ${s.p99.toFixed(0)} ms, ${(s.deliveredShare * 100).toFixed(1)} %, ` +
+      `server ${s.cpu.serverCores.toFixed(2)} / load generator ${s.cpu.loadgenCores.toFixed(2)} / other ${s.cpu.foreignCores.toFixed(2)} cores`)
+    if (passed) {
+      best.set(t, s)
+      stoppedBusy.delete(t)
+    } else {
+      stoppedBusy.set(t, s.cpu.foreignCores)
+    }
+    return passed
+  }
   let climbing = [...turns]
   for (let step = 0; step <= config.saturationMaxSteps && climbing.length > 0; step++) {
     const rate = config.editsPerSecond * config.saturationFactor ** step
-    const still: Turn[] = []
-    for (const t of climbing) {
-      let passed = false
-      for (let attempt = 0; attempt < 2 && !passed; attempt++) {
-        const w = await measure(t, rate, config.saturationStepSeconds)
-        await sleep(config.graceSeconds * 1000)
-        const s = t.load.stats(w)
-        passed = passes(s)
-        steps.get(t)!.push(`${rate.toFixed(0)}/s per writer${attempt ? ' (again)' : ''}: p99 ${s.p99.toFixed(0)} ms, ${(s.deliveredShare * 100).toFixed(1)} %, ` +
-          `server ${s.cpu.serverCores.toFixed(2)} / load generator ${s.cpu.loadgenCores.toFixed(2)} / other ${s.cpu.foreignCores.toFixed(2)} cores`)
-        if (passed) best.set(t, s)
-      }
-      if (passed) still.push(t)
+    const failed: Turn[] = []
+    for (const t of climbing) if (!await attempt(t, rate, false)) failed.push(t)
+    const out = new Set<Turn>()
+    for (const t of failed) {
+      await machineQuiet(10_000)
+      if (!await attempt(t, rate, true)) out.add(t)
     }
-    climbing = still
+    climbing = climbing.filter((t) => !out.has(t))
   }
-  return turns.map((t) => saturationResult(t.server, best.get(t)!, steps.get(t)!))
+  return turns.map((t) => {
+    const r = saturationResult(t.server, best.get(t)!, steps.get(t)!)
+    const busy = stoppedBusy.get(t)
+    if (busy !== undefined && busy > 0.3) r.notes!.unshift(`its last step ran while other work took ${busy.toFixed(2)} cores: the rate is uncertain`)
+    return r
+  })
 }
 
 function fixedResult (server: ServerUnderTest, windows: WindowStats[], lost: number): ScenarioResult {
