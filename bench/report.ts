@@ -15,6 +15,8 @@ export interface RunInfo {
   seconds: number
   /** Environment the bench set on Quire beyond its defaults (rate limits), for the record. */
   quireEnv: Record<string, string>
+  /** Node flags Quire ran with (from the start script, plus BENCH_QUIRE_NODE_ARGS). */
+  quireNodeArgs: string[]
 }
 
 const LABELS: Record<ServerKind, string> = {
@@ -171,6 +173,7 @@ export function renderReport (run: RunInfo, results: ScenarioResult[]): string {
     `- Date: ${run.startedAt.toISOString()} (run took ${Math.round(run.seconds)} s); Quire commit ${m.commit}`,
     `- Machine: ${m.cores} cores, ${m.cpuModel}, ${format(m.memoryGiB, 0)} GiB; load average at start ${m.loadAtStart.map((l) => l.toFixed(2)).join(' / ')}`,
     `- Versions: ${Object.entries(m.versions).map(([k, v]) => `${k} ${v}`).join(', ')}`,
+    `- Quire ran as \`node ${[...run.quireNodeArgs, 'dist/server/main.js'].join(' ')}\` (as \`npm start\` runs it)`,
     `- Quire environment set by the bench: ${Object.keys(run.quireEnv).length ? Object.entries(run.quireEnv).map(([k, v]) => `${k}=${v}`).join(', ') : 'none beyond HOST, PORT, DATA_DIR/REDIS_URL and LOG_LEVEL=warn'}`,
     '',
     'Ratio = Quire ÷ peer. ↓: lower is better, ↑: higher is better. `~`: repeats disagree (see below).',

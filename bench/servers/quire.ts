@@ -1,8 +1,10 @@
 /**
- * Quire as `npm start` runs it (node dist/server/main.js): one instance on the
+ * Quire as `npm start` runs it (node dist/server/main.js, with the node flags
+ * of the start script): one instance on the
  * embedded store, or two instances on one Redis. Logs at warn so logging
  * costs nothing measurable.
  */
+import { readFileSync } from 'node:fs'
 import { config } from '../config.js'
 import { fromRoot, tempDir } from '../paths.js'
 import { freePort } from '../processes.js'
@@ -32,12 +34,27 @@ export function rateLimitEnv (): Record<string, string> {
   return needed > DEFAULT_RATE_LIMIT ? { RATE_LIMIT_PER_SECOND: String(needed) } : {}
 }
 
+/**
+ * Node flags that `npm start` gives Quire (package.json scripts.start:
+ * `node <flags> dist/server/main.js`), so the bench runs Quire exactly as it
+ * is started in production.
+ */
+export function startScriptNodeArgs (): string[] {
+  try {
+    const pkg = JSON.parse(readFileSync(fromRoot('package.json'), 'utf8')) as { scripts?: Record<string, string> }
+    const m = /\bnode((?:\s+--\S+)*)\s+dist\/server\/main\.js/.exec(pkg.scripts?.start ?? '')
+    return m ? m[1].trim().split(/\s+/).filter(Boolean) : []
+  } catch {
+    return []
+  }
+}
+
 async function quireInstance (label: string, env: Record<string, string>): Promise<Instance> {
   const port = await freePort()
   return startInstance({
     label,
     command: process.execPath,
-    args: [...config.quireNodeArgs, ...profileArgs(label), fromRoot('dist', 'server', 'main.js')],
+    args: [...startScriptNodeArgs(), ...config.quireNodeArgs, ...profileArgs(label), fromRoot('dist', 'server', 'main.js')],
     env: quireEnv({ ...env, PORT: String(port) }),
     port,
     cwd: fromRoot(),
