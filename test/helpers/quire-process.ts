@@ -16,6 +16,8 @@ export interface QuireProcess {
   env: Record<string, string>
   proc: ChildProcess
   logs: string[]
+  /** Resolves with the first log line (past or future) containing `text`. */
+  waitForLog (text: string): Promise<string>
   /** Resolves with the exit code. */
   exited: Promise<number | null>
   kill (signal?: NodeJS.Signals): Promise<number | null>
@@ -38,6 +40,15 @@ export async function startQuire (env: Record<string, string> = {}): Promise<Qui
     stdio: ['ignore', 'pipe', 'pipe'],
   })
   const logs: string[] = []
+  const logWaiters: Array<{ text: string, resolve: (line: string) => void }> = []
+  const addLog = (line: string): void => {
+    logs.push(line)
+    for (const w of [...logWaiters]) {
+      if (!line.includes(w.text)) continue
+      logWaiters.splice(logWaiters.indexOf(w), 1)
+      w.resolve(line)
+    }
+  }
   const exited = new Promise<number | null>((resolve) => proc.on('exit', (code) => resolve(code)))
   await new Promise<void>((resolve, reject) => {
     let buf = ''
@@ -47,12 +58,12 @@ export async function startQuire (env: Record<string, string> = {}): Promise<Qui
       while ((i = buf.indexOf('\n')) >= 0) {
         const line = buf.slice(0, i)
         buf = buf.slice(i + 1)
-        logs.push(line)
+        addLog(line)
         if (line.includes('"quire listening"')) resolve()
       }
     }
     proc.stdout!.on('data', onData)
-    proc.stderr!.on('data', (c: Buffer) => logs.push(c.toString()))
+    proc.stderr!.on('data', (c: Buffer) => addLog(c.toString()))
     void exited.then((code) => reject(new Error(`quire exited with ${code} before listening:\n${logs.join('\n')}`)))
   })
   const q: QuireProcess = {
@@ -62,6 +73,10 @@ export async function startQuire (env: Record<string, string> = {}): Promise<Qui
     env: fullEnv,
     proc,
     logs,
+    waitForLog: (text) => {
+      const found = logs.find((l) => l.includes(text))
+      return found !== undefined ? Promise.resolve(found) : new Promise((resolve) => logWaiters.push({ text, resolve }))
+    },
     exited,
     async kill (signal = 'SIGKILL') {
       if (proc.exitCode === null && proc.signalCode === null) proc.kill(signal)
