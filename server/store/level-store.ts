@@ -3,7 +3,13 @@
  *
  * Keys are `<docName>\0<seq>` with seq a global counter in fixed-width hex,
  * so one document's entries sort in append order (doc names cannot hold
- * control characters, so "\0" cannot occur inside one). Writes from every
+ * control characters, so "\0" cannot occur inside one).
+ *
+ * The counter is not stored with every batch: SEQ_KEY holds a ceiling that
+ * no seq handed out so far passes, written in the same atomic batch as the
+ * first key above the previous ceiling, and raised SEQ_RESERVE at a time.
+ * After a crash the counter restarts from the stored ceiling, so a seq is
+ * never used twice (a restart skips at most SEQ_RESERVE of 2^64). Writes from every
  * document queue into one writer that commits a single batch per turn:
  * group commit, with `sync` so an acknowledged update survives power loss as
  * well as `kill -9`.
@@ -12,6 +18,8 @@ import { ClassicLevel } from 'classic-level'
 import type { AppendResult, DocStore, LogPosition, StoredDoc } from './store.js'
 
 const SEQ_KEY = '\u0000seq'
+/** How far the stored ceiling runs ahead of the counter: one SEQ_KEY write per this many entries. */
+const SEQ_RESERVE = 1 << 20
 const SEP = '\u0000'
 
 type Op = { type: 'put', key: string, value: Uint8Array } | { type: 'del', key: string }
@@ -21,26 +29,32 @@ interface Job { ops: () => Promise<Op[]> | Op[], resolve: () => void, reject: (e
 export interface LevelStoreOptions {
   /** fsync each batch (default true). */
   sync?: boolean
+  /** Seqs reserved per SEQ_KEY write (default SEQ_RESERVE; small in tests to cross reservations). */
+  seqReserve?: number
 }
 
 export class LevelStore implements DocStore {
   readonly kind = 'embedded'
   private readonly db: ClassicLevel<string, Uint8Array>
   private seq = 0n
+  /** The ceiling SEQ_KEY holds on disk: every seq used so far is at most this. */
+  private ceiling = 0n
   private queue: Job[] = []
   private writing = false
   private readonly sync: boolean
+  private readonly seqReserve: bigint
 
   private constructor (dir: string, opts: LevelStoreOptions) {
     this.db = new ClassicLevel<string, Uint8Array>(dir, { keyEncoding: 'utf8', valueEncoding: 'view' })
     this.sync = opts.sync ?? true
+    this.seqReserve = BigInt(opts.seqReserve ?? SEQ_RESERVE)
   }
 
   static async open (dir: string, opts: LevelStoreOptions = {}): Promise<LevelStore> {
     const store = new LevelStore(dir, opts)
     await store.db.open()
     const last = await store.db.get(SEQ_KEY)
-    if (last !== undefined) store.seq = BigInt('0x' + Buffer.from(last).toString('latin1'))
+    if (last !== undefined) store.seq = store.ceiling = BigInt('0x' + Buffer.from(last).toString('latin1'))
     return store
   }
 
@@ -108,8 +122,12 @@ export class LevelStore implements DocStore {
       try {
         const ops: Op[] = []
         for (const job of jobs) ops.push(...await job.ops())
-        ops.push({ type: 'put', key: SEQ_KEY, value: Buffer.from(this.seq.toString(16), 'latin1') })
+        // Only a batch that used seqs above the stored ceiling raises it; a
+        // batch that fails leaves `ceiling` as it was, so the next one writes it.
+        const ceiling = this.seq > this.ceiling ? this.seq + this.seqReserve : null
+        if (ceiling !== null) ops.push({ type: 'put', key: SEQ_KEY, value: Buffer.from(ceiling.toString(16), 'latin1') })
         await this.db.batch(ops, { sync: this.sync })
+        if (ceiling !== null) this.ceiling = ceiling
         for (const job of jobs) job.resolve()
       } catch (err) {
         for (const job of jobs) job.reject(err)

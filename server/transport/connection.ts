@@ -4,10 +4,11 @@
  * that arrive while the document loads wait in order.
  */
 import { WebSocket } from 'ws'
+import type { QuireSocket } from './socket.js'
 import { decodeMessage, encodeAck, encodeSession, KEEPALIVE_FRAME, ProtocolError } from '../protocol/messages.js'
 import type { Peer, SharedDocument } from '../document/document.js'
 import type { Identity } from '../auth/token.js'
-import type { Metrics } from '../ops/metrics.js'
+import type { Metrics, TrafficCounts } from '../ops/metrics.js'
 import type { Logger } from '../ops/log.js'
 import { RateLimiter } from './rate-limit.js'
 import { CLOSE } from './close-codes.js'
@@ -42,10 +43,12 @@ export class Connection implements Peer {
   private closed = false
   private expiryTimer: TrackedTimer | null = null
   private readonly limiter: RateLimiter
+  private readonly traffic: TrafficCounts
 
-  constructor (private readonly ws: WebSocket, readonly opts: ConnectionOptions, private readonly onGone: (c: Connection) => void) {
+  constructor (private readonly ws: QuireSocket, readonly opts: ConnectionOptions, private readonly onGone: (c: Connection) => void) {
     this.canWrite = opts.identity.access === 'write'
     this.limiter = new RateLimiter(opts.rateLimit.perSecond, opts.rateLimit.burst)
+    this.traffic = opts.metrics.traffic
     ws.binaryType = 'nodebuffer'
     ws.on('message', (data: Buffer, isBinary: boolean) => this.onMessage(data, isBinary))
     ws.on('close', () => this.onClose())
@@ -97,10 +100,11 @@ export class Connection implements Peer {
       this.close(CLOSE.unavailable, 'client too slow')
       return
     }
-    this.ws.send(frame, { binary: true })
+    // A broadcast hands every peer the same frame: it is WebSocket-framed once for all of them.
+    this.ws.sendShared(frame)
     this.lastSentAt = Date.now()
-    this.opts.metrics.messagesOut.inc()
-    this.opts.metrics.bytesOut.inc(frame.length)
+    this.traffic.messagesOut++
+    this.traffic.bytesOut += frame.length
   }
 
   /** The document reloads (it was tainted by another client's garbage): reconnect, 1011 is transient. */
@@ -133,7 +137,7 @@ export class Connection implements Peer {
       this.close(CLOSE.rateLimited, 'message rate limit exceeded')
       return
     }
-    this.opts.metrics.bytesIn.inc(data.length)
+    this.traffic.bytesIn += data.length
     if (this.doc !== null) return this.process(data)
     this.waitingBytes += data.length
     if (this.waitingBytes > MAX_WAITING_BYTES) return this.close(CLOSE.unavailable, 'too much sent while the document loads')
@@ -144,7 +148,8 @@ export class Connection implements Peer {
     const doc = this.doc!
     try {
       const message = decodeMessage(data)
-      this.opts.metrics.messagesIn.inc({ type: message.type })
+      const byType = this.traffic.messagesIn
+      byType.set(message.type, (byType.get(message.type) ?? 0) + 1)
       switch (message.type) {
         case 'sync-step1': doc.handleSyncStep1(this, message.stateVector); break
         case 'sync-step2':

@@ -1,6 +1,8 @@
 /**
- * ws closes a connection itself when a frame breaks its rules, with the
- * RFC 6455 codes, which stock clients take as transient (they would
+ * The server's WebSocket: ws's, with two changes.
+ *
+ * Close codes. ws closes a connection itself when a frame breaks its rules,
+ * with the RFC 6455 codes, which stock clients take as transient (they would
  * reconnect and send the same thing again). The contract wants 4413 for an
  * over-size message and 4400 for any other bad frame. ws calls `close(code)`
  * on the socket for these, so a subclass can translate them:
@@ -8,14 +10,54 @@
  *   1002 protocol error (bad opcode, unmasked or fragmented control frame)
  *   1007 invalid UTF-8 in a text frame  -> 4400
  * Our own code never closes with 1002, 1007 or 1009.
+ *
+ * Shared frames. `sendShared` writes a frame encoded once for all peers
+ * (ws-frame.ts) straight to the TCP socket instead of having ws frame the
+ * payload again for every peer.
  */
+import type { Duplex } from 'node:stream'
 import { WebSocket } from 'ws'
 import { CLOSE } from './close-codes.js'
+import { wireFrame } from './ws-frame.js'
+
+/** The parts of ws 8's internals `sendShared` relies on. */
+interface WsInternals {
+  /** The TCP socket, set once the upgrade completes. */
+  _socket: Duplex
+  /** ws's frame writer: `_state` 0 (DEFAULT) and an empty `_queue` mean it writes through synchronously. */
+  _sender: { _state: number, _queue: unknown[] }
+}
 
 export class QuireSocket extends WebSocket {
   override close (code?: number, reason?: string | Buffer): void {
     if (code === 1009) super.close(CLOSE.tooLarge, 'message too large')
     else if (code === 1002 || code === 1007) super.close(CLOSE.badRequest, 'malformed frame')
     else super.close(code, reason)
+  }
+
+  /**
+   * Send `payload` as one binary message, on the socket while OPEN. ws
+   * writes its own frames (pongs, the close frame) to the same socket
+   * synchronously — its sender queues only while compressing or reading a
+   * Blob, and we use neither (perMessageDeflate is off) — so writing here
+   * keeps the order of everything sent. Should ws ever be queueing, the
+   * message goes through ws to keep that order. What is written counts in
+   * `bufferedAmount` (the socket's writable length) like ws's own sends.
+   */
+  sendShared (payload: Uint8Array): void {
+    const { _socket: socket, _sender: sender } = this as unknown as WsInternals
+    if (sender._state !== 0 || sender._queue.length !== 0) {
+      this.send(payload, { binary: true })
+      return
+    }
+    const frame = wireFrame(payload)
+    if (Buffer.isBuffer(frame)) {
+      socket.write(frame)
+    } else {
+      socket.cork()
+      socket.write(frame[0])
+      socket.write(frame[1])
+      socket.uncork()
+    }
   }
 }

@@ -68,10 +68,10 @@ export class SyncEndpoint {
       throw err
     }
     if (socket.destroyed) return
-    this.wss.handleUpgrade(req, socket, head, (ws) => this.accept(ws, identity, docName, url.searchParams.get('ack') === '1'))
+    this.wss.handleUpgrade(req, socket, head, (ws) => this.accept(ws as QuireSocket, identity, docName, url.searchParams.get('ack') === '1'))
   }
 
-  private accept (ws: WebSocket, identity: Identity, docName: string, wantsAcks: boolean): void {
+  private accept (ws: QuireSocket, identity: Identity, docName: string, wantsAcks: boolean): void {
     const { registry, metrics, log } = this.deps
     const conn = new Connection(ws, { identity, docName, wantsAcks, rateLimit: this.deps.rateLimit, keepAliveMs: this.deps.keepAliveMs, metrics, log }, (c) => {
       this.connections.delete(c)
