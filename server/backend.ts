@@ -19,7 +19,7 @@ export async function createBackend (config: Config, log: Logger): Promise<Backe
     const { createRedisBackend } = await import('./redis/backend.js')
     return createRedisBackend(config, log)
   }
-  const store = await LevelStore.open(config.DATA_DIR)
+  const store = await LevelStore.open(config.DATA_DIR, { fsync: config.DATA_FSYNC })
   log.info({ dir: config.DATA_DIR }, 'embedded store opened')
   return { store, bus: new LocalBus() }
 }

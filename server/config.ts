@@ -19,6 +19,8 @@ const schema = z.object({
       return { host: hp.slice(0, i), port: Number(hp.slice(i + 1)) }
     })).optional(),
   DATA_DIR: z.string().trim().min(1).default('./data'),
+  /** Embedded store: fsync every batch ("always") or within a second ("everysec"). */
+  DATA_FSYNC: z.enum(['always', 'everysec']).default('always'),
   AUTH_SECRET: z.string().min(16, 'must be at least 16 characters').optional(),
   API_KEY: z.string().min(16, 'must be at least 16 characters').optional(),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),

@@ -18,9 +18,9 @@ const { start, client, stop, stopAll } = fleet()
 afterAll(stopAll)
 const kill9 = async (q: QuireProcess): Promise<void> => { await stop(q) }
 
-describe('write-through', () => {
+describe.each(['always', 'everysec'])('write-through, DATA_FSYNC=%s', (fsync) => {
   it('kill -9 right after another client has seen an edit never loses it', async () => {
-    let quire = await start()
+    let quire = await start({ DATA_FSYNC: fsync })
     const expected: string[] = []
     for (let round = 0; round < 3; round++) {
       const a = client(quire, 'wt/doc')
@@ -45,7 +45,7 @@ describe('write-through', () => {
   })
 
   it('an acknowledged update (?ack=1) survives kill -9', async () => {
-    let quire = await start()
+    let quire = await start({ DATA_FSYNC: fsync })
     const raw = await openRaw(`${quire.wsUrl}/wt/acked?ack=1`)
     raw.send(encodeUpdate(textUpdate('acknowledged')))
     await raw.next((f) => { const m = readServerFrame(f); return m.type === 'ack' && m.count === 1 })

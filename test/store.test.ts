@@ -9,21 +9,23 @@ import { MemoryStore } from '../server/store/memory-store.js'
 
 const dirs = new WeakMap<object, string>()
 
-runStoreContract('LevelStore', {
-  async open () {
-    const dir = mkdtempSync(join(tmpdir(), 'quire-level-'))
-    const store = await LevelStore.open(dir)
-    dirs.set(store, dir)
-    return store
-  },
-  async reopen (store) {
-    const dir = dirs.get(store)!
-    await store.close()
-    const next = await LevelStore.open(dir)
-    dirs.set(next, dir)
-    return next
-  },
-})
+for (const fsync of ['always', 'everysec'] as const) {
+  runStoreContract(`LevelStore (DATA_FSYNC=${fsync})`, {
+    async open () {
+      const dir = mkdtempSync(join(tmpdir(), 'quire-level-'))
+      const store = await LevelStore.open(dir, { fsync })
+      dirs.set(store, dir)
+      return store
+    },
+    async reopen (store) {
+      const dir = dirs.get(store)!
+      await store.close()
+      const next = await LevelStore.open(dir, { fsync })
+      dirs.set(next, dir)
+      return next
+    },
+  })
+}
 
 runStoreContract('MemoryStore', { open: async () => new MemoryStore() })
 

@@ -11,8 +11,11 @@
  * After a crash the counter restarts from the stored ceiling, so a seq is
  * never used twice (a restart skips at most SEQ_RESERVE of 2^64). Writes from every
  * document queue into one writer that commits a single batch per turn:
- * group commit, with `sync` so an acknowledged update survives power loss as
- * well as `kill -9`.
+ * group commit. With fsync "always" (the default) every batch is synced before
+ * its updates are acknowledged, so an acknowledged update survives power loss
+ * as well as `kill -9`; with "everysec" batches reach the OS at once (which
+ * survives any crash of the process) and are synced within a second, like
+ * Redis's `appendfsync everysec`.
  */
 import { ClassicLevel } from 'classic-level'
 import type { AppendResult, DocStore, LogPosition, StoredDoc } from './store.js'
@@ -21,14 +24,21 @@ const SEQ_KEY = '\u0000seq'
 /** How far the stored ceiling runs ahead of the counter: one SEQ_KEY write per this many entries. */
 const SEQ_RESERVE = 1 << 20
 const SEP = '\u0000'
+/** Written by the periodic sync in "everysec" mode: a synced write flushes every earlier one. */
+const SYNC_KEY = '\u0000sync'
+const SYNC_INTERVAL_MS = 1000
+
+export type FsyncPolicy = 'always' | 'everysec'
 
 type Op = { type: 'put', key: string, value: Uint8Array } | { type: 'del', key: string }
 
-interface Job { ops: () => Promise<Op[]> | Op[], resolve: () => void, reject: (e: unknown) => void }
+interface Job { ops: () => Promise<Op[]> | Op[], resolve: () => void, reject: (e: unknown) => void, sync: boolean }
 
 export interface LevelStoreOptions {
-  /** fsync each batch (default true). */
+  /** fsync each batch (default true). Overrides `fsync`. */
   sync?: boolean
+  /** "always" (default): fsync each batch; "everysec": fsync at most a second later. */
+  fsync?: FsyncPolicy
   /** Seqs reserved per SEQ_KEY write (default SEQ_RESERVE; small in tests to cross reservations). */
   seqReserve?: number
 }
@@ -43,11 +53,24 @@ export class LevelStore implements DocStore {
   private writing = false
   private readonly sync: boolean
   private readonly seqReserve: bigint
+  /** Unsynced batches were written since the last synced one ("everysec"). */
+  private dirty = false
+  private syncTimer: NodeJS.Timeout | null = null
 
   private constructor (dir: string, opts: LevelStoreOptions) {
     this.db = new ClassicLevel<string, Uint8Array>(dir, { keyEncoding: 'utf8', valueEncoding: 'view' })
-    this.sync = opts.sync ?? true
+    this.sync = opts.sync ?? (opts.fsync ?? 'always') === 'always'
     this.seqReserve = BigInt(opts.seqReserve ?? SEQ_RESERVE)
+    if (!this.sync && opts.fsync === 'everysec') {
+      this.syncTimer = setInterval(() => { if (this.dirty) void this.syncNow().catch(() => {}) }, SYNC_INTERVAL_MS)
+      this.syncTimer.unref()
+    }
+  }
+
+  /** One synced write: LevelDB syncs its log, and with it every batch before. */
+  private syncNow (): Promise<void> {
+    this.dirty = false
+    return this.enqueue(() => [{ type: 'put', key: SYNC_KEY, value: new Uint8Array(0) }], true)
   }
 
   static async open (dir: string, opts: LevelStoreOptions = {}): Promise<LevelStore> {
@@ -95,6 +118,9 @@ export class LevelStore implements DocStore {
   }
 
   async close (): Promise<void> {
+    if (this.syncTimer) clearInterval(this.syncTimer)
+    this.syncTimer = null
+    if (this.dirty) await this.syncNow()
     while (this.writing || this.queue.length > 0) await new Promise((r) => setImmediate(r))
     await this.db.close()
   }
@@ -104,9 +130,9 @@ export class LevelStore implements DocStore {
     return this.seq.toString(16).padStart(16, '0')
   }
 
-  private enqueue (ops: Job['ops']): Promise<void> {
+  private enqueue (ops: Job['ops'], sync = false): Promise<void> {
     return new Promise((resolve, reject) => {
-      this.queue.push({ ops, resolve, reject })
+      this.queue.push({ ops, resolve, reject, sync })
       if (!this.writing) {
         this.writing = true
         setImmediate(() => { void this.drain() })
@@ -126,7 +152,9 @@ export class LevelStore implements DocStore {
         // batch that fails leaves `ceiling` as it was, so the next one writes it.
         const ceiling = this.seq > this.ceiling ? this.seq + this.seqReserve : null
         if (ceiling !== null) ops.push({ type: 'put', key: SEQ_KEY, value: Buffer.from(ceiling.toString(16), 'latin1') })
-        await this.db.batch(ops, { sync: this.sync })
+        const sync = this.sync || jobs.some((j) => j.sync)
+        await this.db.batch(ops, { sync })
+        if (!sync) this.dirty = true
         if (ceiling !== null) this.ceiling = ceiling
         for (const job of jobs) job.resolve()
       } catch (err) {
