@@ -61,6 +61,8 @@ export function createApiHandler (deps: ApiDeps) {
       // durable: nothing the API shows can be lost afterwards.
       const peer = new ApiPeer()
       const reply = new Promise<Uint8Array>((resolve) => { peer.received = resolve })
+      // Built first: a cold document would answer from its stored entries, in several frames.
+      doc.materialize()
       doc.handleSyncStep1(peer, EMPTY_STATE_VECTOR)
       const message = decodeMessage(await reply)
       const state = message.type === 'sync-step2' ? message.update : Y.encodeStateAsUpdate(doc.ydoc)
