@@ -144,6 +144,26 @@ describe('cold start: answered from the stored bytes', () => {
   })
 })
 
+describe('cold start: a damaged snapshot', () => {
+  it('is found when the Y.Doc is built: the document is tainted, its peers evicted, nothing is stored', async () => {
+    const store = new GatedStore()
+    const good = new Y.Doc()
+    good.getText('t').insert(0, 'precious')
+    const valid = Y.encodeStateAsUpdate(good)
+    await store.append('doc', [valid.slice(0, valid.length - 3)])
+    const before = await store.load('doc')
+    const { doc } = await open(store)
+    const peer = new FakePeer()
+    doc.addPeer(peer)
+    await peer.until((p) => p.evicted)
+    expect(doc.isTainted).toBe(true)
+    await doc.destroy()
+    expect(store.calls.append).toBe(1)
+    expect(store.calls.compact).toBe(0)
+    expect(await store.load('doc')).toEqual(before)
+  })
+})
+
 describe('cold start with a stock client', () => {
   it('after a restart, a stock y-websocket client syncs the whole document and its edits made meanwhile reach others', async () => {
     const quire = await startQuire()

@@ -61,8 +61,6 @@ export function createApiHandler (deps: ApiDeps) {
       // durable: nothing the API shows can be lost afterwards.
       const peer = new ApiPeer()
       const reply = new Promise<Uint8Array>((resolve) => { peer.received = resolve })
-      // Built first: a cold document would answer from its stored entries, in several frames.
-      doc.materialize()
       doc.handleSyncStep1(peer, EMPTY_STATE_VECTOR)
       const message = decodeMessage(await reply)
       const state = message.type === 'sync-step2' ? message.update : Y.encodeStateAsUpdate(doc.ydoc)
@@ -104,6 +102,13 @@ async function withDoc (deps: ApiDeps, name: string, res: ServerResponse, fn: (d
     return json(res, 503, { error: 'document could not be loaded' })
   }
   try {
+    // Both routes need the Y.Doc (a document just loaded builds it lazily,
+    // and would answer a state read from its stored entries, in several frames).
+    try {
+      doc.materialize()
+    } catch {
+      return json(res, 503, { error: 'document could not be loaded' })
+    }
     await fn(doc)
   } finally {
     deps.registry.release(doc)
