@@ -29,6 +29,22 @@ describe('Presence', () => {
     expect(p.flush()).toBeNull()
   })
 
+  it('another client\'s late echo of a removal does not remove a client that has reappeared at a shifted clock', () => {
+    const p = new Presence()
+    p.apply(update([1, 1, { user: 'u' }]), false, 0, new Set())
+    p.flush()
+    p.remove([1])
+    expect(flushed(p)).toEqual([{ clientId: 1, clock: 2, json: 'null' }])
+    // The client reconnects and re-announces at clock 1: relayed at 3.
+    p.apply(update([1, 1, { user: 'u' }]), false, 0, new Set())
+    expect(flushed(p)).toEqual([{ clientId: 1, clock: 3, json: '{"user":"u"}' }])
+    // Only now does another client's echo of the removal (clock 2) arrive: stale.
+    expect(p.apply(update([1, 2, null]), false, 0, new Set([2]))).toEqual([])
+    expect(p.flush()).toBeNull()
+    // The client's own removal still counts.
+    expect(p.apply(update([1, 2, null]), false, 0, new Set([1]))).toEqual([1])
+  })
+
   it('the states of a closed connection are removed one tick later, and its client reappears at its old clock', () => {
     const p = new Presence()
     p.apply(update([1, 5, { user: 'u' }]), false)

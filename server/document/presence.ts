@@ -57,21 +57,30 @@ export class Presence {
    * Apply an update; returns the client ids whose state it set (so the
    * connection can remember which states are its own).
    */
-  apply (update: Uint8Array, remote: boolean, now = Date.now()): number[] {
-    return this.applyEntries(decodeAwarenessUpdate(update), remote, now)
+  apply (update: Uint8Array, remote: boolean, now = Date.now(), senderIds?: ReadonlySet<number>): number[] {
+    return this.applyEntries(decodeAwarenessUpdate(update), remote, now, senderIds)
   }
 
-  applyEntries (entries: AwarenessEntry[], remote: boolean, now = Date.now()): number[] {
+  /**
+   * `senderIds`: the client ids the sending connection has set before. A
+   * removal of a client that is not the sender's own is an echo of what the
+   * server relayed, so it is judged by the clock everyone saw (clock +
+   * shift): stock clients re-broadcast a removal they accept, and that echo
+   * can arrive after the client has reappeared at a shifted clock, which it
+   * must not remove again.
+   */
+  applyEntries (entries: AwarenessEntry[], remote: boolean, now = Date.now(), senderIds?: ReadonlySet<number>): number[] {
     const touched: number[] = []
     for (const entry of entries) {
       const current = this.states.get(entry.clientId)
       const removal = entry.json === 'null'
+      // What others last saw of this client; what they see now must be later (or equal, for a removal).
+      const seen = current === undefined ? 0 : current.clock + current.shift
+      if (current !== undefined && removal && senderIds !== undefined && !senderIds.has(entry.clientId) && entry.clock < seen) continue
       const newer = current === undefined || current.clock < entry.clock ||
         (current.clock === entry.clock && removal && current.json !== 'null') ||
         (current.removedHere && current.clock <= entry.clock && !removal)
       if (!newer) continue
-      // What others last saw of this client; what they see now must be later (or equal, for a removal).
-      const seen = current === undefined ? 0 : current.clock + current.shift
       // An echo: stock clients re-broadcast every state they accept, so
       // others send back what we relayed. Nothing new.
       if (current !== undefined && entry.clock === seen && entry.json === current.json) continue

@@ -102,6 +102,13 @@ async function withDoc (deps: ApiDeps, name: string, res: ServerResponse, fn: (d
     return json(res, 503, { error: 'document could not be loaded' })
   }
   try {
+    // Both routes need the Y.Doc (a document just loaded builds it lazily,
+    // and would answer a state read from its stored entries, in several frames).
+    try {
+      doc.materialize()
+    } catch {
+      return json(res, 503, { error: 'document could not be loaded' })
+    }
     await fn(doc)
   } finally {
     deps.registry.release(doc)

@@ -80,6 +80,7 @@ export class Connection implements Peer {
   }
 
   get isClosed (): boolean { return this.closed }
+  get sendBacklog (): number { return this.ws.bufferedAmount }
 
   /** The document is loaded: join it and process what arrived meanwhile. */
   attach (doc: SharedDocument): void {
