@@ -36,7 +36,8 @@ async function storeWith (entries: number): Promise<{ store: GatedStore, text: s
 
 async function open (store: GatedStore): Promise<{ doc: SharedDocument, registry: DocumentRegistry, metrics: ReturnType<typeof createMetrics> }> {
   const metrics = createMetrics()
-  const registry = new DocumentRegistry({ store, bus: new LocalBus(), metrics, log: createLogger('silent') })
+  // Every document takes the fast path here, however small.
+  const registry = new DocumentRegistry({ store, bus: new LocalBus(), metrics, log: createLogger('silent'), lazyBuildMinBytes: 0 })
   return { doc: await registry.acquire('doc'), registry, metrics }
 }
 
@@ -170,7 +171,9 @@ describe('cold start with a stock client', () => {
     try {
       const writer = connectClient(quire.wsUrl, 'cold/big')
       await whenSynced(writer)
-      // Big-ish: a few thousand edits, in a few dozen messages (the rate limit counts messages).
+      // Over the fast path's threshold (256 KiB stored), with a few thousand
+      // edits in a few dozen messages (the rate limit counts messages).
+      writer.text.insert(0, 'y'.repeat(300_000))
       for (let m = 0; m < 40; m++) writer.doc.transact(() => { for (let i = 0; i < 100; i++) writer.text.insert((m * 37 + i) % (writer.text.length + 1), `${i % 10}`) })
       const expected = writer.text.toString()
       const seen = connectClient(quire.wsUrl, 'cold/big')

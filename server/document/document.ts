@@ -48,6 +48,8 @@ export interface DocumentDeps {
   bus: Bus
   metrics: Metrics
   log: Logger
+  /** Stored size from which a loading document takes the fast path (default 256 KiB; tests lower it). */
+  lazyBuildMinBytes?: number
 }
 
 interface QueuedUpdate {
@@ -70,6 +72,8 @@ const RETRY_MAX_MS = 5000
 /** An update that carries nothing: no structs, empty delete set. */
 const EMPTY_UPDATE_BYTES = 2
 /** The Y.Doc of a cold document is built this long after it loaded (or after its first fast answer). */
+/** Stored size from which a loaded document answers from its stored bytes before building its Y.Doc. */
+const LAZY_BUILD_MIN_BYTES = 256 * 1024
 const MATERIALIZE_DELAY_MS = 5
 /** …and put off (up to this many times) while a peer's socket still has the fast answer to send. */
 const MATERIALIZE_MAX_DEFERRALS = 40
@@ -136,6 +140,9 @@ export class SharedDocument implements BusSink {
     for (let i = 1; i < stored.updates.length; i++) Y.decodeUpdate(stored.updates[i])
     this.storedUpdates = stored.updates
     deps.metrics.awarenessInstances.inc()
+    // Small documents build at once (microseconds), so every client gets the
+    // server's step 1 first, as usual; only big ones take the fast path.
+    if (stored.bytes < (deps.lazyBuildMinBytes ?? LAZY_BUILD_MIN_BYTES)) this.materialize()
   }
 
   get isDegraded (): boolean { return this.degraded }
