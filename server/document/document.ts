@@ -71,10 +71,18 @@ const RETRY_MIN_MS = 250
 const RETRY_MAX_MS = 5000
 /** An update that carries nothing: no structs, empty delete set. */
 const EMPTY_UPDATE_BYTES = 2
-/** The Y.Doc of a cold document is built this long after it loaded (or after its first fast answer). */
 /** Stored size from which a loaded document answers from its stored bytes before building its Y.Doc. */
 const LAZY_BUILD_MIN_BYTES = 256 * 1024
-const MATERIALIZE_DELAY_MS = 5
+/**
+ * The Y.Doc of a cold document is built this long after it loaded (at once
+ * when something needs it: an edit, a client with content). Building a big
+ * document blocks the event loop for hundreds of milliseconds; waiting lets
+ * the burst of readers that follows a restart be answered from the stored
+ * bytes first, and keeps the build off the CPU while they apply it. The cost:
+ * the server's own step 1 (after which stock clients push offline edits)
+ * comes this much later.
+ */
+const MATERIALIZE_DELAY_MS = 300
 /** …and put off (up to this many times) while a peer's socket still has the fast answer to send. */
 const MATERIALIZE_MAX_DEFERRALS = 40
 /** The smallest Yjs update: no structs, empty delete set. */
