@@ -6,7 +6,7 @@
  */
 import type { IncomingMessage } from 'node:http'
 import type { Duplex } from 'node:stream'
-import { WebSocketServer, type WebSocket } from 'ws'
+import { WebSocketServer } from 'ws'
 import { docNameFromPath } from '../protocol/doc-name.js'
 import { AuthError, type Authenticator, type Identity } from '../auth/token.js'
 import { Connection } from './connection.js'
