@@ -118,6 +118,35 @@ describe('QuireProvider', () => {
     await whenDoc(check.doc, () => check.text.toString() === 'while down')
   })
 
+  it('reconnects at once when the page becomes visible or the browser comes online, not after its backoff', async () => {
+    const server = await startQuire()
+    cleanup.push(() => { void server.kill() })
+    // The page around the provider: it listens to these at construction.
+    const page = new EventTarget()
+    const tab = Object.assign(new EventTarget(), { visibilityState: 'hidden' })
+    const globals = globalThis as unknown as { window?: EventTarget, document?: EventTarget }
+    globals.window = page
+    globals.document = tab
+    let p: QuireProvider
+    try {
+      // A backoff this long never fires within the test: only the page events can bring it back.
+      p = provider(server, 'provider/wake', { backoff: { baseMs: 600_000, maxMs: 600_000 } })
+    } finally {
+      delete globals.window
+      delete globals.document
+    }
+    await when(p, 'synced', () => p.synced)
+    let current = server
+    for (const wake of [() => { tab.visibilityState = 'visible'; tab.dispatchEvent(new Event('visibilitychange')) }, () => page.dispatchEvent(new Event('online'))]) {
+      await current.kill('SIGKILL')
+      await when(p, 'status', () => p.status === 'offline')
+      current = await current.restart()
+      cleanup.push(() => { void current.kill() })
+      wake()
+      await when(p, 'status', () => p.status === 'connected')
+    }
+  })
+
   it('fetches a fresh token before the current one expires', async () => {
     const tokens: string[] = []
     const p = provider(secured, 'provider/refresh', {
