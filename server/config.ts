@@ -18,6 +18,9 @@ const schema = z.object({
       const i = hp.lastIndexOf(':')
       return { host: hp.slice(0, i), port: Number(hp.slice(i + 1)) }
     })).optional(),
+  /** Credentials for REDIS_CLUSTER_NODES (REDIS_URL carries its own: redis://user:pass@host). */
+  REDIS_USERNAME: z.string().min(1).optional(),
+  REDIS_PASSWORD: z.string().min(1).optional(),
   DATA_DIR: z.string().trim().min(1).default('./data'),
   /** Embedded store: fsync every batch ("always") or within a second ("everysec"). */
   DATA_FSYNC: z.enum(['always', 'everysec']).default('always'),

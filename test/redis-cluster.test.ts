@@ -7,7 +7,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { startRedisCluster, type RedisCluster } from './helpers/redis.js'
 import { startQuire, type QuireProcess } from './helpers/quire-process.js'
-import { connectClient, whenSynced, type TestClient } from './helpers/clients.js'
+import { connectClient, whenDoc, whenSynced, type TestClient } from './helpers/clients.js'
 import { startTyping, whenConverged, type Typist } from './helpers/chaos.js'
 import { docKeys } from '../server/redis/keys.js'
 import { keySlot } from '../server/redis/slot.js'
@@ -96,6 +96,31 @@ describe('Redis Cluster', () => {
       const fresh = client(quires[0], doc)
       await whenSynced(fresh)
       expect(fresh.text.toString()).toBe(texts[i])
+    }
+  })
+})
+
+describe('a cluster that requires a password', () => {
+  it('instances log in with REDIS_PASSWORD, data and sharded pub/sub alike; a wrong one is never ready', async () => {
+    const password = 'cluster-secret-0123456789'
+    const locked = await startRedisCluster(3, { password })
+    const started: QuireProcess[] = []
+    try {
+      const env = { REDIS_CLUSTER_NODES: locked.seeds, REDIS_PASSWORD: password }
+      const [a, b] = await Promise.all([startQuire(env), startQuire(env)])
+      started.push(a, b)
+      const ca = client(a, 'auth/doc')
+      const cb = client(b, 'auth/doc')
+      await Promise.all([whenSynced(ca), whenSynced(cb)])
+      // Across instances: the update goes through the cluster's sharded pub/sub.
+      ca.text.insert(0, 'through a locked cluster')
+      await whenDoc(cb.doc, () => cb.text.toString() === 'through a locked cluster')
+      const wrong = await startQuire({ REDIS_CLUSTER_NODES: locked.seeds, REDIS_PASSWORD: 'not-the-password' })
+      started.push(wrong)
+      expect((await fetch(`${wrong.url}/readyz`)).status).toBe(503)
+    } finally {
+      await Promise.all(started.map((q) => q.kill()))
+      await locked.stop()
     }
   })
 })

@@ -32,7 +32,9 @@ function newInstanceId (): string {
 }
 
 export function redisTarget (config: Config): RedisTarget {
-  if (config.REDIS_CLUSTER_NODES) return { kind: 'cluster', nodes: config.REDIS_CLUSTER_NODES }
+  if (config.REDIS_CLUSTER_NODES) {
+    return { kind: 'cluster', nodes: config.REDIS_CLUSTER_NODES, username: config.REDIS_USERNAME, password: config.REDIS_PASSWORD }
+  }
   if (config.REDIS_URL) return { kind: 'standalone', url: config.REDIS_URL }
   throw new Error('neither REDIS_URL nor REDIS_CLUSTER_NODES is set')
 }

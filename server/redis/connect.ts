@@ -17,7 +17,10 @@ const RETRY_MAX_MS = 2_000
 
 export type RedisTarget =
   | { kind: 'standalone', url: string }
-  | { kind: 'cluster', nodes: Array<{ host: string, port: number }> }
+  | { kind: 'cluster', nodes: Array<{ host: string, port: number }>, username?: string, password?: string }
+
+/** Where one pub/sub connection goes: the standalone server, or one cluster node (with the cluster's credentials). */
+export type SubscriberTarget = { url: string } | { host: string, port: number, username?: string, password?: string }
 
 /** Capped exponential backoff with jitter, announced in the log. */
 function retryStrategy (log: Logger, what: string) {
@@ -61,7 +64,7 @@ export function connectData (target: RedisTarget, log: Logger): RedisClient {
       enableOfflineQueue: false,
       clusterRetryStrategy: retryStrategy(log, 'cluster'),
       slotsRefreshInterval: 5_000,
-      redisOptions: connectionOptions('data'),
+      redisOptions: { ...connectionOptions('data'), username: target.username, password: target.password },
     })
   watch(client, log, 'data')
   return client
@@ -72,10 +75,12 @@ export function connectData (target: RedisTarget, log: Logger): RedisClient {
  * node (sharded pub/sub is per shard). Subscriptions are restored by our
  * own code after a reconnect, so it knows when to catch up.
  */
-export function connectSubscriber (target: { url: string } | { host: string, port: number }, log: Logger): Redis {
+export function connectSubscriber (target: SubscriberTarget, log: Logger): Redis {
   const what = 'url' in target ? 'pubsub' : `pubsub-${target.host}:${target.port}`
   const options: RedisOptions = { ...connectionOptions(what), retryStrategy: retryStrategy(log, what), autoResubscribe: false }
-  const client = 'url' in target ? new Redis(target.url, options) : new Redis({ ...options, host: target.host, port: target.port })
+  const client = 'url' in target
+    ? new Redis(target.url, options)
+    : new Redis({ ...options, host: target.host, port: target.port, username: target.username, password: target.password })
   watch(client, log, what)
   return client
 }

@@ -145,7 +145,9 @@ export class ClusterSubscriber implements ChannelSubscriber {
     let node = this.nodes.get(key)
     if (node === undefined) {
       const i = key.lastIndexOf(':')
-      const connection = connectSubscriber({ host: key.slice(0, i), port: Number(key.slice(i + 1)) }, this.log)
+      // Node connections log in as the cluster client does.
+      const { username, password } = this.cluster.options.redisOptions ?? {}
+      const connection = connectSubscriber({ host: key.slice(0, i), port: Number(key.slice(i + 1)), username, password }, this.log)
       node = new ConnectionSubscriber(connection, true, this.events, this.log)
       this.nodes.set(key, node)
     }

@@ -33,6 +33,8 @@ interface StartOptions {
   /** AOF fsync policy; tests default to `always`. */
   appendfsync?: 'always' | 'everysec' | 'no'
   extraArgs?: string[]
+  /** requirepass (and masterauth, for clusters); the helper's own clients log in with it. */
+  password?: string
 }
 
 /** Servers still running; killed if the test process exits without stopping them. */
@@ -48,6 +50,7 @@ export async function startRedis (opts: StartOptions = {}): Promise<RedisProcess
     '--appendonly', 'yes', '--appendfsync', opts.appendfsync ?? 'always', '--save', '',
     '--daemonize', 'no', '--loglevel', 'notice', '--logfile', '',
     ...(opts.extraArgs ?? []),
+    ...(opts.password ? ['--requirepass', opts.password, '--masterauth', opts.password] : []),
   ]
   const proc = spawn(bin, args, { stdio: ['ignore', 'pipe', 'pipe'] })
   running.add(proc)
@@ -71,7 +74,7 @@ export async function startRedis (opts: StartOptions = {}): Promise<RedisProcess
     dir,
     proc,
     client: () => {
-      const c = new Redis({ host: '127.0.0.1', port, maxRetriesPerRequest: 1, lazyConnect: false })
+      const c = new Redis({ host: '127.0.0.1', port, password: opts.password, maxRetriesPerRequest: 1, lazyConnect: false })
       c.on('error', () => {})
       clients.push(c)
       return c
@@ -98,16 +101,18 @@ export interface RedisCluster {
 }
 
 /** Three masters, no replicas, every slot assigned and the cluster state ok. */
-export async function startRedisCluster (size = 3): Promise<RedisCluster> {
+export async function startRedisCluster (size = 3, opts: { password?: string } = {}): Promise<RedisCluster> {
   const cli = findBinary('redis-cli', 'REDIS_CLI_BIN', 'redis-tools')
   const masters: RedisProcess[] = []
   for (let i = 0; i < size; i++) {
     const busPort = await freePort()
     masters.push(await startRedis({
       extraArgs: ['--cluster-enabled', 'yes', '--cluster-config-file', 'nodes.conf', '--cluster-port', String(busPort), '--cluster-node-timeout', '3000'],
+      password: opts.password,
     }))
   }
-  await promisify(execFile)(cli, ['--cluster', 'create', ...masters.map((m) => `127.0.0.1:${m.port}`), '--cluster-replicas', '0', '--cluster-yes'])
+  const auth = opts.password ? ['-a', opts.password, '--no-auth-warning'] : []
+  await promisify(execFile)(cli, [...auth, '--cluster', 'create', ...masters.map((m) => `127.0.0.1:${m.port}`), '--cluster-replicas', '0', '--cluster-yes'])
   // Each node must see every slot served before the cluster takes commands everywhere.
   for (const m of masters) {
     const c = m.client()
