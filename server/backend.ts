@@ -2,6 +2,7 @@
  * Picks the store and bus from the configuration: Redis when REDIS_URL or
  * REDIS_CLUSTER_NODES is set, else the embedded store with a local bus.
  */
+import type { Registry } from 'prom-client'
 import type { Config } from './config.js'
 import type { Bus } from './bus/bus.js'
 import { LocalBus } from './bus/bus.js'
@@ -12,6 +13,8 @@ import type { Logger } from './ops/log.js'
 export interface Backend {
   store: DocStore
   bus: Bus
+  /** Add the backend's own metrics to the instance's registry (GET /metrics). */
+  registerMetrics?: (registry: Registry) => void
 }
 
 export async function createBackend (config: Config, log: Logger): Promise<Backend> {

@@ -179,9 +179,11 @@ describe('chaos with real processes', () => {
     expect((await fetch(`${q.url}/readyz`)).status).toBe(503)
     // The first failed attempt may be logged just after the server listens.
     expect(await q.waitForLog('redis unreachable')).toContain('retrying')
+    expect(await (await fetch(`${q.url}/metrics`)).text()).toMatch(/^quire_redis_up 0$/m)
     const late = await startRedis({ port })
     try {
       await whenStatus(`${q.url}/readyz`, 200)
+      expect(await (await fetch(`${q.url}/metrics`)).text()).toMatch(/^quire_redis_up 1$/m)
       const c = client(q, 'chaos/late-redis')
       await whenSynced(c)
       c.text.insert(0, 'hello')

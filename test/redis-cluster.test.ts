@@ -115,6 +115,8 @@ describe('a cluster that requires a password', () => {
       // Across instances: the update goes through the cluster's sharded pub/sub.
       ca.text.insert(0, 'through a locked cluster')
       await whenDoc(cb.doc, () => cb.text.toString() === 'through a locked cluster')
+      const received = /^quire_redis_pubsub_messages_total (\d+)$/m.exec(await (await fetch(`${b.url}/metrics`)).text())
+      expect(Number(received?.[1])).toBeGreaterThan(0)
       const wrong = await startQuire({ REDIS_CLUSTER_NODES: locked.seeds, REDIS_PASSWORD: 'not-the-password' })
       started.push(wrong)
       expect((await fetch(`${wrong.url}/readyz`)).status).toBe(503)

@@ -5,6 +5,8 @@
  * listens (/healthz 200, /readyz 503), the connections retry with backoff,
  * and documents load once Redis answers.
  */
+import type { Registry } from 'prom-client'
+import { registerRedisMetrics, type RedisStats } from './metrics.js'
 import { randomBytes } from 'node:crypto'
 import { hostname } from 'node:os'
 import type { Cluster } from 'ioredis'
@@ -48,8 +50,12 @@ export async function createRedisBackend (config: Config, log: Logger): Promise<
   const positions = new AppliedPositions()
 
   let bus: RedisBus | null = null
+  const stats: RedisStats = { pubsubMessages: 0, catchUpReads: 0 }
   const events: SubscriberEvents = {
-    message: (channel, message) => bus?.handleMessage(channel, message),
+    message: (channel, message) => {
+      stats.pubsubMessages++
+      bus?.handleMessage(channel, message)
+    },
     restored: (channels) => bus?.handleRestored(channels),
   }
   const subscriber = target.kind === 'cluster'
@@ -61,9 +67,14 @@ export async function createRedisBackend (config: Config, log: Logger): Promise<
   }
 
   const store = new RedisStore({ client, instanceId, publishCommand, positions, busReady: () => subscriber.ready, log: rlog })
-  bus = new RedisBus({ client, instanceId, publishCommand, positions, readLog: (name, from) => store.read(name, from), subscriber, log: rlog })
+  const readLog = (name: string, from: number): ReturnType<RedisStore['read']> => {
+    stats.catchUpReads++
+    return store.read(name, from)
+  }
+  bus = new RedisBus({ client, instanceId, publishCommand, positions, readLog, subscriber, log: rlog })
   rlog.info({ redis: target.kind === 'cluster' ? target.nodes.map((n) => `${n.host}:${n.port}`) : redactUrl(target.url) }, 'redis backend configured')
-  return { store, bus, instanceId, whenReady: ready }
+  const registerMetrics = (registry: Registry): void => registerRedisMetrics(registry, stats, () => client.status === 'ready' && subscriber.ready)
+  return { store, bus, instanceId, whenReady: ready, registerMetrics }
 }
 
 function redactUrl (url: string): string {
