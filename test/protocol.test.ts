@@ -4,8 +4,9 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import * as Y from 'yjs'
-import { startQuire, type QuireProcess } from './helpers/quire-process.js'
-import { connectClient, whenAwareness, whenDoc, whenSynced, type TestClient } from './helpers/clients.js'
+import type { QuireProcess } from './helpers/quire-process.js'
+import { fleet } from './helpers/fleet.js'
+import { whenAwareness, whenDoc, whenSynced, type TestClient } from './helpers/clients.js'
 import { openRaw } from './helpers/raw-socket.js'
 import {
   EMPTY_AWARENESS, QUERY_AWARENESS, awarenessFrame, encodeSyncStep1, encodeSyncStep2, encodeUpdate, isType,
@@ -17,19 +18,12 @@ import { loadConfig } from '../server/config.js'
 /** Low enough to watch several keep-alives within a test. */
 const KEEPALIVE_MS = 250
 
+const { start, client: fleetClient, stopAll } = fleet()
 let quire: QuireProcess
-const clients: TestClient[] = []
-const client = (doc: string): TestClient => {
-  const c = connectClient(quire.wsUrl, doc)
-  clients.push(c)
-  return c
-}
+const client = (doc: string): TestClient => fleetClient(quire, doc)
 
-beforeAll(async () => { quire = await startQuire({ KEEPALIVE_MS: String(KEEPALIVE_MS) }) })
-afterAll(async () => {
-  for (const c of clients) c.destroy()
-  await quire.kill()
-})
+beforeAll(async () => { quire = await start({ KEEPALIVE_MS: String(KEEPALIVE_MS) }) })
+afterAll(stopAll)
 
 describe('on connect', () => {
   it('the server sends its sync step 1, then the awareness states it holds', async () => {
@@ -63,8 +57,7 @@ describe('on connect', () => {
   it('a stock client that edited offline pushes its edits (it got the server step 1)', async () => {
     const a = client('proto/offline')
     await whenSynced(a)
-    const b = connectClient(quire.wsUrl, 'proto/offline', { params: {} })
-    clients.push(b)
+    const b = client('proto/offline')
     b.provider.disconnect()
     b.text.insert(0, 'typed offline')
     b.provider.connect()

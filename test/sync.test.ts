@@ -1,21 +1,15 @@
 /** Stock y-websocket clients sync text and awareness through a Quire process. */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { startQuire, type QuireProcess } from './helpers/quire-process.js'
-import { connectClient, whenAwareness, whenDoc, whenSynced, type TestClient } from './helpers/clients.js'
+import type { QuireProcess } from './helpers/quire-process.js'
+import { fleet } from './helpers/fleet.js'
+import { whenAwareness, whenDoc, whenSynced, type TestClient } from './helpers/clients.js'
 
+const { start, client: fleetClient, stopAll } = fleet()
 let quire: QuireProcess
-const clients: TestClient[] = []
-const client = (doc: string): TestClient => {
-  const c = connectClient(quire.wsUrl, doc)
-  clients.push(c)
-  return c
-}
+const client = (doc: string): TestClient => fleetClient(quire, doc)
 
-beforeAll(async () => { quire = await startQuire() })
-afterAll(async () => {
-  for (const c of clients) c.destroy()
-  await quire.kill()
-})
+beforeAll(async () => { quire = await start() })
+afterAll(stopAll)
 
 describe('sync endpoint', () => {
   it('two stock clients co-edit text', async () => {
@@ -41,8 +35,7 @@ describe('sync endpoint', () => {
   it('edits made before connecting are pushed after the server step 1', async () => {
     const a = client('sync/offline-first')
     await whenSynced(a)
-    const b = connectClient(quire.wsUrl, 'sync/offline-first')
-    clients.push(b)
+    const b = client('sync/offline-first')
     b.provider.disconnect()
     b.text.insert(0, 'made offline')
     b.provider.connect()
