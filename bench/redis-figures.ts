@@ -14,8 +14,8 @@ import { startRedis } from '../test/helpers/redis.js'
 import { startQuire, type QuireProcess } from '../test/helpers/quire-process.js'
 import { connectClient, whenSynced, whenAwareness, type TestClient } from '../test/helpers/clients.js'
 import { loadConfig } from '../server/config.js'
-import { createRedisBackend } from '../server/redis/backend.js'
-import { docKeys } from '../server/redis/keys.js'
+import { createRedisBackend } from '../server/backend/redis/backend.js'
+import { docKeys } from '../server/backend/redis/keys.js'
 
 const SAMPLES = 300
 

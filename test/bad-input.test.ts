@@ -14,7 +14,7 @@ import { EMPTY_AWARENESS, encodeUpdate, isType, readServerFrame, textUpdate, var
 import { readMetrics } from './helpers/metrics.js'
 import { GatedStore } from './helpers/gated-store.js'
 import { startInProcess, type InProcessQuire } from './helpers/in-process.js'
-import { docNameFromPath } from '../server/protocol/doc-name.js'
+import { docNameFromPath } from '../common/doc-name.js'
 
 const MAX = 65_536
 let quire: QuireProcess

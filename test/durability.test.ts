@@ -12,7 +12,7 @@ import { openRaw } from './helpers/raw-socket.js'
 import { encodeUpdate, readServerFrame, textUpdate } from './helpers/frames.js'
 import { allZero, liveCounts } from './helpers/metrics.js'
 import { waitFor, within } from './helpers/wait.js'
-import { LevelStore } from '../server/store/level-store.js'
+import { LevelStore } from '../server/backend/embedded/level-store.js'
 
 const { start, client, stop, stopAll } = fleet()
 afterAll(stopAll)

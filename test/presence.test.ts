@@ -1,7 +1,7 @@
 /** Presence (server/document/presence.ts): y-protocols' clock rules, removals on close, and reappearing after a reconnect. */
 import { describe, expect, it } from 'vitest'
 import { Presence, OUTDATED_MS } from '../server/document/presence.js'
-import { decodeAwarenessUpdate, encodeAwarenessUpdate, type AwarenessEntry } from '../server/protocol/awareness-update.js'
+import { decodeAwarenessUpdate, encodeAwarenessUpdate, type AwarenessEntry } from '../common/awareness.js'
 
 const update = (...entries: Array<[number, number, unknown]>): Uint8Array =>
   encodeAwarenessUpdate(entries.map(([clientId, clock, state]) => ({ clientId, clock, json: JSON.stringify(state) })))

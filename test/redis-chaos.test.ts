@@ -10,7 +10,7 @@ import { connectClient, whenSynced, whenAwareness, type TestClient } from './hel
 import { startRedis, type RedisProcess } from './helpers/redis.js'
 import { startTyping, whenConverged, whenStatus, type Typist } from './helpers/chaos.js'
 import { freePort } from './helpers/ports.js'
-import { docKeys } from '../server/redis/keys.js'
+import { docKeys } from '../server/backend/redis/keys.js'
 
 let redis: RedisProcess
 const quires: QuireProcess[] = []

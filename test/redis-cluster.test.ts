@@ -9,8 +9,8 @@ import { startRedisCluster, type RedisCluster } from './helpers/redis.js'
 import { startQuire, type QuireProcess } from './helpers/quire-process.js'
 import { connectClient, whenDoc, whenSynced, type TestClient } from './helpers/clients.js'
 import { startTyping, whenConverged, type Typist } from './helpers/chaos.js'
-import { docKeys } from '../server/redis/keys.js'
-import { keySlot } from '../server/redis/slot.js'
+import { docKeys } from '../server/backend/redis/keys.js'
+import { keySlot } from '../server/backend/redis/slot.js'
 
 let cluster: RedisCluster
 let quires: QuireProcess[] = []

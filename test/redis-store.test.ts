@@ -3,8 +3,8 @@ import { afterAll, beforeAll } from 'vitest'
 import { pino } from 'pino'
 import { runStoreContract } from './store-contract.js'
 import { loadConfig } from '../server/config.js'
-import { createRedisBackend, type RedisBackend } from '../server/redis/backend.js'
-import type { DocStore } from '../server/store/store.js'
+import { createRedisBackend, type RedisBackend } from '../server/backend/redis/backend.js'
+import type { DocStore } from '../server/backend/store.js'
 import { startRedis, startRedisCluster, type RedisCluster, type RedisProcess } from './helpers/redis.js'
 
 let redis: RedisProcess

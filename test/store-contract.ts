@@ -13,7 +13,7 @@
 import { afterAll, describe, expect, it } from 'vitest'
 import { randomBytes } from 'node:crypto'
 import * as Y from 'yjs'
-import type { DocStore } from '../server/store/store.js'
+import type { DocStore } from '../server/backend/store.js'
 
 export interface StoreHarness {
   open (): Promise<DocStore>

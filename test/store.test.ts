@@ -4,8 +4,8 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { describe, expect, it } from 'vitest'
 import { runStoreContract } from './store-contract.js'
-import { LevelStore } from '../server/store/level-store.js'
-import { MemoryStore } from '../server/store/memory-store.js'
+import { LevelStore } from '../server/backend/embedded/level-store.js'
+import { MemoryStore } from '../server/backend/memory-store.js'
 
 const dirs = new WeakMap<object, string>()
 

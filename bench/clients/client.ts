@@ -15,13 +15,7 @@ import { ywsWire } from './yws.js'
 import { hocuspocusWire } from './hocuspocus.js'
 import { readVarUint } from './varint.js'
 
-const MESSAGE_SYNC = 0
-const MESSAGE_AWARENESS = 1
-const SYNC_STEP1 = 0
-const SYNC_STEP2 = 1
-const SYNC_UPDATE = 2
-/** Quire's acknowledgement (sent to `?ack=1` clients). */
-const MESSAGE_QUIRE_ACK = 100
+import { EMPTY_STATE_VECTOR, EMPTY_UPDATE, MESSAGE_AWARENESS, MESSAGE_QUIRE_ACK, MESSAGE_SYNC, SYNC_STEP1, SYNC_STEP2, SYNC_UPDATE } from '../../common/messages.js'
 
 export const wires: Record<Wire, WireFormat> = { yws: ywsWire, hocuspocus: hocuspocusWire }
 
@@ -80,7 +74,7 @@ export class BenchClient {
       }, opts.timeoutMs ?? 30_000)
       ws.on('open', () => {
         for (const f of wire.hello(opts.doc)) ws.send(f)
-        client.sendSync(SYNC_STEP1, opts.ydoc ? Y.encodeStateVector(opts.ydoc) : new Uint8Array([0]))
+        client.sendSync(SYNC_STEP1, opts.ydoc ? Y.encodeStateVector(opts.ydoc) : EMPTY_STATE_VECTOR)
       })
       ws.on('message', (data: Buffer) => client.receive(data))
       ws.on('error', (err) => {
@@ -145,7 +139,7 @@ export class BenchClient {
         h?.onUpdate?.(frame, start, end)
       } else if (sub === SYNC_STEP1) {
         const sv = frame.subarray(start, end)
-        const answer = this.opts.ydoc ? Y.encodeStateAsUpdate(this.opts.ydoc, sv) : new Uint8Array([0, 0])
+        const answer = this.opts.ydoc ? Y.encodeStateAsUpdate(this.opts.ydoc, sv) : EMPTY_UPDATE
         this.sendSync(SYNC_STEP2, answer)
       } else if (sub === SYNC_STEP2) {
         h?.onStep2?.(frame.subarray(start, end))

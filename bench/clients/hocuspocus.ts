@@ -9,7 +9,9 @@ import * as encoding from 'lib0/encoding'
 import type { WireFormat } from './wire.js'
 import { skipVarBytes } from './varint.js'
 
-const MESSAGE_AUTH = 2
+import { MESSAGE_AUTH } from '../../common/messages.js'
+
+/** Hocuspocus's auth sub-message carrying a token (its own extension of y-protocols' auth message). */
 const AUTH_TOKEN = 0
 
 export const hocuspocusWire: WireFormat = {

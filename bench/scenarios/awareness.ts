@@ -4,18 +4,13 @@
  * instance: a user with a name and colour, and a caret as Tiptap's
  * CollaborationCaret sets it (relative positions).
  */
-import * as encoding from 'lib0/encoding'
+import { encodeAwarenessUpdate } from '../../common/awareness.js'
 
 /** A random 32-bit client id, as Yjs picks one. */
 export const newClientId = (): number => Math.floor(Math.random() * 0xffffffff)
 
 export function encodeAwareness (clientId: number, clock: number, json: string): Uint8Array {
-  const e = encoding.createEncoder()
-  encoding.writeVarUint(e, 1)
-  encoding.writeVarUint(e, clientId)
-  encoding.writeVarUint(e, clock)
-  encoding.writeVarString(e, json)
-  return encoding.toUint8Array(e)
+  return encodeAwarenessUpdate([{ clientId, clock, json }])
 }
 
 const COLORS = ['#30bced', '#6eeb83', '#ffbc42', '#ecd444', '#ee6352', '#9ac2c9', '#8acb88', '#1be7ff']

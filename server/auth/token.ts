@@ -5,6 +5,7 @@
 import { jwtVerify, errors } from 'jose'
 import { z } from 'zod'
 import { accessFor, type Access } from './access.js'
+import { CLOSE } from '../../common/close-codes.js'
 
 export interface Identity {
   userId: string
@@ -24,7 +25,7 @@ const claimsSchema = z.object({
 
 /** Why a token was refused, mapped to a close code by the caller. */
 export class AuthError extends Error {
-  constructor (readonly code: 4401 | 4403, message: string) { super(message) }
+  constructor (readonly code: typeof CLOSE.unauthorized | typeof CLOSE.forbidden, message: string) { super(message) }
 }
 
 export interface Authenticator {
@@ -43,19 +44,19 @@ export function createAuthenticator (secret: string | undefined): Authenticator 
   return {
     open: false,
     async authenticate (token, docName) {
-      if (!token) throw new AuthError(4401, 'missing token')
+      if (!token) throw new AuthError(CLOSE.unauthorized, 'missing token')
       let payload: unknown
       try {
         ({ payload } = await jwtVerify(token, key, { algorithms: ['HS256'] }))
       } catch (err) {
-        if (err instanceof errors.JWTExpired) throw new AuthError(4401, 'token expired')
-        throw new AuthError(4401, 'invalid token')
+        if (err instanceof errors.JWTExpired) throw new AuthError(CLOSE.unauthorized, 'token expired')
+        throw new AuthError(CLOSE.unauthorized, 'invalid token')
       }
       const claims = claimsSchema.safeParse(payload)
-      if (!claims.success) throw new AuthError(4401, 'invalid token claims')
+      if (!claims.success) throw new AuthError(CLOSE.unauthorized, 'invalid token claims')
       const { sub, name, exp, allowedDocumentNames, readonlyDocumentNames } = claims.data
       const access = accessFor(docName, allowedDocumentNames, readonlyDocumentNames)
-      if (access === 'none') throw new AuthError(4403, 'token does not cover this document')
+      if (access === 'none') throw new AuthError(CLOSE.forbidden, 'token does not cover this document')
       return { userId: sub, name, access, expiresAt: exp === undefined ? undefined : exp * 1000 }
     },
   }

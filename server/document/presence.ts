@@ -18,7 +18,7 @@
  * own client: it would adopt the higher clock, and a stale copy in flight
  * would then overwrite its newer state.
  */
-import { decodeAwarenessUpdate, encodeAwarenessUpdate, type AwarenessEntry } from '../protocol/awareness-update.js'
+import { decodeAwarenessUpdate, encodeAwarenessUpdate, type AwarenessEntry } from '../../common/awareness.js'
 
 /** y-protocols' outdated timeout: a state not renewed for this long is dropped. */
 export const OUTDATED_MS = 30_000

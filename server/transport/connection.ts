@@ -5,13 +5,13 @@
  */
 import { WebSocket } from 'ws'
 import type { QuireSocket } from './socket.js'
-import { decodeMessage, encodeAck, encodeSession, KEEPALIVE_FRAME, ProtocolError } from '../protocol/messages.js'
+import { decodeMessage, encodeAck, encodeSession, KEEPALIVE_FRAME, ProtocolError } from '../../common/messages.js'
 import type { Peer, SharedDocument } from '../document/document.js'
 import type { Identity } from '../auth/token.js'
 import type { Metrics, TrafficCounts } from '../ops/metrics.js'
 import type { Logger } from '../ops/log.js'
 import { RateLimiter } from './rate-limit.js'
-import { CLOSE } from './close-codes.js'
+import { CLOSE } from '../../common/close-codes.js'
 import { TrackedTimer } from '../ops/timers.js'
 
 /** A client that cannot take what we send is dropped rather than buffered forever. */

@@ -17,7 +17,7 @@
  */
 import type { Duplex } from 'node:stream'
 import { WebSocket } from 'ws'
-import { CLOSE } from './close-codes.js'
+import { CLOSE } from '../../common/close-codes.js'
 import { wireFrame } from './ws-frame.js'
 
 /** The parts of ws 8's internals `sendShared` relies on. */

@@ -2,7 +2,7 @@
 import * as Y from 'yjs'
 import { Awareness } from 'y-protocols/awareness'
 import { afterEach, describe, expect, it, vi } from 'vitest'
-import { backoffDelay } from '../../client/src/provider/backoff.js'
+import { backoffDelay } from '../../common/backoff.js'
 import { SavedState } from '../../client/src/provider/saved-state.js'
 import { tokenClaims, tokenExpiry } from '../../client/src/provider/token.js'
 import { presentUsers, TypingSignal, typingText } from '../../client/src/editor/typing.js'

@@ -5,8 +5,8 @@
 import * as Y from 'yjs'
 import * as encoding from 'lib0/encoding'
 import * as decoding from 'lib0/decoding'
-import { encodeAwarenessUpdate } from '../../server/protocol/awareness-update.js'
-import { encodeAwareness, encodeSyncStep1, encodeSyncStep2, encodeUpdate } from '../../server/protocol/messages.js'
+import { encodeAwarenessUpdate } from '../../common/awareness.js'
+import { encodeAwareness, encodeSyncStep1, encodeSyncStep2, encodeUpdate } from '../../common/messages.js'
 
 export { encodeAwareness, encodeSyncStep1, encodeSyncStep2, encodeUpdate }
 

@@ -3,8 +3,8 @@
  * fail, and which counts its calls: for tests of the layers above the store
  * (one load at a time, durable before relay, degraded mode).
  */
-import { MemoryStore } from '../../server/store/memory-store.js'
-import type { AppendResult, LogPosition, StoredDoc } from '../../server/store/store.js'
+import { MemoryStore } from '../../server/backend/memory-store.js'
+import type { AppendResult, LogPosition, StoredDoc } from '../../server/backend/store.js'
 
 export interface Gate { promise: Promise<void>, open (): void }
 

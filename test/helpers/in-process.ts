@@ -5,8 +5,8 @@
 import { createQuire, type Quire } from '../../server/app.js'
 import { loadConfig } from '../../server/config.js'
 import { createLogger } from '../../server/ops/log.js'
-import { LocalBus } from '../../server/bus/bus.js'
-import type { DocStore } from '../../server/store/store.js'
+import { LocalBus } from '../../server/backend/bus.js'
+import type { DocStore } from '../../server/backend/store.js'
 
 export interface InProcessQuire { quire: Quire, port: number, wsUrl: string, url: string }
 

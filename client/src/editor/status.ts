@@ -4,6 +4,7 @@
  * once every local change is stored on the server.
  */
 import type { Access, CloseInfo, ConnectionStatus } from '../provider/quire-provider.js'
+import { CLOSE } from '../../../common/close-codes.js'
 
 export interface EditorStatus {
   status: ConnectionStatus
@@ -17,11 +18,11 @@ export interface EditorStatus {
 }
 
 const REFUSALS: Record<number, string> = {
-  4400: 'This document name is not valid.',
-  4401: 'Your sign-in is missing or has expired. Reload to sign in again.',
-  4403: 'You do not have access to this document.',
-  4413: 'A change was too large for the server.',
-  4429: 'Too many changes too quickly. Reload to continue.',
+  [CLOSE.badRequest]: 'This document name is not valid.',
+  [CLOSE.unauthorized]: 'Your sign-in is missing or has expired. Sign in again, then reload.',
+  [CLOSE.forbidden]: 'You do not have access to this document.',
+  [CLOSE.tooLarge]: 'A change was too large for the server.',
+  [CLOSE.rateLimited]: 'Too many changes too quickly. Reload to continue.',
 }
 
 export function describeRefusal (info: CloseInfo): string {

@@ -24,8 +24,9 @@ import * as awarenessProtocol from 'y-protocols/awareness'
 import {
   encodeAwareness, encodeSyncStep1, encodeUpdate, MESSAGE_AUTH, MESSAGE_AWARENESS, MESSAGE_QUERY_AWARENESS,
   MESSAGE_QUIRE_ACK, MESSAGE_QUIRE_SESSION, MESSAGE_SYNC, SYNC_STEP1, SYNC_STEP2,
-} from './protocol.js'
-import { backoffDelay, DEFAULT_BACKOFF, type BackoffOptions } from './backoff.js'
+} from '../../../common/messages.js'
+import { backoffDelay, DEFAULT_BACKOFF, type BackoffOptions } from '../../../common/backoff.js'
+import { CLOSE, retryBand } from '../../../common/close-codes.js'
 import { tokenExpiry, type TokenSource } from './token.js'
 import { SavedState } from './saved-state.js'
 import { CrossTab } from './cross-tab.js'
@@ -273,8 +274,8 @@ export class QuireProvider extends ObservableV2<ProviderEvents> {
       this.setStatus('connecting')
       return
     }
-    if (code >= 4400 && code < 4500) {
-      if (code === 4401 && this.opts.getToken && !this.authRetried) {
+    if (retryBand(code) === 'stop') {
+      if (code === CLOSE.unauthorized && this.opts.getToken && !this.authRetried) {
         // Most likely the token expired under us: one more try with a fresh one.
         this.authRetried = true
         this.emit('connection-close', [{ code, reason, willReconnect: true }])
@@ -356,7 +357,7 @@ export class QuireProvider extends ObservableV2<ProviderEvents> {
           this.send(encodeAwareness(awarenessProtocol.encodeAwarenessUpdate(this.awareness, [this.ydoc.clientID])))
           break
         case MESSAGE_AUTH:
-          authProtocol.readAuthMessage(decoder, this.ydoc, (_doc, reason) => this.abandon(4403, reason))
+          authProtocol.readAuthMessage(decoder, this.ydoc, (_doc, reason) => this.abandon(CLOSE.forbidden, reason))
           break
         case MESSAGE_QUIRE_ACK:
           this.savedState.acknowledged(decoding.readVarUint(decoder))

@@ -4,9 +4,9 @@
  * the other instances in one script, one round trip; it resolves once Redis
  * has them (so the document relays them only then: write-through).
  */
-import type { AppendResult, DocStore, LogPosition, StoredDoc } from '../store/store.js'
-import { StoreError } from '../store/store.js'
-import type { Logger } from '../ops/log.js'
+import type { AppendResult, DocStore, LogPosition, StoredDoc } from '../store.js'
+import { StoreError } from '../store.js'
+import type { Logger } from '../../ops/log.js'
 import { docKeys } from './keys.js'
 import type { ScriptedClient } from './scripts.js'
 import { whenReady } from './connect.js'

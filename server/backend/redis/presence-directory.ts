@@ -5,7 +5,7 @@
  * instance's own clients, to answer an instance that just loaded the
  * document and asks who is there.
  */
-import { decodeAwarenessUpdate, encodeAwarenessUpdate, type AwarenessEntry } from '../protocol/awareness-update.js'
+import { decodeAwarenessUpdate, encodeAwarenessUpdate, type AwarenessEntry } from '../../../common/awareness.js'
 
 export class PresenceDirectory {
   private readonly local = new Map<number, AwarenessEntry>()

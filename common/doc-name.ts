@@ -1,10 +1,12 @@
 /**
- * Document names (contract §3): the percent-decoded request path without its
- * leading "/", 1–255 bytes of UTF-8, "/"-separated segments none of which is
- * empty, "." or "..", and no control characters.
+ * Document names (docs/protocol.md, "Document names"): the percent-decoded
+ * request path without its leading "/", 1–255 bytes of UTF-8, "/"-separated
+ * segments none of which is empty, "." or "..", and no control characters.
  */
 const CONTROL = /[\u0000-\u001f\u007f-\u009f]/
 const LONE_SURROGATE = /[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/
+export const MAX_DOC_NAME_BYTES = 255
+const utf8 = new TextEncoder()
 
 /** Returns the doc name or null when it is not acceptable. */
 export function docNameFromPath (rawPath: string): string | null {
@@ -20,10 +22,10 @@ export function docNameFromPath (rawPath: string): string | null {
 }
 
 export function isValidDocName (name: string): boolean {
-  const bytes = Buffer.byteLength(name, 'utf8')
-  if (bytes < 1 || bytes > 255) return false
-  if (CONTROL.test(name)) return false
-  // A lone surrogate would not round-trip through UTF-8.
+  // A lone surrogate would not round-trip through UTF-8 (and would be counted as 3 replacement bytes).
   if (LONE_SURROGATE.test(name)) return false
+  const bytes = utf8.encode(name).length
+  if (bytes < 1 || bytes > MAX_DOC_NAME_BYTES) return false
+  if (CONTROL.test(name)) return false
   return name.split('/').every((s) => s !== '' && s !== '.' && s !== '..')
 }

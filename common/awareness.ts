@@ -5,7 +5,7 @@
  */
 import * as encoding from 'lib0/encoding'
 import * as decoding from 'lib0/decoding'
-import { ProtocolError } from './messages.js'
+import { ProtocolError } from './errors.js'
 
 export interface AwarenessEntry {
   clientId: number

@@ -18,7 +18,7 @@
  * Redis's `appendfsync everysec`.
  */
 import { ClassicLevel } from 'classic-level'
-import type { AppendResult, DocStore, LogPosition, StoredDoc } from './store.js'
+import type { AppendResult, DocStore, LogPosition, StoredDoc } from '../store.js'
 
 const SEQ_KEY = '\u0000seq'
 /** How far the stored ceiling runs ahead of the counter: one SEQ_KEY write per this many entries. */

@@ -5,7 +5,7 @@
  * states of their clients. An instance that comes back renews its entry and
  * counts as alive again.
  */
-import type { Logger } from '../ops/log.js'
+import type { Logger } from '../../ops/log.js'
 import { INSTANCES_KEY } from './keys.js'
 import type { ScriptedClient } from './scripts.js'
 

@@ -5,9 +5,9 @@
  * removes the awareness states of instances that stopped heartbeating (its
  * own heartbeat runs from construction to close).
  */
-import type { Bus, BusSink } from '../bus/bus.js'
-import type { LogPosition } from '../store/store.js'
-import type { Logger } from '../ops/log.js'
+import type { Bus, BusSink } from '../bus.js'
+import type { LogPosition } from '../store.js'
+import type { Logger } from '../../ops/log.js'
 import { docKeys } from './keys.js'
 import type { ScriptedClient } from './scripts.js'
 import { decodeBusMessage, encodeAwarenessMessage, encodeQueryMessage } from './messages.js'

@@ -6,7 +6,7 @@
  * append and the publish are one round trip); the bus delivers them and
  * awareness to subscribed documents here.
  */
-import type { LogPosition } from '../store/store.js'
+import type { LogPosition } from './store.js'
 
 export interface BusSink {
   /** Durable updates that other instances appended. Duplicates are harmless. */

@@ -1,10 +1,18 @@
 /**
- * The wire format: y-protocols messages, one per WebSocket frame (contract §3).
- * Encoders return ready-to-send frames; the decoder turns a frame into a typed
- * message or throws ProtocolError, which closes the connection with 4400.
+ * The wire format (docs/protocol.md): y-protocols messages, one per
+ * WebSocket frame, plus Quire's extensions (types 100 and 101), which go only
+ * to clients that connect with `?ack=1`. Encoders return ready-to-send
+ * frames; the decoder turns a client frame into a typed message or throws
+ * ProtocolError (the server closes with 4400).
+ *
+ * No Node imports: the server, the browser provider and the benchmark's
+ * clients all use this one definition.
  */
 import * as encoding from 'lib0/encoding'
 import * as decoding from 'lib0/decoding'
+import { ProtocolError } from './errors.js'
+
+export { ProtocolError }
 
 export const MESSAGE_SYNC = 0
 export const MESSAGE_AWARENESS = 1
@@ -27,8 +35,6 @@ export type ClientMessage =
   | { type: 'awareness', update: Uint8Array }
   | { type: 'auth' }
   | { type: 'query-awareness' }
-
-export class ProtocolError extends Error {}
 
 /** Decode one client frame; everything in it must be consumed. */
 export function decodeMessage (frame: Uint8Array): ClientMessage {
@@ -108,8 +114,22 @@ export const encodeAck = (count: number): Uint8Array => frame((e) => {
   encoding.writeVarUint(e, count)
 })
 
+/** The smallest Yjs update: no structs, empty delete set. */
+export const EMPTY_UPDATE: Uint8Array = new Uint8Array([0, 0])
+/** The state vector of an empty document (also what a fresh client sends in its step 1). */
+export const EMPTY_STATE_VECTOR: Uint8Array = new Uint8Array([0])
+/** An awareness update with no entries. */
+export const EMPTY_AWARENESS_UPDATE: Uint8Array = new Uint8Array([0])
+
+export function isEmptyStateVector (stateVector: Uint8Array): boolean {
+  return stateVector.length === 1 && stateVector[0] === 0
+}
+
 /** An awareness update with no entries: harmless to stock clients, keeps them from timing out. */
-export const KEEPALIVE_FRAME = encodeAwareness(new Uint8Array([0]))
+export const KEEPALIVE_FRAME = encodeAwareness(EMPTY_AWARENESS_UPDATE)
+
+/** "Send me every awareness state you hold." */
+export const QUERY_AWARENESS_FRAME = frame((e) => encoding.writeVarUint(e, MESSAGE_QUERY_AWARENESS))
 
 /**
  * Quire extension, sent only to `?ack=1` clients right after the upgrade:

@@ -6,8 +6,8 @@
  * the feed reads the missing range from the log instead. Messages arriving
  * during that read wait and are replayed after it.
  */
-import type { BusSink } from '../bus/bus.js'
-import type { Logger } from '../ops/log.js'
+import type { BusSink } from '../bus.js'
+import type { Logger } from '../../ops/log.js'
 import type { AppliedLog } from './positions.js'
 
 export interface LogRange {

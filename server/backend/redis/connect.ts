@@ -7,7 +7,7 @@
  * backoff, and the log says so.
  */
 import { Redis, Cluster, type RedisOptions } from 'ioredis'
-import type { Logger } from '../ops/log.js'
+import type { Logger } from '../../ops/log.js'
 import type { RedisClient } from './scripts.js'
 
 export const COMMAND_TIMEOUT_MS = 5_000

@@ -8,7 +8,7 @@
  * follow their slot when the cluster's slot map changes.
  */
 import type { Cluster, Redis } from 'ioredis'
-import type { Logger } from '../ops/log.js'
+import type { Logger } from '../../ops/log.js'
 import { connectSubscriber, whenReady } from './connect.js'
 import { keySlot } from './slot.js'
 

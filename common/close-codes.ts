@@ -1,0 +1,47 @@
+/**
+ * Close codes (docs/protocol.md, "Close codes"): the one table of what the
+ * server may close a connection with, why, and what a client should do.
+ *
+ * The retry band follows y-websocket 3.x: 4400–4499 tell a client not to
+ * reconnect by itself; 4500–4599 and 1xxx are transient.
+ */
+export const CLOSE = {
+  /** Invalid document name, malformed or unknown message, text frame. */
+  badRequest: 4400,
+  /** Missing, invalid or expired token. */
+  unauthorized: 4401,
+  /** The token does not cover this document. */
+  forbidden: 4403,
+  /** A message over MAX_MESSAGE_BYTES. */
+  tooLarge: 4413,
+  /** Over the message rate limit. */
+  rateLimited: 4429,
+  /** The instance is overloaded or draining: reconnect later or elsewhere. */
+  unavailable: 4503,
+  /** The document failed to load, or reloads: reconnect. */
+  internalError: 1011,
+  /** The instance is restarting (graceful drain): reconnect. */
+  restarting: 1012,
+} as const
+
+export type CloseCode = typeof CLOSE[keyof typeof CLOSE]
+
+/** What a client does after a close: stop, or reconnect with its backoff. */
+export type RetryBand = 'stop' | 'retry'
+
+/** 4400–4499: do not reconnect (y-websocket 3.x stops its loop on these too). */
+export function retryBand (code: number): RetryBand {
+  return code >= 4400 && code < 4500 ? 'stop' : 'retry'
+}
+
+/** The reason text the server sends with each close code it uses (the close frame's reason). */
+export const CLOSE_REASONS: Record<CloseCode, string> = {
+  [CLOSE.badRequest]: 'bad request',
+  [CLOSE.unauthorized]: 'missing, invalid or expired token',
+  [CLOSE.forbidden]: 'token does not cover this document',
+  [CLOSE.tooLarge]: 'message too large',
+  [CLOSE.rateLimited]: 'message rate limit exceeded',
+  [CLOSE.unavailable]: 'instance unavailable',
+  [CLOSE.internalError]: 'internal error',
+  [CLOSE.restarting]: 'server restarting',
+}
