@@ -16,6 +16,11 @@
  * as well as `kill -9`; with "everysec" batches reach the OS at once (which
  * survives any crash of the process) and are synced within a second, like
  * Redis's `appendfsync everysec`.
+ *
+ * Readiness (/readyz, docs/deployment.md) is what the store can do now: the
+ * database is open, the last write batch did not fail, and a read answers
+ * within READY_PROBE_TIMEOUT_MS. LevelDB keeps its status "open" after a
+ * failed write (a full disk), so the status alone would say ready forever.
  */
 import { ClassicLevel } from 'classic-level'
 import type { AppendResult, DocStore, LogPosition, StoredDoc } from '../store.js'
@@ -27,6 +32,10 @@ const SEP = '\u0000'
 /** Written by the periodic sync in "everysec" mode: a synced write flushes every earlier one. */
 const SYNC_KEY = '\u0000sync'
 const SYNC_INTERVAL_MS = 1000
+/** Written only to find out whether writes work again after a batch failed. */
+const PROBE_KEY = '\u0000probe'
+/** A read slower than this means the disk is in trouble: not ready. */
+const READY_PROBE_TIMEOUT_MS = 1000
 
 export type FsyncPolicy = 'always' | 'everysec'
 
@@ -56,6 +65,10 @@ export class LevelStore implements DocStore {
   /** Unsynced batches were written since the last synced one ("everysec"). */
   private dirty = false
   private syncTimer: NodeJS.Timeout | null = null
+  /** Why the last batch failed; null once a batch succeeded (readiness). */
+  private lastBatchError: unknown = null
+  /** The write isReady started to see whether a failed store writes again. */
+  private probeWrite: Promise<void> | null = null
 
   private constructor (dir: string, opts: LevelStoreOptions) {
     this.db = new ClassicLevel<string, Uint8Array>(dir, { keyEncoding: 'utf8', valueEncoding: 'view' })
@@ -114,7 +127,21 @@ export class LevelStore implements DocStore {
   }
 
   async isReady (): Promise<boolean> {
-    return this.db.status === 'open'
+    if (this.db.status !== 'open') return false
+    if (this.lastBatchError !== null) {
+      // Not ready now; a probe write lets the next check see a recovered disk
+      // even when no document writes (a load balancer sends none to an instance it took out).
+      this.probeWrite ??= this.enqueue(() => [{ type: 'put', key: PROBE_KEY, value: new Uint8Array(0) }])
+        .catch(() => {})
+        .finally(() => { this.probeWrite = null })
+      return false
+    }
+    let timer: NodeJS.Timeout | undefined
+    const timeout = new Promise<boolean>((resolve) => { timer = setTimeout(() => resolve(false), READY_PROBE_TIMEOUT_MS) })
+    const read = this.db.get(SEQ_KEY).then(() => true, () => false)
+    const ready = await Promise.race([read, timeout])
+    clearTimeout(timer)
+    return ready
   }
 
   async close (): Promise<void> {
@@ -156,8 +183,10 @@ export class LevelStore implements DocStore {
         await this.db.batch(ops, { sync })
         if (!sync) this.dirty = true
         if (ceiling !== null) this.ceiling = ceiling
+        this.lastBatchError = null
         for (const job of jobs) job.resolve()
       } catch (err) {
+        this.lastBatchError = err
         for (const job of jobs) job.reject(err)
       }
     }
