@@ -1,7 +1,8 @@
 /**
  * Entry point of `npm start`: read the configuration, start serving, drain
- * once on SIGTERM/SIGINT (however many arrive) and exit 0 within
- * SHUTDOWN_TIMEOUT_MS.
+ * once on SIGTERM/SIGINT (however many arrive). Exit codes
+ * (docs/configuration.md, "Stopping and exit codes"): 0 once drained or when
+ * the drain outlasts SHUTDOWN_TIMEOUT_MS, 1 when it fails, 2 on a bad configuration.
  */
 import { loadConfig, ConfigError, type Config } from './config.js'
 import { createLogger } from './ops/log.js'
