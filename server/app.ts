@@ -25,7 +25,7 @@ const TICK_MS = 2_500
 /**
  * The tick that checks keep-alives: at most a quarter of KEEPALIVE_MS, so the
  * longest silence a client sees is KEEPALIVE_MS plus one tick (12.5 s with
- * the defaults, under the 15 s the contract promises).
+ * the defaults, under the 15 s docs/protocol.md promises).
  */
 export function tickMs (keepAliveMs: number): number {
   return Math.min(TICK_MS, Math.ceil(keepAliveMs / 4))

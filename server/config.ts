@@ -1,5 +1,5 @@
 /**
- * Configuration from environment variables (contract §2), validated once at start.
+ * Configuration from environment variables (docs/configuration.md), validated once at start.
  * A bad value throws a ConfigError whose message is one line naming the variable.
  */
 import { z } from 'zod'
@@ -40,8 +40,8 @@ const schema = z.object({
   CLIENT_DIR: z.string().optional(),
   /**
    * A connection that has been sent nothing for this long gets an empty
-   * awareness update. Stock clients give up after 30 s of silence and the
-   * contract promises a message at least every 15 s, so it is capped well
+   * awareness update. Stock clients give up after 30 s of silence and
+   * docs/protocol.md ("Keep-alive") promises a message at least every 15 s, so it is capped well
    * below that (the housekeeping tick adds up to a quarter of it). Tests
    * lower it to watch keep-alives without waiting.
    */

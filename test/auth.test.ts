@@ -1,5 +1,5 @@
 /**
- * Authentication and access (contract §4): HS256 tokens minted with jose,
+ * Authentication and access (docs/auth.md): HS256 tokens minted with jose,
  * on the query string or an Authorization header, checked on the upgrade
  * before anything is loaded; patterns; read-only connections; expiry during
  * a session; open mode.

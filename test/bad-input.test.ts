@@ -1,5 +1,5 @@
 /**
- * Bad input (contract §3, §5): invalid document names, malformed frames,
+ * Bad input (docs/protocol.md, limits and close codes): invalid document names, malformed frames,
  * over-size messages and floods each get their close code, for that
  * connection only; two stock clients on the same document never notice.
  */

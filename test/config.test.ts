@@ -1,5 +1,5 @@
 /**
- * Configuration (contract §2): every variable validated at start; a bad
+ * Configuration (docs/configuration.md): every variable validated at start; a bad
  * value stops the process with a non-zero exit and ONE line naming it.
  */
 import { describe, expect, it } from 'vitest'
@@ -83,7 +83,7 @@ describe('a bad value stops the server at start', () => {
 })
 
 describe('good values', () => {
-  it('defaults are those of the contract, and empty strings count as unset', () => {
+  it('defaults are those of docs/configuration.md, and empty strings count as unset', () => {
     const c = loadConfig({ PORT: '', LOG_LEVEL: '' })
     expect(c).toMatchObject({
       PORT: 1234, HOST: '0.0.0.0', DATA_DIR: './data', LOG_LEVEL: 'info', MAX_MESSAGE_BYTES: 16_777_216,

@@ -1,5 +1,5 @@
 /**
- * Operations (contract §5, §6): health, readiness, metrics, JSON logs, and
+ * Operations (docs/deployment.md, docs/metrics.md, docs/configuration.md): health, readiness, metrics, JSON logs, and
  * the graceful drain on SIGTERM/SIGINT, however many arrive.
  */
 import { afterAll, describe, expect, it } from 'vitest'

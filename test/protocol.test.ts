@@ -1,5 +1,5 @@
 /**
- * The sync endpoint's wire behaviour (contract §3), seen byte by byte from a
+ * The sync endpoint's wire behaviour (docs/protocol.md), seen byte by byte from a
  * raw socket, next to stock y-websocket clients.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
@@ -154,7 +154,7 @@ describe('keep-alive', () => {
     raw.ws.close()
   })
 
-  it('with the default settings the longest silence stays under the 15 s of the contract', () => {
+  it('with the default settings the longest silence stays under the 15 s of docs/protocol.md', () => {
     for (const keepAlive of [loadConfig({}).KEEPALIVE_MS, 12_000 /* the largest allowed */]) {
       expect(keepAlive + tickMs(keepAlive)).toBeLessThanOrEqual(15_000)
     }

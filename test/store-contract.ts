@@ -1,5 +1,5 @@
 /**
- * The DocStore contract (server/store/store.ts), as one suite that every
+ * The DocStore contract (server/backend/store.ts), as one suite that every
  * store implementation runs: the embedded LevelStore and the MemoryStore
  * here (test/store.test.ts), the Redis store in its own test file:
  *

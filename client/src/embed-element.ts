@@ -1,6 +1,6 @@
 /**
  * /embed.js: defines `<quire-editor server doc token user-name user-color>`
- * (contract §7). It works from any origin: the module and its styles come
+ * (docs/embedding.md). It works from any origin: the module and its styles come
  * from the Quire server (served with CORS `*`), the editor lives in an open
  * shadow root so the host page's styles and ours never meet.
  *

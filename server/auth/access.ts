@@ -1,5 +1,5 @@
 /**
- * Access levels from token claims (contract §4): a name matches a pattern when
+ * Access levels from token claims (docs/auth.md): a name matches a pattern when
  * equal to it, or when the pattern ends in "*" and the name starts with the
  * rest. `allowedDocumentNames` grants writing, `readonlyDocumentNames` reading.
  */

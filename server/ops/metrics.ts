@@ -1,4 +1,4 @@
-/** Prometheus metrics (contract §6, GET /metrics). One registry per server instance. */
+/** Prometheus metrics (GET /metrics; every metric is described in docs/metrics.md). One registry per server instance. */
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client'
 
 /**

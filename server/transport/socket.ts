@@ -3,7 +3,7 @@
  *
  * Close codes. ws closes a connection itself when a frame breaks its rules,
  * with the RFC 6455 codes, which stock clients take as transient (they would
- * reconnect and send the same thing again). The contract wants 4413 for an
+ * reconnect and send the same thing again). docs/protocol.md wants 4413 for an
  * over-size message and 4400 for any other bad frame. ws calls `close(code)`
  * on the socket for these, so a subclass can translate them:
  *   1009 message too big            -> 4413

@@ -1,7 +1,7 @@
 /**
  * Real headless Chromium for the browser tests: one browser per test file,
  * a fresh context (own storage, own network switch) per user, and waits on
- * what the page shows (contract §7 selectors), never on the clock.
+ * what the page shows (the selectors of docs/editor.md, "For automated checks"), never on the clock.
  */
 import { chromium, type Browser, type BrowserContext, type Page, type Frame, type Locator } from 'playwright-core'
 import { afterAll, beforeAll, expect } from 'vitest'

@@ -1,5 +1,5 @@
 /**
- * Who the person at this browser is, for the web app (contract §7): the
+ * Who the person at this browser is, for the web app (docs/editor.md): the
  * name comes from `?name=` (or the token's `name` claim), else from
  * localStorage, else a generated one; whatever it is, it is kept in
  * localStorage for next time.

@@ -1,8 +1,10 @@
 /**
- * The Tiptap setup for a collaborative document (lessons.md, "Client pitfalls"):
- * StarterKit without its own undo history (Yjs undoes instead), Collaboration
- * on the `default` fragment, CollaborationCaret from @tiptap/y-tiptap, and
- * never initial `content` (it would be added again on every load).
+ * The Tiptap setup for a collaborative document: StarterKit without its own
+ * undo history (Yjs undoes instead, so undo takes back only your own changes:
+ * docs/editor.md), Collaboration on the `default` fragment, CollaborationCaret
+ * from @tiptap/y-tiptap (mixing in y-prosemirror or the v2 cursor extension
+ * crashes), and never initial `content` (it would be added again on every
+ * load: docs/embedding.md, "Never seed content from the page").
  */
 import type { Extensions } from '@tiptap/core'
 import StarterKit from '@tiptap/starter-kit'

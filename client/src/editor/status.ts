@@ -1,5 +1,5 @@
 /**
- * The connection status and saved indicator (contract §7):
+ * The connection status and saved indicator (docs/editor.md, "For automated checks"):
  * `data-status` is connecting | connected | offline, `data-saved` is "true"
  * once every local change is stored on the server.
  */
