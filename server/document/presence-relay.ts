@@ -126,6 +126,7 @@ export class PresenceRelay {
     let announced = this.announced.get(peer)
     if (announced === undefined) this.announced.set(peer, announced = new Set())
     const own: AwarenessEntry[] = []
+    const taken: number[] = []
     for (const entry of entries) {
       const owner = this.owners.get(entry.clientId)
       const removal = entry.json === 'null'
@@ -139,20 +140,27 @@ export class PresenceRelay {
         if (first && !removal && this.mayClaim(peer, owner)) this.claim(peer, entry)
         continue
       }
-      if (removal) continue
-      // Nobody holds it: the first announcement takes it.
-      if (peer.clientIds.size >= this.deps.limits.maxClientIdsPerConnection) return this.refuse(peer, 'client_ids_per_connection', CLOSE.rateLimited, 'too many awareness client ids')
-      if (this.presence.liveCount >= this.deps.limits.maxStatesPerDocument) return this.refuse(peer, 'presence_per_document', CLOSE.unavailable, 'too many people in this document')
-      this.owners.set(entry.clientId, peer)
-      peer.clientIds.add(entry.clientId)
-      announced.add(entry.clientId)
+      // Nobody holds it. A client never seen is new; one that left (its
+      // removal is still remembered) comes back only in a first message: in
+      // any later one it is another client's late echo of the departed state.
+      if (removal || (!first && this.presence.has(entry.clientId))) continue
+      taken.push(entry.clientId)
       own.push(entry)
     }
-    const accepted: AwarenessEntry[] = []
+    const { limits } = this.deps
     for (const entry of own) {
-      if (entry.json.length > this.deps.limits.maxStateBytes) return this.refuse(peer, 'awareness_state_bytes', CLOSE.tooLarge, 'awareness state too large')
-      accepted.push(entry.json === 'null' ? entry : { ...entry, json: withIdentity(entry.json, peer.user) })
+      if (entry.json.length > limits.maxStateBytes) return this.refuse(peer, 'awareness_state_bytes', CLOSE.tooLarge, 'awareness state too large')
     }
+    if (taken.length > 0) {
+      if (peer.clientIds.size + taken.length > limits.maxClientIdsPerConnection) return this.refuse(peer, 'client_ids_per_connection', CLOSE.rateLimited, 'too many awareness client ids')
+      if (this.owners.size + this.remoteOwners.size + taken.length > limits.maxStatesPerDocument) return this.refuse(peer, 'presence_per_document', CLOSE.unavailable, 'too many people in this document')
+      for (const id of taken) {
+        this.owners.set(id, peer)
+        peer.clientIds.add(id)
+        announced.add(id)
+      }
+    }
+    const accepted = own.map((e) => e.json === 'null' ? e : { ...e, json: withIdentity(e.json, peer.user) })
     this.presence.applyEntries(accepted, false, Date.now(), peer.clientIds)
     for (const entry of accepted) {
       // Removing its own state gives the id up.

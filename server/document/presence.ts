@@ -104,6 +104,11 @@ export class Presence {
     return changed
   }
 
+  /** Whether a state or a removal marker is kept for this client. */
+  has (clientId: number): boolean {
+    return this.states.has(clientId)
+  }
+
   /** Live states (removal markers not counted). */
   get liveCount (): number {
     let n = 0
