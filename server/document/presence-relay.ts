@@ -32,7 +32,7 @@
  * storm one frame per peer carries many changes.
  */
 import type { Gauge } from 'prom-client'
-import { decodeAwarenessUpdate, encodeAwarenessUpdate, type AwarenessEntry } from '../../common/awareness.js'
+import { decodeAwarenessUpdate, encodeAwarenessUpdate, validateState, type AwarenessEntry } from '../../common/awareness.js'
 import { CLOSE } from '../../common/close-codes.js'
 import { encodeAwareness, KEEPALIVE_FRAME } from '../../common/messages.js'
 import { TrackedTimer } from '../ops/timers.js'
@@ -119,7 +119,15 @@ export class PresenceRelay {
 
   /** An awareness message from a local connection; false when it broke a budget (the peer was refused). */
   receive (peer: Peer, update: Uint8Array): boolean {
-    const entries = decodeAwarenessUpdate(update)
+    const started = performance.now()
+    try {
+      return this.receiveEntries(peer, decodeAwarenessUpdate(update, false))
+    } finally {
+      peer.charge(performance.now() - started)
+    }
+  }
+
+  private receiveEntries (peer: Peer, entries: AwarenessEntry[]): boolean {
     // A first message is sent before the peer was sent any awareness (see
     // sendSnapshot), so it cannot be an echo: it carries the client's own state.
     const first = !this.announced.has(peer)
@@ -150,6 +158,8 @@ export class PresenceRelay {
     const { limits } = this.deps
     for (const entry of own) {
       if (entry.json.length > limits.maxStateBytes) return this.refuse(peer, 'awareness_state_bytes', CLOSE.tooLarge, 'awareness state too large')
+      // Only what is kept is parsed: echoes and forgeries cost no JSON parse.
+      validateState(entry.json)
     }
     if (taken.length > 0) {
       if (peer.clientIds.size + taken.length > limits.maxClientIdsPerConnection) return this.refuse(peer, 'client_ids_per_connection', CLOSE.rateLimited, 'too many awareness client ids')
@@ -322,7 +332,8 @@ function sameUser (a: Peer['user'], b: Peer['user']): boolean {
 /** The state with `user.id` and `user.name` set from the token (docs/auth.md, "Presence"). */
 function withIdentity (json: string, user: Peer['user']): string {
   if (user === null) return json
-  const state = JSON.parse(json) as Record<string, unknown>
+  const state = validateState(json)
+  if (state === null) return json
   const given = state.user !== null && typeof state.user === 'object' && !Array.isArray(state.user) ? state.user as Record<string, unknown> : {}
   state.user = { ...given, id: user.id, name: user.name ?? user.id }
   return JSON.stringify(state)
