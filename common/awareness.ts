@@ -16,7 +16,13 @@ export interface AwarenessEntry {
 
 const MAX_ENTRIES = 100_000
 
-export function decodeAwarenessUpdate (update: Uint8Array): AwarenessEntry[] {
+/**
+ * Decode an awareness update. With `validate` (the default) every state must
+ * be JSON that other clients can parse (an object or null); without it, the
+ * caller checks the entries it keeps with `validateState` (a server skips
+ * the echoes and forgeries it ignores anyway).
+ */
+export function decodeAwarenessUpdate (update: Uint8Array, validate = true): AwarenessEntry[] {
   const decoder = decoding.createDecoder(update)
   const entries: AwarenessEntry[] = []
   try {
@@ -26,9 +32,7 @@ export function decodeAwarenessUpdate (update: Uint8Array): AwarenessEntry[] {
       const clientId = decoding.readVarUint(decoder)
       const clock = decoding.readVarUint(decoder)
       const json = decoding.readVarString(decoder)
-      // Validate: a state other clients cannot parse would break them.
-      const state = JSON.parse(json)
-      if (state !== null && typeof state !== 'object') throw new ProtocolError('awareness state is not an object')
+      if (validate) validateState(json)
       entries.push({ clientId, clock, json })
     }
   } catch (err) {
@@ -37,6 +41,18 @@ export function decodeAwarenessUpdate (update: Uint8Array): AwarenessEntry[] {
   }
   if (decoder.pos !== update.length) throw new ProtocolError('trailing bytes in awareness update')
   return entries
+}
+
+/** A state other clients cannot parse would break them: JSON of an object, or null. Returns it parsed. */
+export function validateState (json: string): Record<string, unknown> | null {
+  let state: unknown
+  try {
+    state = JSON.parse(json)
+  } catch {
+    throw new ProtocolError('malformed awareness state')
+  }
+  if (state !== null && (typeof state !== 'object' || Array.isArray(state))) throw new ProtocolError('awareness state is not an object')
+  return state as Record<string, unknown> | null
 }
 
 export function encodeAwarenessUpdate (entries: Iterable<AwarenessEntry>): Uint8Array {

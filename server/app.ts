@@ -14,6 +14,7 @@ import { createAuthenticator } from './auth/token.js'
 import { createBackend } from './backend/create.js'
 import type { Backend } from './backend/backend.js'
 import { DocumentRegistry } from './document/registry.js'
+import type { DocumentLimits } from './document/document.js'
 import { SyncEndpoint } from './transport/upgrade.js'
 import { CLOSE } from '../common/close-codes.js'
 import { createStaticHandler } from './http/static.js'
@@ -52,7 +53,14 @@ export async function createQuire (config: Config, log: Logger, backend?: Backen
   const chosen = backend ?? await createBackend(config, log)
   const { store, bus } = chosen
   chosen.registerMetrics?.(metrics.registry)
-  const registry = new DocumentRegistry({ store, bus, metrics, log })
+  const limits: DocumentLimits = {
+    maxClientIdsPerConnection: config.MAX_AWARENESS_CLIENT_IDS,
+    maxStateBytes: config.MAX_AWARENESS_STATE_BYTES,
+    maxStatesPerDocument: config.MAX_PRESENCE_PER_DOCUMENT,
+    maxGatedPerPeer: config.MAX_GATED_REPLIES,
+    maxUpdateDeleteRanges: config.MAX_UPDATE_DELETE_RANGES,
+  }
+  const registry = new DocumentRegistry({ store, bus, metrics, log, limits })
   const endpoint = new SyncEndpoint({
     auth,
     registry,
@@ -61,6 +69,7 @@ export async function createQuire (config: Config, log: Logger, backend?: Backen
     maxMessageBytes: config.MAX_MESSAGE_BYTES,
     maxConnections: config.MAX_CONNECTIONS,
     rateLimit: { perSecond: config.RATE_LIMIT_PER_SECOND, burst: config.RATE_LIMIT_BURST },
+    workBudget: { msPerSecond: config.WORK_BUDGET_MS_PER_SECOND, burstMs: config.WORK_BUDGET_BURST_MS },
     keepAliveMs: config.KEEPALIVE_MS,
   })
   const serveStatic = createStaticHandler(config.CLIENT_DIR === undefined ? defaultClientDir() : config.CLIENT_DIR || null)
@@ -68,7 +77,7 @@ export async function createQuire (config: Config, log: Logger, backend?: Backen
 
   const gauges = (): void => {
     metrics.documentsLoaded.set(registry.size)
-    // quire_awareness_instances (SharedDocuments created minus destroyed) and
+    // quire_documents_alive (SharedDocuments created minus destroyed) and
     // quire_timers_active (TrackedTimer) count themselves, so something that
     // leaked out of the registry or the endpoint still shows.
   }

@@ -46,6 +46,22 @@ const schema = z.object({
    * lower it to watch keep-alives without waiting.
    */
   KEEPALIVE_MS: int(50, 12_000).default(10_000),
+
+  // Budgets a document keeps for each connection (docs/security.md, "Limits").
+  /** Awareness client ids one connection may own (a tab has one). */
+  MAX_AWARENESS_CLIENT_IDS: int(1, 1000).default(8),
+  /** Bytes of one awareness state (a user, a colour, a caret). */
+  MAX_AWARENESS_STATE_BYTES: int(64, 1024 * 1024).default(8 * 1024),
+  /** Live awareness states in one document (people present). */
+  MAX_PRESENCE_PER_DOCUMENT: int(1, 1_000_000).default(10_000),
+  /** Sync replies one connection may have waiting for durability. */
+  MAX_GATED_REPLIES: int(1, 100_000).default(64),
+  /** Deletions of existing content one update may make (each may split an item). */
+  MAX_UPDATE_DELETE_RANGES: int(1, 100_000_000).default(50_000),
+  /** Event-loop time one connection may cost (fresh sync encodings, integrating updates), ms per second sustained. */
+  WORK_BUDGET_MS_PER_SECOND: int(1, 1000).default(100),
+  /** ...and at once. */
+  WORK_BUDGET_BURST_MS: int(1, 600_000).default(2_000),
 })
 
 export type Config = z.infer<typeof schema>

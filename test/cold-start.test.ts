@@ -37,7 +37,7 @@ async function storeWith (entries: number): Promise<{ store: GatedStore, text: s
 async function open (store: GatedStore): Promise<{ doc: SharedDocument, registry: DocumentRegistry, metrics: ReturnType<typeof createMetrics> }> {
   const metrics = createMetrics()
   // Every document takes the fast path here, however small.
-  const registry = new DocumentRegistry({ store, bus: new LocalBus(), metrics, log: createLogger('silent'), lazyBuildMinBytes: 0 })
+  const registry = new DocumentRegistry({ store, bus: new LocalBus(), metrics, log: createLogger('silent'), coldMinBytes: 0 })
   return { doc: await registry.acquire('doc'), registry, metrics }
 }
 
@@ -59,12 +59,12 @@ describe('cold start: answered from the stored bytes', () => {
     const peer = new FakePeer()
     doc.addPeer(peer)
     doc.handleSyncStep1(peer, new Uint8Array([0]))
-    expect(doc.isMaterialized).toBe(false)
+    expect(doc.isCold).toBe(true)
     expect(types(peer)).toEqual(['sync-step2'])
     expect(applyFrames(new Y.Doc(), peer.frames).getText('t').toString()).toBe(text)
     // Built by itself soon after; only then does the server ask the client for its state.
     await peer.until((p) => types(p).includes('sync-step1'))
-    expect(doc.isMaterialized).toBe(true)
+    expect(doc.isCold).toBe(false)
     expect(doc.ydoc.getText('t').toString()).toBe(text)
     await doc.destroy()
     expect((await metrics.timersActive.get()).values[0].value).toBe(0)
@@ -94,7 +94,7 @@ describe('cold start: answered from the stored bytes', () => {
     const peer = new FakePeer()
     doc.addPeer(peer)
     doc.handleSyncStep1(peer, Y.encodeStateVector(client))
-    expect(doc.isMaterialized).toBe(true)
+    expect(doc.isCold).toBe(false)
     applyFrames(client, peer.frames)
     expect(client.getText('t').toString()).toBe(text.slice(5))
     await doc.destroy()
@@ -109,14 +109,14 @@ describe('cold start: answered from the stored bytes', () => {
     doc.addPeer(writer)
     doc.handleSyncStep1(reader, new Uint8Array([0]))
     doc.handleSyncStep1(writer, new Uint8Array([0]))
-    expect(doc.isMaterialized).toBe(false)
+    expect(doc.isCold).toBe(true)
     // The writer edits on top of what the fast path gave it, at once.
     const writerDoc = applyFrames(new Y.Doc(), writer.frames)
     const edits: Uint8Array[] = []
     writerDoc.on('update', (u: Uint8Array) => edits.push(u))
     writerDoc.getText('t').insert(0, 'EDIT ')
     doc.handleUpdate(writer, edits[0])
-    expect(doc.isMaterialized).toBe(true)
+    expect(doc.isCold).toBe(false)
     await writer.until((p) => p.acks.includes(1))
     const readerDoc = applyFrames(new Y.Doc(), reader.frames)
     expect(readerDoc.getText('t').toString()).toBe('EDIT ' + text)
@@ -136,7 +136,7 @@ describe('cold start: answered from the stored bytes', () => {
     doc.handleSyncStep1(peer, new Uint8Array([0]))
     const remote = textUpdate('from elsewhere')
     doc.onRemoteUpdates([remote])
-    expect(doc.isMaterialized).toBe(true)
+    expect(doc.isCold).toBe(false)
     const mirror = applyFrames(new Y.Doc(), peer.frames)
     expect(mirror.getText('t').toString()).toBe(doc.ydoc.getText('t').toString())
     expect(mirror.getText('t').toString()).toContain('from elsewhere')

@@ -199,13 +199,13 @@ describe('a real process', () => {
     a.text.insert(0, 'bye')
     expect((await liveCounts(quire.url)).documents).toBe(1)
     a.destroy()
-    await waitFor(() => liveCounts(quire.url), allZero, 'documents, awareness, timers and connections back to zero')
+    await waitFor(() => liveCounts(quire.url), allZero, 'documents, document objects, timers and connections back to zero')
     const b = connectClient(quire.wsUrl, 'solo')
     await whenDoc(b.doc, () => b.text.toString() === 'bye')
     b.destroy()
   })
 
-  it('1,000 connections over 100 documents come and go; loaded documents, awareness instances and timers return to zero', { timeout: 90_000 }, async () => {
+  it('1,000 connections over 100 documents come and go; loaded documents, live document objects and timers return to zero', { timeout: 90_000 }, async () => {
     // With tokens that expire, every connection holds an expiry timer too.
     const quire = await startQuire({ AUTH_SECRET: TEST_SECRET })
     processes.push(quire)
@@ -222,7 +222,7 @@ describe('a real process', () => {
       if (round === 0) {
         // The gauges count something real while everyone is here.
         const live = await liveCounts(quire.url)
-        expect(live).toMatchObject({ connections: DOCS, documents: DOCS, awareness: DOCS })
+        expect(live).toMatchObject({ connections: DOCS, documents: DOCS, alive: DOCS })
         expect(live.timers).toBeGreaterThanOrEqual(DOCS)
       }
       // Half leave politely, half just vanish (no closing handshake).
@@ -234,7 +234,7 @@ describe('a real process', () => {
         }
       }
     }
-    await waitFor(() => liveCounts(quire.url), allZero, 'documents, awareness, timers and connections back to zero', 30_000)
+    await waitFor(() => liveCounts(quire.url), allZero, 'documents, document objects, timers and connections back to zero', 30_000)
     // And nothing was lost on the way.
     const check = connectClient(quire.wsUrl, 'leak/42', { token })
     await whenDoc(check.doc, () => check.text.toString().split(' ').filter(Boolean).length === ROUNDS)

@@ -46,7 +46,7 @@ describe('health, readiness, metrics, logs', () => {
     const m = await readMetrics(q.url)
     expect(m.get('quire_connections')).toBe(2)
     expect(m.get('quire_documents_loaded')).toBe(1)
-    expect(m.get('quire_awareness_instances')).toBe(1)
+    expect(m.get('quire_documents_alive')).toBe(1)
     expect(m.get('quire_timers_active')).toBeGreaterThanOrEqual(0)
     expect(m.get('quire_messages_in_total{type="update"}')).toBeGreaterThanOrEqual(1)
     expect(m.get('quire_messages_in_total{type="sync-step1"}')).toBeGreaterThanOrEqual(2)

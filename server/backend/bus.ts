@@ -11,8 +11,12 @@ import type { LogPosition } from './store.js'
 export interface BusSink {
   /** Durable updates that other instances appended. Duplicates are harmless. */
   onRemoteUpdates (updates: Uint8Array[]): void
-  /** An awareness update (y-protocols format) from clients elsewhere. */
-  onRemoteAwareness (update: Uint8Array): void
+  /**
+   * An awareness update (y-protocols format) from the clients of another
+   * instance, `instance` (also the removal of a dead instance's clients, made
+   * by the bus on its behalf). Only that instance may change those states.
+   */
+  onRemoteAwareness (update: Uint8Array, instance: string): void
 }
 
 export interface Bus {

@@ -14,9 +14,8 @@
  * re-announces its state at its unchanged clock, which everyone would
  * ignore as older than that removal; the server accepts it and shifts the
  * clock it relays just past the removal, so the user reappears at once
- * rather than after two 15 s renewals. A shifted state is never sent to its
- * own client: it would adopt the higher clock, and a stale copy in flight
- * would then overwrite its newer state.
+ * rather than after two 15 s renewals. (No state is ever sent back to its
+ * own client, shifted or not: see presence-relay.ts.)
  */
 import { decodeAwarenessUpdate, encodeAwarenessUpdate, type AwarenessEntry } from '../../common/awareness.js'
 
@@ -38,12 +37,10 @@ const visible = (s: StateRecord): AwarenessEntry => ({ clientId: s.clientId, clo
 export interface PresenceFlush {
   /** Everything that changed, for the local connections. */
   all: Uint8Array
+  /** The same, as entries (clocks as everyone sees them). */
+  entries: AwarenessEntry[]
   /** What local clients changed, for other instances; null when nothing. */
   local: Uint8Array | null
-  /** Client ids in `all` whose clock is shifted (see above). */
-  shifted: ReadonlySet<number>
-  /** `all` without the given clients' shifted states, for the connection that owns them; null when empty. */
-  without (ownIds: ReadonlySet<number>): Uint8Array | null
 }
 
 export class Presence {
@@ -107,10 +104,22 @@ export class Presence {
     return changed
   }
 
-  /** Every live state, for a client that just connected or asked. Null when there is none. */
-  snapshot (): Uint8Array | null {
+  /** Whether a state or a removal marker is kept for this client. */
+  has (clientId: number): boolean {
+    return this.states.has(clientId)
+  }
+
+  /** Live states (removal markers not counted). */
+  get liveCount (): number {
+    let n = 0
+    for (const s of this.states.values()) if (s.json !== 'null') n++
+    return n
+  }
+
+  /** Every live state (but those of `except`), for a client that just connected or asked. Null when there is none. */
+  snapshot (except?: ReadonlySet<number>): Uint8Array | null {
     const live: AwarenessEntry[] = []
-    for (const s of this.states.values()) if (s.json !== 'null') live.push(visible(s))
+    for (const s of this.states.values()) if (s.json !== 'null' && except?.has(s.clientId) !== true) live.push(visible(s))
     return live.length === 0 ? null : encodeAwarenessUpdate(live)
   }
 
@@ -120,15 +129,11 @@ export class Presence {
     const all = [...this.pending.values()]
     const local = all.filter((s) => !s.remote)
     this.pending.clear()
-    const shifted = new Set(all.filter((s) => s.shift > 0).map((s) => s.clientId))
+    const entries = all.map(visible)
     return {
-      all: encodeAwarenessUpdate(all.map(visible)),
+      all: encodeAwarenessUpdate(entries),
+      entries,
       local: local.length === 0 ? null : encodeAwarenessUpdate(local.map(visible)),
-      shifted,
-      without: (ownIds) => {
-        const rest = all.filter((s) => !(shifted.has(s.clientId) && ownIds.has(s.clientId)))
-        return rest.length === 0 ? null : encodeAwarenessUpdate(rest.map(visible))
-      },
     }
   }
 

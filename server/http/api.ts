@@ -8,12 +8,11 @@
  * `Authorization: Bearer <API_KEY>`; with no API_KEY it is open only in open
  * mode (no AUTH_SECRET), and refused otherwise.
  */
-import * as Y from 'yjs'
 import { timingSafeEqual } from 'node:crypto'
 import type { IncomingMessage, ServerResponse } from 'node:http'
 import { isValidDocName } from '../../common/doc-name.js'
-import { decodeMessage, ProtocolError } from '../../common/messages.js'
-import type { Peer } from '../document/document.js'
+import { ProtocolError } from '../../common/messages.js'
+import { CLOSE } from '../../common/close-codes.js'
 import type { DocumentRegistry } from '../document/registry.js'
 import type { Logger } from '../ops/log.js'
 
@@ -24,20 +23,6 @@ export interface ApiDeps {
   maxBodyBytes: number
   log: Logger
 }
-
-/** The API's stand-in for a connection: it writes, and waits for its acknowledgement. */
-class ApiPeer implements Peer {
-  readonly canWrite = true
-  readonly clientIds = new Set<number>()
-  durable: () => void = () => {}
-  received: (frame: Uint8Array) => void = () => {}
-  send (frame: Uint8Array): void { this.received(frame) }
-  acknowledge (): void { this.durable() }
-  /** A request in flight just completes; the document unloads after it. */
-  evict (): void {}
-}
-
-const EMPTY_STATE_VECTOR = new Uint8Array([0])
 
 const ROUTE = /^\/api\/documents\/(.+)\/(state|updates)$/
 
@@ -56,14 +41,8 @@ export function createApiHandler (deps: ApiDeps) {
     if (!isValidDocName(name)) return json(res, 400, { error: 'invalid document name' })
     const action = match[2]
     if (action === 'state' && req.method === 'GET') return withDoc(deps, name, res, async (doc) => {
-      // Asked like a WebSocket client asks (sync step 1 with an empty state
-      // vector), so the answer is held back until what it contains is
-      // durable: nothing the API shows can be lost afterwards.
-      const peer = new ApiPeer()
-      const reply = new Promise<Uint8Array>((resolve) => { peer.received = resolve })
-      doc.handleSyncStep1(peer, EMPTY_STATE_VECTOR)
-      const message = decodeMessage(await reply)
-      const state = message.type === 'sync-step2' ? message.update : Y.encodeStateAsUpdate(doc.ydoc)
+      // Answered once what it holds is durable: nothing the API shows can be lost afterwards.
+      const state = await doc.readState()
       res.writeHead(200, { 'content-type': 'application/octet-stream', 'content-length': state.length })
       res.end(state)
     })
@@ -73,19 +52,15 @@ export function createApiHandler (deps: ApiDeps) {
       // The smallest Yjs update (nothing in it) is two bytes; an empty body is a mistake.
       if (body.length === 0) return json(res, 400, { error: 'body is not a valid Yjs update' })
       return withDoc(deps, name, res, async (doc) => {
-        const peer = new ApiPeer()
-        const durable = new Promise<void>((resolve) => { peer.durable = resolve })
-        doc.peers.add(peer)
+        let durable: Promise<void>
         try {
-          doc.handleUpdate(peer, body)
-          await durable
-          json(res, 200, { ok: true })
+          durable = doc.applyUpdate(body)
         } catch (err) {
-          if (err instanceof ProtocolError) json(res, 400, { error: 'body is not a valid Yjs update' })
-          else throw err
-        } finally {
-          doc.removePeer(peer)
+          if (err instanceof ProtocolError) return void json(res, 400, { error: err.code === CLOSE.tooLarge ? 'update too costly to apply' : 'body is not a valid Yjs update' })
+          throw err
         }
+        await durable
+        json(res, 200, { ok: true })
       })
     }
     res.setHeader('allow', action === 'state' ? 'GET' : 'POST')
@@ -102,10 +77,9 @@ async function withDoc (deps: ApiDeps, name: string, res: ServerResponse, fn: (d
     return json(res, 503, { error: 'document could not be loaded' })
   }
   try {
-    // Both routes need the Y.Doc (a document just loaded builds it lazily,
-    // and would answer a state read from its stored entries, in several frames).
+    // Both routes need the Y.Doc (a cold document builds it now; a damaged snapshot fails here).
     try {
-      doc.materialize()
+      doc.warmUp()
     } catch {
       return json(res, 503, { error: 'document could not be loaded' })
     }

@@ -49,7 +49,8 @@ export function createMetrics () {
     traffic,
     connections: new Gauge({ name: 'quire_connections', help: 'Open WebSocket connections', registers: [registry] }),
     documentsLoaded: new Gauge({ name: 'quire_documents_loaded', help: 'Documents loaded in memory', registers: [registry] }),
-    awarenessInstances: new Gauge({ name: 'quire_awareness_instances', help: 'Awareness (presence) instances alive, one per loaded document', registers: [registry] }),
+    documentsAlive: new Gauge({ name: 'quire_documents_alive', help: 'Document objects created minus destroyed: equals quire_documents_loaded unless one leaked out of the registry', registers: [registry] }),
+    refusals: new Counter({ name: 'quire_limit_refusals_total', help: 'Requests refused because a budget was spent, by limit (docs/security.md)', labelNames: ['limit'], registers: [registry] }),
     timersActive: new Gauge({ name: 'quire_timers_active', help: 'Per-document and per-connection timers pending (presence flush, write retry, token expiry)', registers: [registry] }),
     persistSeconds: new Histogram({
       name: 'quire_persist_seconds',

@@ -23,6 +23,10 @@ const MAX_TIMER_MS = 2 ** 31 - 1
 
 export interface ConnectionOptions {
   identity: Identity
+  /** Whether the identity was verified (auth on): then it replaces what the client says in its presence. */
+  verified: boolean
+  /** Event-loop time this connection may cost, in ms per second sustained and at once (docs/security.md). */
+  workBudget: { msPerSecond: number, burstMs: number }
   docName: string
   /** The client asked for acknowledgements (`?ack=1`). */
   wantsAcks: boolean
@@ -36,6 +40,7 @@ export interface ConnectionOptions {
 export class Connection implements Peer {
   readonly clientIds = new Set<number>()
   readonly canWrite: boolean
+  readonly user: Peer['user']
   lastSentAt = Date.now()
   private doc: SharedDocument | null = null
   private waiting: Buffer[] = []
@@ -43,11 +48,14 @@ export class Connection implements Peer {
   private closed = false
   private expiryTimer: TrackedTimer | null = null
   private readonly limiter: RateLimiter
+  private readonly work: RateLimiter
   private readonly traffic: TrafficCounts
 
   constructor (private readonly ws: QuireSocket, readonly opts: ConnectionOptions, private readonly onGone: (c: Connection) => void) {
     this.canWrite = opts.identity.access === 'write'
+    this.user = opts.verified ? { id: opts.identity.userId, name: opts.identity.name } : null
     this.limiter = new RateLimiter(opts.rateLimit.perSecond, opts.rateLimit.burst)
+    this.work = new RateLimiter(opts.workBudget.msPerSecond, opts.workBudget.burstMs)
     this.traffic = opts.metrics.traffic
     ws.binaryType = 'nodebuffer'
     ws.on('message', (data: Buffer, isBinary: boolean) => this.onMessage(data, isBinary))
@@ -113,6 +121,16 @@ export class Connection implements Peer {
     this.close(CLOSE.internalError, 'document reloading')
   }
 
+  charge (ms: number): void {
+    if (this.work.charge(ms)) return
+    this.opts.metrics.refusals.inc({ limit: 'work_budget' })
+    this.close(CLOSE.rateLimited, 'too much work requested')
+  }
+
+  refuse (code: number, reason: string): void {
+    this.close(code, reason)
+  }
+
   acknowledge (count: number): void {
     if (this.opts.wantsAcks) this.send(encodeAck(count))
   }
@@ -162,7 +180,7 @@ export class Connection implements Peer {
     } catch (err) {
       if (err instanceof ProtocolError) {
         this.opts.metrics.errors.inc({ kind: 'protocol' })
-        this.close(CLOSE.badRequest, err.message)
+        this.close(err.code, err.message)
       } else {
         this.opts.metrics.errors.inc({ kind: 'internal' })
         this.opts.log.error({ err, doc: this.opts.docName }, 'message handling failed')

@@ -9,10 +9,21 @@ export class RateLimiter {
 
   /** Take one token; false when the bucket is empty. */
   take (now = performance.now()): boolean {
-    this.tokens = Math.min(this.burst, this.tokens + (now - this.last) * this.perSecond / 1000)
-    this.last = now
+    this.refill(now)
     if (this.tokens < 1) return false
     this.tokens -= 1
     return true
+  }
+
+  /** Spend `cost` tokens for work already done; false once the bucket is overdrawn. */
+  charge (cost: number, now = performance.now()): boolean {
+    this.refill(now)
+    this.tokens -= cost
+    return this.tokens >= 0
+  }
+
+  private refill (now: number): void {
+    this.tokens = Math.min(this.burst, this.tokens + (now - this.last) * this.perSecond / 1000)
+    this.last = now
   }
 }

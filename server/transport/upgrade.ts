@@ -24,6 +24,7 @@ export interface UpgradeDeps {
   maxMessageBytes: number
   maxConnections: number
   rateLimit: { perSecond: number, burst: number }
+  workBudget: { msPerSecond: number, burstMs: number }
   keepAliveMs: number
 }
 
@@ -73,7 +74,8 @@ export class SyncEndpoint {
 
   private accept (ws: QuireSocket, identity: Identity, docName: string, wantsAcks: boolean): void {
     const { registry, metrics, log } = this.deps
-    const conn = new Connection(ws, { identity, docName, wantsAcks, rateLimit: this.deps.rateLimit, keepAliveMs: this.deps.keepAliveMs, metrics, log }, (c) => {
+    const { rateLimit, workBudget, keepAliveMs, auth } = this.deps
+    const conn = new Connection(ws, { identity, verified: !auth.open, workBudget, docName, wantsAcks, rateLimit, keepAliveMs, metrics, log }, (c) => {
       this.connections.delete(c)
       metrics.connections.set(this.connections.size)
       const doc = c.document

@@ -1,5 +1,5 @@
 /** A connection as the document sees it, recording what it is sent. */
-import type { Peer } from '../../server/document/document.js'
+import type { Peer } from '../../server/document/peer.js'
 
 export class FakePeer implements Peer {
   readonly clientIds = new Set<number>()
@@ -7,7 +7,19 @@ export class FakePeer implements Peer {
   acks: number[] = []
   private waiters: Array<() => void> = []
 
-  constructor (readonly canWrite = true) {}
+  refused: { code: number, reason: string } | null = null
+  charged = 0
+
+  constructor (readonly canWrite = true, readonly user: Peer['user'] = null) {}
+
+  charge (ms: number): void {
+    this.charged += ms
+  }
+
+  refuse (code: number, reason: string): void {
+    this.refused = { code, reason }
+    this.wake()
+  }
 
   send (frame: Uint8Array): void {
     this.frames.push(frame)

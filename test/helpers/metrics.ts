@@ -11,12 +11,12 @@ export async function readMetrics (baseUrl: string): Promise<Map<string, number>
 }
 
 /** The gauges that must return to zero once every client has gone. */
-export async function liveCounts (baseUrl: string): Promise<{ connections: number, documents: number, awareness: number, timers: number }> {
+export async function liveCounts (baseUrl: string): Promise<{ connections: number, documents: number, alive: number, timers: number }> {
   const m = await readMetrics(baseUrl)
   return {
     connections: m.get('quire_connections') ?? NaN,
     documents: m.get('quire_documents_loaded') ?? NaN,
-    awareness: m.get('quire_awareness_instances') ?? NaN,
+    alive: m.get('quire_documents_alive') ?? NaN,
     timers: m.get('quire_timers_active') ?? NaN,
   }
 }

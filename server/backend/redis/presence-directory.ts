@@ -24,9 +24,15 @@ export class PresenceDirectory {
     }
   }
 
-  /** An update another instance published; throws on malformed input. */
+  /**
+   * An update another instance published; throws on malformed input. Only
+   * the instance that holds a client may change it (as the document's
+   * presence relay also checks).
+   */
   noteRemote (instance: string, update: Uint8Array): void {
     for (const entry of decodeAwarenessUpdate(update)) {
+      const owner = this.remote.get(entry.clientId)
+      if (this.local.has(entry.clientId) || (owner !== undefined && owner.instance !== instance)) continue
       if (entry.json === 'null') this.remote.delete(entry.clientId)
       else this.remote.set(entry.clientId, { instance, clock: entry.clock })
     }

@@ -117,7 +117,7 @@ export class RedisBus implements Bus {
       this.opts.log.warn({ err, doc: sub.name }, 'malformed awareness from another instance ignored')
       return
     }
-    sub.sink.onRemoteAwareness(msg.update)
+    sub.sink.onRemoteAwareness(msg.update, msg.instance)
   }
 
   /** Subscriptions came back after a drop (SubscriberEvents.restored): catch up, ask for presence. */
@@ -135,7 +135,7 @@ export class RedisBus implements Bus {
     for (const sub of this.docs.values()) {
       for (const instance of instances) {
         const removal = sub.presence.removeInstance(instance)
-        if (removal) sub.sink.onRemoteAwareness(removal)
+        if (removal) sub.sink.onRemoteAwareness(removal, instance)
       }
     }
   }

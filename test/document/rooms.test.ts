@@ -1,0 +1,166 @@
+/**
+ * The smaller rooms of a document, each alone: update-check.ts (what a
+ * client's update may do), cold-start.ts (serving stored bytes before the
+ * Y.Doc exists) and compaction.ts (when to fold the log).
+ */
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest'
+import * as Y from 'yjs'
+import { checkUpdate, integrate } from '../../server/document/update-check.js'
+import { ColdStart, WARM_UP_DELAY_MS, WARM_UP_MAX_DEFERRALS } from '../../server/document/cold-start.js'
+import { Compaction, COMPACT_ENTRIES } from '../../server/document/compaction.js'
+import { MemoryStore } from '../../server/backend/memory-store.js'
+import { createMetrics } from '../../server/ops/metrics.js'
+import { createLogger } from '../../server/ops/log.js'
+import type { Peer } from '../../server/document/peer.js'
+import { FakePeer } from '../helpers/fake-peer.js'
+import { readServerFrame, richDoc } from '../helpers/frames.js'
+import { forEachSeed, prng } from '../helpers/seeded.js'
+
+describe('update-check', () => {
+  it('seeded: a refused update leaves the document untouched; an accepted one yields what Yjs took', () => {
+    const { doc: source } = richDoc()
+    const valid = Y.encodeStateAsUpdate(source)
+    return forEachSeed((gen) => {
+      const target = new Y.Doc()
+      let refused = 0
+      for (let i = 0; i < 50; i++) {
+        const u = Uint8Array.from(valid)
+        for (let k = prng.int32(gen, 0, 3); k > 0; k--) u[prng.int32(gen, 0, u.length - 1)] = prng.int32(gen, 0, 255)
+        const before = Y.encodeStateAsUpdate(target)
+        const checked = checkUpdate(u)
+        if ('refused' in checked) {
+          refused++
+          expect(Y.encodeStateAsUpdate(target)).toEqual(before)
+          continue
+        }
+        let taken: Uint8Array | null
+        try {
+          taken = integrate(target, u, null)
+        } catch {
+          continue // Yjs threw half-way: the document layer taints itself (test/document.test.ts)
+        }
+        // The state before plus what was taken (what the store would hold)
+        // replays to what a fresh copy of the document holds now.
+        const replay = new Y.Doc()
+        Y.applyUpdate(replay, before)
+        if (taken) Y.applyUpdate(replay, taken)
+        const fresh = new Y.Doc()
+        Y.applyUpdate(fresh, Y.encodeStateAsUpdate(target))
+        expect(Y.encodeStateVector(replay)).toEqual(Y.encodeStateVector(fresh))
+        expect(replay.getText('t').toString()).toBe(fresh.getText('t').toString())
+      }
+      expect(refused).toBeGreaterThan(0)
+    })
+  })
+
+  it('counts an update\'s structs and delete ranges without applying it', () => {
+    const doc = new Y.Doc()
+    const text = doc.getText('t')
+    text.insert(0, 'abcdefghij')
+    const sv = Y.encodeStateVector(doc)
+    doc.transact(() => { for (let i = 8; i >= 0; i -= 2) text.delete(i, 1) })
+    const update = Y.encodeStateAsUpdate(doc, sv)
+    const checked = checkUpdate(update)
+    expect(checked).toEqual({ cost: { structs: 0, deleteRanges: 5 } })
+    expect(checkUpdate(new Uint8Array([1, 2, 3]))).toEqual({ refused: 'malformed' })
+  })
+
+  it('an update waiting for a missing dependency is still taken whole (it is durable before its dependency arrives)', () => {
+    const a = new Y.Doc()
+    const first: Uint8Array[] = []
+    a.on('update', (u: Uint8Array) => first.push(u))
+    a.getText('t').insert(0, 'one')
+    a.getText('t').insert(3, 'two')
+    const target = new Y.Doc()
+    const taken = integrate(target, first[1], null)
+    expect(taken).not.toBeNull()
+    expect(target.getText('t').toString()).toBe('')
+    // Whoever stores `taken` and later gets the first update ends up whole.
+    const replay = new Y.Doc()
+    Y.applyUpdate(replay, taken!)
+    Y.applyUpdate(replay, first[0])
+    expect(replay.getText('t').toString()).toBe('onetwo')
+  })
+})
+
+describe('cold start', () => {
+  beforeEach(() => { vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout'] }) })
+  afterEach(() => { vi.useRealTimers() })
+
+  const stored = (): Uint8Array[] => {
+    const d = new Y.Doc()
+    const updates: Uint8Array[] = []
+    d.on('update', (u: Uint8Array) => updates.push(u))
+    d.getText('t').insert(0, 'a')
+    d.getText('t').insert(1, 'b')
+    d.getText('t').insert(2, 'c')
+    return updates
+  }
+
+  it('answers from the stored entries, the last as sync step 2; owes step 1 until built', () => {
+    const peers = new Set<Peer>()
+    const metrics = createMetrics()
+    let warmed = 0
+    const cold: ColdStart = new ColdStart(stored(), { peers, timers: metrics.timersActive, warmUp: () => { warmed++; cold.build() } })
+    const reader = new FakePeer()
+    peers.add(reader)
+    cold.owe(reader)
+    cold.answer(reader)
+    expect(reader.frames.map((f) => readServerFrame(f).type)).toEqual(['update', 'update', 'sync-step2'])
+    expect(cold.isCold).toBe(true)
+    vi.advanceTimersByTime(WARM_UP_DELAY_MS)
+    expect(warmed).toBe(1)
+    expect(cold.isCold).toBe(false)
+    expect(readServerFrame(reader.frames.at(-1)!).type).toBe('sync-step1')
+  })
+
+  it('puts the build off while a peer still has bytes to send, but not forever', () => {
+    const metrics = createMetrics()
+    const busy = Object.assign(new FakePeer(), { sendBacklog: 1 })
+    let warmed = 0
+    const cold = new ColdStart(stored(), { peers: new Set([busy]), timers: metrics.timersActive, warmUp: () => { warmed++ } })
+    cold.answer(busy)
+    vi.advanceTimersByTime(WARM_UP_DELAY_MS * WARM_UP_MAX_DEFERRALS)
+    expect(warmed).toBe(0)
+    vi.advanceTimersByTime(WARM_UP_DELAY_MS)
+    expect(warmed).toBe(1)
+  })
+
+  it('a damaged entry throws on build and leaves it cold', () => {
+    const metrics = createMetrics()
+    const cold = new ColdStart([new Uint8Array([9, 9, 9, 9])], { peers: new Set(), timers: metrics.timersActive, warmUp: () => {} })
+    expect(() => cold.build()).toThrow()
+    expect(cold.isCold).toBe(true)
+  })
+})
+
+describe('compaction', () => {
+  it('is due after COMPACT_ENTRIES entries, folds them, and keeps what was stored meanwhile', async () => {
+    const store = new MemoryStore()
+    const log = createLogger('silent')
+    const d = new Y.Doc()
+    const updates: Uint8Array[] = []
+    d.on('update', (u: Uint8Array) => updates.push(u))
+    for (let i = 0; i < COMPACT_ENTRIES; i++) d.getText('t').insert(i, 'x')
+    const c = new Compaction(await store.load('doc'), store, 'doc', log)
+    let position = ''
+    for (const u of updates) {
+      position = (await store.append('doc', [u])).position
+      c.noteStored([u], position)
+    }
+    expect(c.due).toBe(true)
+    const snapshot = Y.encodeStateAsUpdate(d)
+    const running = c.run(() => snapshot)
+    // Stored while the compaction runs: kept after it.
+    d.getText('t').insert(0, 'late')
+    const late = updates.at(-1)!
+    c.noteStored([late], (await store.append('doc', [late])).position)
+    await running
+    expect(c.due).toBe(false)
+    const after = await store.load('doc')
+    expect(after.updates).toHaveLength(2)
+    const replay = new Y.Doc()
+    for (const u of after.updates) Y.applyUpdate(replay, u)
+    expect(replay.getText('t').toString()).toBe(d.getText('t').toString())
+  })
+})
