@@ -54,6 +54,7 @@ export async function createQuire (config: Config, log: Logger, backend?: Backen
   const metrics = createMetrics()
   const auth = createAuthenticator(config.AUTH_SECRET)
   if (auth.open) log.warn(openModeWarning(config.HOST))
+  else if (config.API_KEY === undefined) log.info('API_KEY is not set: the HTTP API refuses every request')
   const origins = createOriginPolicy({ allowed: config.ALLOWED_ORIGINS, authOn: authConfigured(config), host: config.HOST })
   const chosen = backend ?? await createBackend(config, log)
   const { store, bus } = chosen
