@@ -3,34 +3,15 @@
  * value stops the process with a non-zero exit and ONE line naming it.
  */
 import { describe, expect, it } from 'vitest'
-import { spawn } from 'node:child_process'
 import { mkdtempSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { loadConfig } from '../server/config.js'
-
-interface Run { code: number | null, stdout: string, stderr: string }
+import { startOnce, type StartRun as Run } from './helpers/start-once.js'
 
 /** Start the server as `npm start` does, with only these variables; it is killed if it ever gets to listen. */
 function run (env: Record<string, string>): Promise<Run> {
-  return new Promise((resolve) => {
-    const proc = spawn(process.execPath, ['dist/server/main.js'], {
-      env: { PATH: process.env.PATH ?? '', HOST: '127.0.0.1', PORT: '0', DATA_DIR: mkdtempSync(join(tmpdir(), 'quire-cfg-')), ...env },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    })
-    let stdout = ''
-    let stderr = ''
-    proc.stdout.on('data', (c: Buffer) => {
-      stdout += c.toString()
-      if (stdout.includes('quire listening')) proc.kill('SIGKILL')
-    })
-    proc.stderr.on('data', (c: Buffer) => { stderr += c.toString() })
-    const timer = setTimeout(() => proc.kill('SIGKILL'), 10_000)
-    proc.on('exit', (code) => {
-      clearTimeout(timer)
-      resolve({ code, stdout, stderr })
-    })
-  })
+  return startOnce({ HOST: '127.0.0.1', PORT: '0', DATA_DIR: mkdtempSync(join(tmpdir(), 'quire-cfg-')), ...env }, 10_000)
 }
 
 const bad: Array<[string, string]> = [

@@ -12,6 +12,7 @@
  */
 import { afterAll, describe, expect, it } from 'vitest'
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process'
+import { startOnce, type StartRun } from './helpers/start-once.js'
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -42,30 +43,11 @@ function interpolate (value: string, dotEnv: Record<string, string>): string {
   return value.replace(/\$\{([A-Z_]+)(?::-([^}]*))?\}/g, (_, name: string, fallback?: string) => dotEnv[name] || (fallback ?? ''))
 }
 
-interface Run { code: number | null, stdout: string, stderr: string }
-
 /** Start the server with the compose environment for this .env; killed once it listens. */
-function runComposeInstance (dotEnv: Record<string, string>): Promise<Run> {
+function runComposeInstance (dotEnv: Record<string, string>): Promise<StartRun> {
   const env: Record<string, string> = {}
   for (const [key, value] of Object.entries(composeEnvironment())) env[key] = interpolate(value, dotEnv)
-  return new Promise((resolve) => {
-    const proc = spawn(process.execPath, ['dist/server/main.js'], {
-      env: { PATH: process.env.PATH ?? '', ...env, HOST: '127.0.0.1', PORT: '0', REDIS_URL: '', DATA_DIR: mkdtempSync(join(tmpdir(), 'quire-compose-')) },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    })
-    let stdout = ''
-    let stderr = ''
-    proc.stdout.on('data', (c: Buffer) => {
-      stdout += c.toString()
-      if (stdout.includes('quire listening')) proc.kill('SIGKILL')
-    })
-    proc.stderr.on('data', (c: Buffer) => { stderr += c.toString() })
-    const timer = setTimeout(() => proc.kill('SIGKILL'), 15_000)
-    proc.on('exit', (code) => {
-      clearTimeout(timer)
-      resolve({ code, stdout, stderr })
-    })
-  })
+  return startOnce({ ...env, HOST: '127.0.0.1', PORT: '0', REDIS_URL: '', DATA_DIR: mkdtempSync(join(tmpdir(), 'quire-compose-')) })
 }
 
 describe('docker-compose.yml', () => {
