@@ -67,16 +67,20 @@ async function recordedPage (): Promise<{ page: Page, console: string[] }> {
  */
 async function networkStatuses (page: Page): Promise<(url: string) => Promise<number>> {
   const cdp = await page.context().newCDPSession(page)
+  // The two events of one request may come in either order.
   const urls = new Map<string, string>()
+  const codes = new Map<string, number>()
   const seen = new Map<string, number>()
   const waiting = new Map<string, (status: number) => void>()
-  cdp.on('Network.requestWillBeSent', (e) => urls.set(e.requestId, e.request.url))
-  cdp.on('Network.responseReceivedExtraInfo', (e) => {
-    const url = urls.get(e.requestId)
-    if (url === undefined) return
-    seen.set(url, e.statusCode)
-    waiting.get(url)?.(e.statusCode)
-  })
+  const match = (requestId: string): void => {
+    const url = urls.get(requestId)
+    const status = codes.get(requestId)
+    if (url === undefined || status === undefined) return
+    seen.set(url, status)
+    waiting.get(url)?.(status)
+  }
+  cdp.on('Network.requestWillBeSent', (e) => { urls.set(e.requestId, e.request.url); match(e.requestId) })
+  cdp.on('Network.responseReceivedExtraInfo', (e) => { codes.set(e.requestId, e.statusCode); match(e.requestId) })
   await cdp.send('Network.enable')
   return (url) => within(new Promise<number>((resolve) => {
     const status = seen.get(url)
