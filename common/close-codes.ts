@@ -10,7 +10,7 @@ export const CLOSE = {
   badRequest: 4400,
   /** Missing, invalid or expired token. */
   unauthorized: 4401,
-  /** The token does not cover this document. */
+  /** The token does not cover this document, or the page's origin is not allowed. */
   forbidden: 4403,
   /** A message over MAX_MESSAGE_BYTES. */
   tooLarge: 4413,

@@ -1,13 +1,13 @@
 /**
  * Assembles one Quire instance: backend (store + bus), document registry,
- * sync endpoint and HTTP routes on one port, plus the housekeeping tick and
- * the graceful drain.
+ * sync endpoint and HTTP routes on one port (and /metrics on its own when
+ * METRICS_PORT says so), plus the housekeeping tick and the graceful drain.
  */
-import { createServer, type Server } from 'node:http'
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http'
 import { existsSync } from 'node:fs'
 import { fileURLToPath } from 'node:url'
 import { dirname, join, resolve } from 'node:path'
-import type { Config } from './config.js'
+import { authConfigured, type Config } from './config.js'
 import type { Logger } from './ops/log.js'
 import { createMetrics } from './ops/metrics.js'
 import { createAuthenticator } from './auth/token.js'
@@ -19,6 +19,9 @@ import { SyncEndpoint } from './transport/upgrade.js'
 import { CLOSE } from '../common/close-codes.js'
 import { createStaticHandler } from './http/static.js'
 import { createApiHandler } from './http/api.js'
+import { createOriginPolicy, isLoopbackHost } from './http/origin.js'
+import { createMetricsAccess } from './http/metrics-access.js'
+import { BASE_HEADERS, NOTHING_ACTIVE, embedAncestors } from './http/headers.js'
 
 /** Housekeeping period: keep-alives, outdated awareness. */
 const TICK_MS = 2_500
@@ -34,6 +37,8 @@ export function tickMs (keepAliveMs: number): number {
 
 export interface Quire {
   readonly server: Server
+  /** The separate /metrics listener (METRICS_PORT), if any. */
+  readonly metricsServer: Server | null
   listen (): Promise<number>
   /** Graceful drain: refuse new clients, persist everything, close clients with 1012. */
   drain (): Promise<void>
@@ -49,7 +54,9 @@ function defaultClientDir (): string | null {
 export async function createQuire (config: Config, log: Logger, backend?: Backend): Promise<Quire> {
   const metrics = createMetrics()
   const auth = createAuthenticator(config.AUTH_SECRET)
-  if (auth.open) log.warn('AUTH_SECRET is not set: open mode, anyone can read and write every document')
+  if (auth.open) log.warn(openModeWarning(config.HOST))
+  else if (config.API_KEY === undefined) log.info('API_KEY is not set: the HTTP API refuses every request')
+  const origins = createOriginPolicy({ allowed: config.ALLOWED_ORIGINS, authOn: authConfigured(config), host: config.HOST })
   const chosen = backend ?? await createBackend(config, log)
   const { store, bus } = chosen
   chosen.registerMetrics?.(metrics.registry)
@@ -71,8 +78,12 @@ export async function createQuire (config: Config, log: Logger, backend?: Backen
     rateLimit: { perSecond: config.RATE_LIMIT_PER_SECOND, burst: config.RATE_LIMIT_BURST },
     workBudget: { msPerSecond: config.WORK_BUDGET_MS_PER_SECOND, burstMs: config.WORK_BUDGET_BURST_MS },
     keepAliveMs: config.KEEPALIVE_MS,
+    originRefusal: origins.refusal,
   })
-  const serveStatic = createStaticHandler(config.CLIENT_DIR === undefined ? defaultClientDir() : config.CLIENT_DIR || null)
+  const serveStatic = createStaticHandler(
+    config.CLIENT_DIR === undefined ? defaultClientDir() : config.CLIENT_DIR || null,
+    embedAncestors(config.EMBED_ORIGINS ?? config.ALLOWED_ORIGINS),
+  )
   const handleApi = createApiHandler({ registry, apiKey: config.API_KEY, openMode: auth.open, maxBodyBytes: config.MAX_MESSAGE_BYTES, log })
 
   const gauges = (): void => {
@@ -82,31 +93,43 @@ export async function createQuire (config: Config, log: Logger, backend?: Backen
     // leaked out of the registry or the endpoint still shows.
   }
 
-  const server = createServer((req, res) => {
-    const pathname = new URL(req.url ?? '/', 'http://localhost').pathname
-    const route = async (): Promise<void> => {
-      if (pathname === '/healthz') return void text(res, 200, 'ok\n')
-      if (pathname === '/readyz') {
-        const ready = draining ? false : await store.isReady().catch(() => false)
-        return void text(res, ready ? 200 : 503, ready ? 'ready\n' : 'not ready\n')
-      }
-      if (pathname === '/metrics') {
-        gauges()
-        const body = await metrics.registry.metrics()
-        res.writeHead(200, { 'content-type': metrics.registry.contentType })
-        return void res.end(body)
-      }
-      if (await handleApi(req, res, pathname)) return
-      if (serveStatic(req, res, pathname)) return
-      text(res, 404, 'not found\n')
+  const metricsAccess = createMetricsAccess({ token: config.METRICS_TOKEN, separatePort: config.METRICS_PORT !== undefined })
+  const serveMetrics = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
+    const verdict = metricsAccess(req)
+    if (verdict.status !== 200) {
+      if (verdict.status === 401) res.setHeader('www-authenticate', 'Bearer')
+      return text(res, verdict.status, verdict.body)
     }
-    route().catch((err) => {
-      log.error({ err, path: pathname }, 'request failed')
-      if (!res.headersSent) text(res, 500, 'internal error\n')
-      else res.destroy()
-    })
-  })
+    gauges()
+    const body = await metrics.registry.metrics()
+    res.writeHead(200, { 'content-type': metrics.registry.contentType })
+    res.end(body)
+  }
+
+  const server = createServer(withHeaders(log, async (req, res, pathname) => {
+    if (pathname === '/healthz') return text(res, 200, 'ok\n')
+    if (pathname === '/readyz') {
+      const ready = draining ? false : await store.isReady().catch(() => false)
+      return text(res, ready ? 200 : 503, ready ? 'ready\n' : 'not ready\n')
+    }
+    if (pathname === '/metrics' && config.METRICS_PORT === undefined) return serveMetrics(req, res)
+    if (pathname.startsWith('/api/')) {
+      // Checked here, before the API itself: which pages may call it is not the API's business.
+      const refused = origins.refusal(req)
+      if (refused !== null) return json(res, 403, { error: refused.detail })
+      if (origins.cors(req, res)) return
+    }
+    if (await handleApi(req, res, pathname)) return
+    if (serveStatic(req, res, pathname)) return
+    text(res, 404, 'not found\n')
+  }))
   server.on('upgrade', (req, socket, head) => endpoint.handleUpgrade(req, socket, head))
+  const metricsServer = config.METRICS_PORT === undefined
+    ? null
+    : createServer(withHeaders(log, async (req, res, pathname) => {
+      if (pathname === '/metrics') return serveMetrics(req, res)
+      text(res, 404, 'not found\n')
+    }))
 
   const tick = setInterval(() => {
     const now = Date.now()
@@ -120,17 +143,20 @@ export async function createQuire (config: Config, log: Logger, backend?: Backen
 
   return {
     server,
-    listen: () => new Promise((resolve, reject) => {
-      server.once('error', reject)
-      server.listen(config.PORT, config.HOST, () => {
-        const address = server.address()
-        resolve(typeof address === 'object' && address ? address.port : config.PORT)
-      })
-    }),
+    metricsServer,
+    listen: async () => {
+      const port = await listenOn(server, config.PORT, config.HOST)
+      if (metricsServer && config.METRICS_PORT !== undefined) {
+        const metricsPort = await listenOn(metricsServer, config.METRICS_PORT, config.METRICS_HOST)
+        log.info({ port: metricsPort, host: config.METRICS_HOST }, 'metrics listening')
+      }
+      return port
+    },
     drain: () => drained ??= (async () => {
       draining = true
       endpoint.stopAccepting()
       server.close()
+      metricsServer?.close()
       // Everything received so far becomes durable before anyone is told to go.
       await registry.flushAll()
       endpoint.closeAll(CLOSE.restarting, 'server restarting')
@@ -140,11 +166,57 @@ export async function createQuire (config: Config, log: Logger, backend?: Backen
       await bus.close()
       await store.close()
       server.closeAllConnections()
+      metricsServer?.closeAllConnections()
     })(),
   }
 }
 
-function text (res: import('node:http').ServerResponse, status: number, body: string): void {
-  res.writeHead(status, { 'content-type': 'text/plain; charset=utf-8' })
+/** The start-up warning of open mode: what it means, and how to expose it (or not) on purpose. */
+export function openModeWarning (host: string): string {
+  const risk = 'AUTH_SECRET is not set: open mode, anyone who reaches this server can read and write every document'
+  return isLoopbackHost(host)
+    ? `${risk}. Listening on ${host} only; to expose it anyway set HOST=0.0.0.0 explicitly (better: set AUTH_SECRET)`
+    : `${risk}, and HOST=${host} lets other machines reach it; set AUTH_SECRET to require tokens`
+}
+
+type Route = (req: IncomingMessage, res: ServerResponse, pathname: string) => Promise<void>
+
+/** A request listener that adds the security headers every answer carries and turns a failure into a 500. */
+function withHeaders (log: Logger, route: Route) {
+  return (req: IncomingMessage, res: ServerResponse): void => {
+    for (const [name, value] of Object.entries(BASE_HEADERS)) res.setHeader(name, value)
+    let pathname: string
+    try {
+      pathname = new URL(req.url ?? '/', 'http://localhost').pathname
+    } catch {
+      // "//" and the like: a request target URL cannot read. Thrown here it would end the process.
+      return text(res, 400, 'bad request target\n')
+    }
+    route(req, res, pathname).catch((err) => {
+      log.error({ err, path: pathname }, 'request failed')
+      if (!res.headersSent) text(res, 500, 'internal error\n')
+      else res.destroy()
+    })
+  }
+}
+
+function listenOn (server: Server, port: number, host: string): Promise<number> {
+  return new Promise((resolve, reject) => {
+    server.once('error', reject)
+    server.listen(port, host, () => {
+      server.off('error', reject)
+      const address = server.address()
+      resolve(typeof address === 'object' && address ? address.port : port)
+    })
+  })
+}
+
+function text (res: ServerResponse, status: number, body: string): void {
+  res.writeHead(status, { 'content-type': 'text/plain; charset=utf-8', 'content-security-policy': NOTHING_ACTIVE })
   res.end(body)
+}
+
+function json (res: ServerResponse, status: number, body: unknown): void {
+  res.writeHead(status, { 'content-type': 'application/json', 'content-security-policy': NOTHING_ACTIVE })
+  res.end(JSON.stringify(body) + '\n')
 }

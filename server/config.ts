@@ -3,14 +3,52 @@
  * A bad value throws a ConfigError whose message is one line naming the variable.
  */
 import { z } from 'zod'
+import { parseOrigin } from './http/origin.js'
 
 const int = (min: number, max: number) =>
   z.string().trim().regex(/^\d+$/, 'must be a whole number').transform(Number)
     .pipe(z.number().int().min(min).max(max))
 
+/**
+ * A comma-separated list of web origins (`https://app.example.com`, port
+ * included when not the scheme's default) or `*`, normalized as browsers
+ * send them in the Origin header.
+ */
+function originList () {
+  return z.string().trim().transform((text, ctx) => {
+    const origins: string[] = []
+    for (const item of text.split(',').map((s) => s.trim()).filter(Boolean)) {
+      if (item === '*') { origins.push(item); continue }
+      const origin = parseOrigin(item)
+      if (origin === null) {
+        ctx.addIssue({ code: 'custom', message: `${JSON.stringify(item)} is not an origin: write scheme://host[:port] (http or https, no path), or *` })
+        return z.NEVER
+      }
+      origins.push(origin)
+    }
+    if (origins.length === 0) {
+      ctx.addIssue({ code: 'custom', message: 'must list at least one origin' })
+      return z.NEVER
+    }
+    return origins
+  })
+}
+
 const schema = z.object({
   PORT: int(0, 65535).default(1234),
-  HOST: z.string().trim().min(1).default('0.0.0.0'),
+  /** Unset: 0.0.0.0 when auth is configured, 127.0.0.1 in open mode (see `defaultHost`). */
+  HOST: z.string().trim().min(1).optional(),
+  /** Origins whose pages may use the sync endpoint and the API (docs/configuration.md, "Origins"). */
+  ALLOWED_ORIGINS: originList().optional(),
+  /** Sites that may frame /embed/<doc>; unset: ALLOWED_ORIGINS, else only Quire's own pages. */
+  EMBED_ORIGINS: originList().optional(),
+  /** Bearer token that /metrics requires. */
+  METRICS_TOKEN: z.string().min(16, 'must be at least 16 characters').optional(),
+  /** Serve /metrics on this port (and not on PORT), bound to METRICS_HOST. */
+  METRICS_PORT: int(0, 65535).optional(),
+  METRICS_HOST: z.string().trim().min(1).default('127.0.0.1'),
+  /** What to do with no auth configured: serve open mode, or refuse to start (docker-compose.yml). */
+  OPEN_MODE: z.enum(['allow', 'refuse']).default('allow'),
   REDIS_URL: z.string().trim().regex(/^rediss?:\/\/\S+$/, 'must start with redis:// or rediss://').optional(),
   REDIS_CLUSTER_NODES: z.string().trim()
     .regex(/^[^\s:,]+:\d{1,5}(,[^\s:,]+:\d{1,5})*$/, 'must be comma-separated host:port pairs')
@@ -64,7 +102,23 @@ const schema = z.object({
   WORK_BUDGET_BURST_MS: int(1, 600_000).default(2_000),
 })
 
-export type Config = z.infer<typeof schema>
+type Parsed = z.infer<typeof schema>
+
+/** The configuration once defaults that depend on other variables are filled in. */
+export type Config = Omit<Parsed, 'HOST'> & { HOST: string }
+
+/**
+ * Whether clients must authenticate. Everything that is safe only with auth
+ * on (listening on every interface, any origin) asks this one question.
+ */
+export function authConfigured (config: Pick<Parsed, 'AUTH_SECRET'>): boolean {
+  return config.AUTH_SECRET !== undefined
+}
+
+/** With auth, every interface; in open mode only this machine, unless HOST says otherwise. */
+function defaultHost (config: Parsed): string {
+  return authConfigured(config) ? '0.0.0.0' : '127.0.0.1'
+}
 
 export class ConfigError extends Error {}
 
@@ -84,12 +138,20 @@ export function loadConfig (env: NodeJS.ProcessEnv = process.env): Config {
     const name = String(issue.path[0] ?? 'environment')
     // Secrets (and URLs, which may carry a password) are never echoed;
     // JSON.stringify keeps the line one line whatever the value holds.
-    const secret = name.includes('SECRET') || name.includes('KEY') || name === 'REDIS_URL'
+    const secret = name.includes('SECRET') || name.includes('KEY') || name.includes('TOKEN') || name === 'REDIS_URL'
     const shown = input[name] === undefined || secret ? '' : ` (got ${JSON.stringify(input[name])})`
     throw new ConfigError(`invalid ${name}${shown}: ${issue.message.replace(/\s+/g, ' ')}`)
   }
   if (result.data.REDIS_URL && result.data.REDIS_CLUSTER_NODES) {
     throw new ConfigError('invalid REDIS_CLUSTER_NODES: set either REDIS_URL or REDIS_CLUSTER_NODES, not both')
   }
-  return result.data
+  const data = result.data
+  if (data.METRICS_PORT !== undefined && data.METRICS_PORT !== 0 && data.METRICS_PORT === data.PORT) {
+    throw new ConfigError(`invalid METRICS_PORT (got "${data.METRICS_PORT}"): must differ from PORT`)
+  }
+  if (data.OPEN_MODE === 'refuse' && !authConfigured(data)) {
+    throw new ConfigError('AUTH_SECRET is not set and OPEN_MODE=refuse: set AUTH_SECRET to a random secret of 16+ characters ' +
+      '(e.g. `openssl rand -hex 32`), or set OPEN_MODE=allow to serve without authentication (anyone who reaches the server can then read and write every document)')
+  }
+  return { ...data, HOST: data.HOST ?? defaultHost(data) }
 }

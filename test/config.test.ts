@@ -3,34 +3,15 @@
  * value stops the process with a non-zero exit and ONE line naming it.
  */
 import { describe, expect, it } from 'vitest'
-import { spawn } from 'node:child_process'
 import { mkdtempSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { loadConfig } from '../server/config.js'
-
-interface Run { code: number | null, stdout: string, stderr: string }
+import { startOnce, type StartRun as Run } from './helpers/start-once.js'
 
 /** Start the server as `npm start` does, with only these variables; it is killed if it ever gets to listen. */
 function run (env: Record<string, string>): Promise<Run> {
-  return new Promise((resolve) => {
-    const proc = spawn(process.execPath, ['dist/server/main.js'], {
-      env: { PATH: process.env.PATH ?? '', HOST: '127.0.0.1', PORT: '0', DATA_DIR: mkdtempSync(join(tmpdir(), 'quire-cfg-')), ...env },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    })
-    let stdout = ''
-    let stderr = ''
-    proc.stdout.on('data', (c: Buffer) => {
-      stdout += c.toString()
-      if (stdout.includes('quire listening')) proc.kill('SIGKILL')
-    })
-    proc.stderr.on('data', (c: Buffer) => { stderr += c.toString() })
-    const timer = setTimeout(() => proc.kill('SIGKILL'), 10_000)
-    proc.on('exit', (code) => {
-      clearTimeout(timer)
-      resolve({ code, stdout, stderr })
-    })
-  })
+  return startOnce({ HOST: '127.0.0.1', PORT: '0', DATA_DIR: mkdtempSync(join(tmpdir(), 'quire-cfg-')), ...env }, 10_000)
 }
 
 const bad: Array<[string, string]> = [
@@ -50,11 +31,24 @@ const bad: Array<[string, string]> = [
   ['SHUTDOWN_TIMEOUT_MS', '1e3'],
   ['MAX_CONNECTIONS', '0'],
   ['KEEPALIVE_MS', '20000'],
+  ['ALLOWED_ORIGINS', 'evil.example'],
+  ['ALLOWED_ORIGINS', 'https://app.example/path'],
+  ['ALLOWED_ORIGINS', ' , '],
+  ['EMBED_ORIGINS', 'ftp://files.example'],
+  ['METRICS_TOKEN', 'short'],
+  ['METRICS_PORT', 'nine'],
+  ['METRICS_HOST', '   '],
+  ['OPEN_MODE', 'maybe'],
 ]
 
 describe('a bad value stops the server at start', () => {
   it('with a non-zero exit and one line on stderr naming the variable, for every variable', async () => {
-    const runs = await Promise.all(bad.map(([name, value]) => run({ [name]: value })))
+    // A few at a time: two dozen node processes starting at once on a shared
+    // 2-core machine can take longer than run()'s deadline.
+    const runs: Run[] = []
+    for (let i = 0; i < bad.length; i += 4) {
+      runs.push(...await Promise.all(bad.slice(i, i + 4).map(([name, value]) => run({ [name]: value }))))
+    }
     for (const [i, [name, value]] of bad.entries()) {
       const { code, stdout, stderr } = runs[i]
       const what = `${name}=${value}`
@@ -71,6 +65,7 @@ describe('a bad value stops the server at start', () => {
     const { stderr } = await run({ AUTH_SECRET: 'tooshort', API_KEY: 'alsoshort', REDIS_URL: 'http://:hunter2@x' })
     expect(stderr).not.toContain('tooshort')
     expect(stderr).not.toContain('hunter2')
+    expect((await run({ METRICS_TOKEN: 'tokenshort' })).stderr).not.toContain('tokenshort')
   })
 
   it('a value with a newline still makes one line', () => {
@@ -80,17 +75,68 @@ describe('a bad value stops the server at start', () => {
   it('REDIS_URL and REDIS_CLUSTER_NODES together are refused', () => {
     expect(() => loadConfig({ REDIS_URL: 'redis://a:6379', REDIS_CLUSTER_NODES: 'a:7000' })).toThrow(/REDIS_CLUSTER_NODES/)
   })
+
+  it('METRICS_PORT equal to PORT is refused', () => {
+    expect(() => loadConfig({ PORT: '9000', METRICS_PORT: '9000' })).toThrow(/^invalid METRICS_PORT .*must differ from PORT$/)
+  })
+})
+
+describe('open mode on purpose only', () => {
+  it('OPEN_MODE=refuse without AUTH_SECRET stops at start, saying exactly what to set', async () => {
+    const { code, stdout, stderr } = await run({ OPEN_MODE: 'refuse' })
+    expect(code).not.toBe(0)
+    expect(code).not.toBeNull()
+    expect(stdout).toBe('')
+    const lines = stderr.trimEnd().split('\n')
+    expect(lines).toHaveLength(1)
+    expect(lines[0]).toMatch(/^quire: AUTH_SECRET is not set and OPEN_MODE=refuse: set AUTH_SECRET .* or set OPEN_MODE=allow /)
+  })
+
+  it('OPEN_MODE=refuse with AUTH_SECRET, and OPEN_MODE=allow without, start', async () => {
+    const [secured, open] = await Promise.all([
+      run({ OPEN_MODE: 'refuse', AUTH_SECRET: 'a-secret-of-sixteen-chars' }),
+      run({ OPEN_MODE: 'allow' }),
+    ])
+    expect(secured.stdout).toContain('quire listening')
+    expect(open.stdout).toContain('quire listening')
+  })
+
+  it('open mode with HOST unset listens on 127.0.0.1 and its warning says how to expose it', async () => {
+    const { stdout } = await run({ HOST: '' })
+    const lines = stdout.trimEnd().split('\n').map((l) => JSON.parse(l) as { msg: string, host?: string, level: number })
+    expect(lines.find((l) => l.msg === 'quire listening')?.host).toBe('127.0.0.1')
+    const warning = lines.find((l) => l.msg.startsWith('AUTH_SECRET is not set'))
+    expect(warning?.level).toBe(40)
+    expect(warning?.msg).toMatch(/anyone who reaches this server can read and write every document/)
+    expect(warning?.msg).toMatch(/set HOST=0\.0\.0\.0 explicitly/)
+  })
 })
 
 describe('good values', () => {
   it('defaults are those of docs/configuration.md, and empty strings count as unset', () => {
-    const c = loadConfig({ PORT: '', LOG_LEVEL: '' })
+    const c = loadConfig({ PORT: '', LOG_LEVEL: '', HOST: '' })
     expect(c).toMatchObject({
-      PORT: 1234, HOST: '0.0.0.0', DATA_DIR: './data', LOG_LEVEL: 'info', MAX_MESSAGE_BYTES: 16_777_216,
+      PORT: 1234, HOST: '127.0.0.1', DATA_DIR: './data', LOG_LEVEL: 'info', MAX_MESSAGE_BYTES: 16_777_216,
       RATE_LIMIT_PER_SECOND: 200, RATE_LIMIT_BURST: 2000, SHUTDOWN_TIMEOUT_MS: 10_000, MAX_CONNECTIONS: 100_000, KEEPALIVE_MS: 10_000,
     })
     expect(c.AUTH_SECRET).toBeUndefined()
     expect(c.REDIS_URL).toBeUndefined()
+    expect(c).toMatchObject({ METRICS_HOST: '127.0.0.1', OPEN_MODE: 'allow' })
+    for (const key of ['ALLOWED_ORIGINS', 'EMBED_ORIGINS', 'METRICS_TOKEN', 'METRICS_PORT'] as const) expect(c[key]).toBeUndefined()
+  })
+
+  it('HOST: every interface with AUTH_SECRET, this machine only in open mode, and whatever is set explicitly', () => {
+    const secret = 'a-secret-of-sixteen-chars'
+    expect(loadConfig({}).HOST).toBe('127.0.0.1')
+    expect(loadConfig({ AUTH_SECRET: secret }).HOST).toBe('0.0.0.0')
+    expect(loadConfig({ HOST: '0.0.0.0' }).HOST).toBe('0.0.0.0')
+    expect(loadConfig({ AUTH_SECRET: secret, HOST: '10.0.0.5' }).HOST).toBe('10.0.0.5')
+  })
+
+  it('origin lists are normalized as browsers send Origin', () => {
+    const c = loadConfig({ ALLOWED_ORIGINS: ' https://App.Example:443/ ,http://localhost:3000,*', EMBED_ORIGINS: 'http://[::1]:8080' })
+    expect(c.ALLOWED_ORIGINS).toEqual(['https://app.example', 'http://localhost:3000', '*'])
+    expect(c.EMBED_ORIGINS).toEqual(['http://[::1]:8080'])
   })
 
   it('CLIENT_DIR="" turns the web client off (an empty value that means something)', async () => {

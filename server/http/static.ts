@@ -1,12 +1,14 @@
 /**
  * The built web client (dist/client): the app at "/" and "/d/<name>", the
  * iframe page at "/embed/<name>", the `<quire-editor>` module at "/embed.js"
- * and hashed assets. Everything is readable from any origin so other sites
- * can embed the editor.
+ * and hashed assets. Files are readable from any origin so other sites can
+ * import the editor's modules; the two pages carry their Content-Security-Policy
+ * and who may frame them (headers.ts).
  */
 import { createReadStream, existsSync, statSync } from 'node:fs'
 import { extname, join, normalize, sep } from 'node:path'
 import type { IncomingMessage, ServerResponse } from 'node:http'
+import { pageHeaders } from './headers.js'
 
 const TYPES: Record<string, string> = {
   '.html': 'text/html; charset=utf-8',
@@ -22,8 +24,10 @@ const TYPES: Record<string, string> = {
   '.d.ts': 'text/plain; charset=utf-8',
 }
 
-export function createStaticHandler (dir: string | null) {
+/** `embedFrameAncestors`: the CSP frame-ancestors sources of /embed/<name> (headers.ts `embedAncestors`). */
+export function createStaticHandler (dir: string | null, embedFrameAncestors = "'self'") {
   const root = dir === null ? null : normalize(dir)
+  const pages = pageHeaders(embedFrameAncestors)
   return function serveStatic (req: IncomingMessage, res: ServerResponse, pathname: string): boolean {
     if (root === null || (req.method !== 'GET' && req.method !== 'HEAD')) return false
     let file: string
@@ -45,6 +49,7 @@ export function createStaticHandler (dir: string | null) {
       'content-type': TYPES[full.endsWith('.d.ts') ? '.d.ts' : extname(full)] ?? 'application/octet-stream',
       'access-control-allow-origin': '*',
       'cache-control': hashed ? 'public, max-age=31536000, immutable' : 'no-cache',
+      ...file === 'index.html' ? pages.app : file === 'embed.html' ? pages.embed : {},
     })
     if (req.method === 'HEAD') res.end()
     else createReadStream(full).pipe(res)

@@ -26,6 +26,8 @@ export interface UpgradeDeps {
   rateLimit: { perSecond: number, burst: number }
   workBudget: { msPerSecond: number, burstMs: number }
   keepAliveMs: number
+  /** Why this request's page may not connect (its Origin), or null (server/http/origin.ts). */
+  originRefusal?: (req: IncomingMessage) => { reason: string } | null
 }
 
 export class SyncEndpoint {
@@ -55,6 +57,9 @@ export class SyncEndpoint {
 
   private async admit (req: IncomingMessage, socket: Duplex, head: Buffer): Promise<void> {
     const url = new URL(req.url ?? '/', 'http://localhost')
+    // Before anything else: a page from elsewhere learns nothing, not even whether its doc name is valid.
+    const foreign = this.deps.originRefusal?.(req) ?? null
+    if (foreign !== null) return this.refuse(req, socket, head, CLOSE.forbidden, foreign.reason)
     const docName = docNameFromPath(req.url ?? '/')
     if (docName === null) return this.refuse(req, socket, head, CLOSE.badRequest, 'invalid document name')
     if (!this.accepting) return this.refuse(req, socket, head, CLOSE.unavailable, 'instance draining')

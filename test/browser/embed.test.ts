@@ -5,12 +5,16 @@
  * person using the web app, and the element's styles and the host's stay
  * apart.
  */
-import { createServer, type Server } from 'node:http'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { browserSuite, typeAtEnd, waitForText, waitStatus, watchErrors } from './harness.js'
+import { browserSuite, hostSite, typeAtEnd, waitForText, waitStatus, watchErrors, type HostSite } from './harness.js'
+import { freePort } from '../helpers/ports.js'
 
-const suite = browserSuite()
-let host: Server
+// "localhost" vs "127.0.0.1" and another port: a different origin (and site)
+// from Quire's. An open-mode server serves only its own origin unless told
+// otherwise: this site is listed (which also lets it frame /embed/<doc>).
+const hostPort = await freePort()
+const suite = browserSuite({ ALLOWED_ORIGINS: `http://localhost:${hostPort}` })
+let host: HostSite
 let hostUrl: string
 
 function hostPage (): string {
@@ -37,17 +41,11 @@ function hostPage (): string {
 }
 
 beforeAll(async () => {
-  host = createServer((_req, res) => {
-    res.writeHead(200, { 'content-type': 'text/html; charset=utf-8' })
-    res.end(hostPage())
-  })
-  await new Promise<void>((resolve) => host.listen(0, '127.0.0.1', resolve))
-  const address = host.address()
-  // "localhost" vs "127.0.0.1" and another port: a different origin (and site) from Quire's.
-  hostUrl = `http://localhost:${typeof address === 'object' && address ? address.port : 0}/`
+  host = await hostSite(hostPort, () => hostPage())
+  hostUrl = `${host.origin}/`
 })
 afterAll(async () => {
-  await new Promise((resolve) => host?.close(resolve))
+  await host?.close()
 })
 
 describe('embedding in another origin', () => {

@@ -3,6 +3,7 @@
  * a fresh context (own storage, own network switch) per user, and waits on
  * what the page shows (the selectors of docs/editor.md, "For automated checks"), never on the clock.
  */
+import { createServer } from 'node:http'
 import { chromium, type Browser, type BrowserContext, type Page, type Frame, type Locator } from 'playwright-core'
 import { afterAll, beforeAll, expect } from 'vitest'
 import * as Y from 'yjs'
@@ -72,6 +73,26 @@ export function browserSuite (env: Record<string, string> = {}): BrowserSuite {
     for (const user of suite.users) expect(user.errors).toEqual([])
   })
   return suite
+}
+
+export interface HostSite {
+  /** `http://localhost:<port>`: another origin (and site) than Quire's `http://127.0.0.1:<port>`. */
+  origin: string
+  close (): Promise<void>
+}
+
+/** Someone else's web site: serves `page(path)` as HTML (404 when it returns undefined). */
+export async function hostSite (port: number, page: (path: string) => string | undefined): Promise<HostSite> {
+  const server = createServer((req, res) => {
+    const html = page(new URL(req.url ?? '/', 'http://localhost').pathname)
+    res.writeHead(html === undefined ? 404 : 200, { 'content-type': 'text/html; charset=utf-8' })
+    res.end(html ?? 'not found')
+  })
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject)
+    server.listen(port, '127.0.0.1', resolve)
+  })
+  return { origin: `http://localhost:${port}`, close: () => new Promise((resolve) => server.close(() => resolve())) }
 }
 
 type Scope = Page | Frame
