@@ -10,7 +10,7 @@
 import { digest } from 'lib0/hash/sha256'
 import { tokenUser } from './token.js'
 
-/** Who a page is, for its local copies: `user:<sub>`, or `anonymous` without a token. */
+/** Who a page is, for its local copies: `user:<sub>`, or `anonymous` without a token (or a `sub`). */
 export type LocalIdentity = string
 
 /** Open mode (no token): one shared key for everyone at this browser. */
@@ -33,13 +33,13 @@ export interface LocalKeys {
 }
 
 /**
- * The identity a token stands for: its `sub`. A token that has none (the
- * server refuses it anyway) gets a key of its own, never another's.
+ * The identity a token stands for: its `sub`. A token without one (not a
+ * JWT: open-mode servers ignore tokens; auth servers refuse it) counts as no
+ * token: it opens nothing a page without a token could not open.
  */
 export function identityOf (token: string | null | undefined): LocalIdentity {
-  if (!token) return ANONYMOUS
   const user = tokenUser(token)
-  return user ? identityOfSub(user.id) : `token:${hashHex(token)}`
+  return user ? identityOfSub(user.id) : ANONYMOUS
 }
 
 /** The identity of a user id (`sub`) known without a token. */
