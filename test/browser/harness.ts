@@ -41,7 +41,8 @@ export async function openUser (browser: Browser, url: string): Promise<User> {
   const errors: string[] = []
   watchErrors(page, errors)
   await page.goto(url)
-  await page.locator('.ProseMirror').first().waitFor()
+  // Attached, not visible: a refused editor hides its document.
+  await page.locator('.ProseMirror').first().waitFor({ state: 'attached' })
   return { context, page, errors }
 }
 

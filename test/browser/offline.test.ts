@@ -6,6 +6,7 @@
  */
 import type { Page } from 'playwright-core'
 import { describe, expect, it } from 'vitest'
+import { ANONYMOUS, localKeys } from '../../client/src/provider/local-keys.js'
 import { browserSuite, docText, typeAtEnd, waitForText, waitStatus, watchErrors } from './harness.js'
 
 const suite = browserSuite()
@@ -52,7 +53,7 @@ describe('offline editing', () => {
     await bob.context.setOffline(true)
     await waitStatus(bob.page, 'offline')
     await typeAtEnd(bob.page, bobEditor, ' Kept on this device.')
-    expect(await localCopyWritten(bob.page, `quire:${suite.quire.wsUrl}/offline`)).toBeGreaterThan(0)
+    expect(await localCopyWritten(bob.page, localKeys(suite.quire.wsUrl, ANONYMOUS, 'offline').database)).toBeGreaterThan(0)
     await bob.page.close()
     await bob.context.setOffline(false)
 
