@@ -488,6 +488,8 @@ export class QuireProvider extends ObservableV2<ProviderEvents> {
     const expiresAt = tokenExpiry(token)
     if (expiresAt === null) return
     const lifetime = expiresAt - Date.now()
+    // Already expired (or a clock apart from the server's): the server's 4401 says so, and its retry asks for a fresh one.
+    if (lifetime <= 0) return
     const margin = Math.min(this.opts.tokenRefreshMarginMs ?? 60_000, lifetime / 2)
     const ws = this.ws
     this.refreshTimer = setTimeout(() => {
