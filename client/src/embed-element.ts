@@ -6,8 +6,11 @@
  *
  * Without `server`, the element talks to the server it was loaded from.
  * It fires `quire-status` (detail: EditorStatus) whenever its status changes.
+ * With a `token`, the token's `sub` and `name` are who others see
+ * (`user-name` and `user-id` are then ignored). `signOut()` deletes what
+ * this browser keeps for that person on that server.
  */
-import { mountEditor, type EditorStatus, type MountedEditor } from './lib.js'
+import { clearUserData, mountEditor, type EditorStatus, type MountedEditor } from './lib.js'
 
 const HOST_CSS = `
 :host { all: initial; display: block; border: 1px solid #e3e5e8; border-radius: 10px; overflow: hidden; background: #fff; }
@@ -23,6 +26,16 @@ export class QuireEditorElement extends HTMLElement {
   get editor (): MountedEditor['editor'] | null { return this.mounted?.editor ?? null }
   get provider (): MountedEditor['provider'] | null { return this.mounted?.provider ?? null }
   get status (): EditorStatus | null { return this.mounted?.status ?? null }
+
+  /**
+   * Sign the person of this element's token out of its server in this
+   * browser: disconnect, empty the editor (it stays, read-only) and delete
+   * every local copy they have here, in every tab. Set a new `token` to edit again.
+   */
+  async signOut (): Promise<void> {
+    if (this.mounted) await this.mounted.signOut()
+    else await clearUserData({ server: this.getAttribute('server') || defaultServer(), token: this.getAttribute('token') })
+  }
 
   connectedCallback (): void {
     this.mount()

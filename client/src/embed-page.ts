@@ -1,7 +1,10 @@
 /**
  * `/embed/<docName>`: the editor alone, for an <iframe>. Query parameters:
- * `name`, `color`, `token`. It tells the parent window about its status with
- * postMessage({ source: 'quire', type: 'status', doc, status }).
+ * `name`, `color`, `id`, `token` (whose `sub` and `name` then win). It tells
+ * the parent window about its status with
+ * postMessage({ source: 'quire', type: 'status', doc, status }), and signs
+ * out when the parent posts { source: 'quire', type: 'sign-out' } (answered
+ * with { source: 'quire', type: 'signed-out', doc }).
  */
 import { mountEditor } from './editor/mount.js'
 import { docNameFrom, serverUrl } from './app/routes.js'
@@ -13,7 +16,7 @@ if (doc === null) {
   root.textContent = 'No document: use /embed/<document name>.'
 } else {
   document.title = `${doc} · Quire`
-  mountEditor(root, {
+  const mounted = mountEditor(root, {
     server: serverUrl(),
     doc,
     token: params.get('token') ?? undefined,
@@ -21,5 +24,11 @@ if (doc === null) {
     onStatus: (status) => {
       if (window.parent !== window) window.parent.postMessage({ source: 'quire', type: 'status', doc, status }, '*')
     },
+  })
+
+  window.addEventListener('message', (event) => {
+    const data = event.data as { source?: unknown, type?: unknown } | null
+    if (event.source !== window.parent || window.parent === window || data?.source !== 'quire' || data.type !== 'sign-out') return
+    void mounted.signOut().then(() => window.parent.postMessage({ source: 'quire', type: 'signed-out', doc }, '*'))
   })
 }

@@ -42,7 +42,8 @@ export async function openUser (browser: Browser, url: string): Promise<User> {
   const errors: string[] = []
   watchErrors(page, errors)
   await page.goto(url)
-  await page.locator('.ProseMirror').first().waitFor()
+  // Attached, not visible: a refused editor hides its document.
+  await page.locator('.ProseMirror').first().waitFor({ state: 'attached' })
   return { context, page, errors }
 }
 
@@ -140,4 +141,22 @@ export async function serverText (baseUrl: string, doc: string): Promise<string>
 function xmlText (node: Y.XmlFragment | Y.XmlElement | Y.XmlText): string {
   if (node instanceof Y.XmlText) return node.toString().replace(/<[^>]+>/g, '')
   return node.toArray().map((child) => xmlText(child as Y.XmlElement | Y.XmlText)).join('')
+}
+
+/** Waits until every write IndexedDB has started for the database `dbName` is committed (a later read transaction sees them); returns its update count. */
+export async function localCopyWritten (page: Page, dbName: string): Promise<number> {
+  return page.evaluate((name) => new Promise<number>((resolve, reject) => {
+    const req = indexedDB.open(name)
+    req.onerror = () => reject(req.error)
+    req.onsuccess = () => {
+      const count = req.result.transaction('updates', 'readonly').objectStore('updates').count()
+      count.onsuccess = () => { resolve(count.result); req.result.close() }
+      count.onerror = () => reject(count.error)
+    }
+  }), dbName)
+}
+
+/** The names of the IndexedDB databases of the page's origin. */
+export async function databaseNames (page: Page): Promise<string[]> {
+  return page.evaluate(async () => (await indexedDB.databases()).map((db) => db.name ?? ''))
 }

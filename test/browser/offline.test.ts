@@ -4,24 +4,11 @@
  * survives closing the page (IndexedDB) and reaches Alice once Bob's browser
  * opens the document again online.
  */
-import type { Page } from 'playwright-core'
 import { describe, expect, it } from 'vitest'
-import { browserSuite, docText, typeAtEnd, waitForText, waitStatus, watchErrors } from './harness.js'
+import { ANONYMOUS, localKeys } from '../../client/src/provider/local-keys.js'
+import { browserSuite, docText, localCopyWritten, typeAtEnd, waitForText, waitStatus, watchErrors } from './harness.js'
 
 const suite = browserSuite()
-
-/** Waits until every write IndexedDB has started for `doc` is committed (a later read transaction sees them). */
-async function localCopyWritten (page: Page, dbName: string): Promise<number> {
-  return page.evaluate((name) => new Promise<number>((resolve, reject) => {
-    const req = indexedDB.open(name)
-    req.onerror = () => reject(req.error)
-    req.onsuccess = () => {
-      const count = req.result.transaction('updates', 'readonly').objectStore('updates').count()
-      count.onsuccess = () => { resolve(count.result); req.result.close() }
-      count.onerror = () => reject(count.error)
-    }
-  }), dbName)
-}
 
 describe('offline editing', () => {
   it('merges edits made offline, also across closing the page', async () => {
@@ -52,7 +39,7 @@ describe('offline editing', () => {
     await bob.context.setOffline(true)
     await waitStatus(bob.page, 'offline')
     await typeAtEnd(bob.page, bobEditor, ' Kept on this device.')
-    expect(await localCopyWritten(bob.page, `quire:${suite.quire.wsUrl}/offline`)).toBeGreaterThan(0)
+    expect(await localCopyWritten(bob.page, localKeys(suite.quire.wsUrl, ANONYMOUS, 'offline').database)).toBeGreaterThan(0)
     await bob.page.close()
     await bob.context.setOffline(false)
 

@@ -8,7 +8,7 @@ import * as Y from 'yjs'
 import WS from 'ws'
 import { SignJWT } from 'jose'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { QuireProvider, type QuireProviderOptions } from '../../client/src/provider/quire-provider.js'
+import { FOREIGN_TOKEN, QuireProvider, type QuireProviderOptions } from '../../client/src/provider/quire-provider.js'
 import { startQuire, type QuireProcess } from '../helpers/quire-process.js'
 import { connectClient, whenAwareness, whenDoc, whenSynced, type TestClient } from '../helpers/clients.js'
 
@@ -68,7 +68,7 @@ function when<T> (p: QuireProvider, name: string, test: () => T | false | null |
 }
 
 const sign = (claims: Record<string, unknown>, expiresInSeconds?: number): Promise<string> => {
-  const jwt = new SignJWT(claims).setProtectedHeader({ alg: 'HS256' }).setSubject('user-1')
+  const jwt = new SignJWT(claims).setProtectedHeader({ alg: 'HS256' }).setSubject(typeof claims.sub === 'string' ? claims.sub : 'user-1')
   if (expiresInSeconds !== undefined) jwt.setExpirationTime(Math.floor(Date.now() / 1000) + expiresInSeconds)
   return jwt.sign(new TextEncoder().encode(SECRET))
 }
@@ -179,5 +179,47 @@ describe('QuireProvider', () => {
     expect(p.status).toBe('offline')
     expect((p as unknown as { reconnectTimer: unknown }).reconnectTimer).toBeNull()
     expect(sockets - before).toBe(1)
+  })
+
+  it('empties its document on a 4403 for an uncovered document, here only, and never connects again', async () => {
+    let token = await sign({ allowedDocumentNames: ['provider/*'] })
+    const p = provider(secured, 'provider/revoked', { getToken: () => token })
+    await when(p, 'synced', () => p.synced)
+    p.ydoc.getText('t').insert(0, 'kept on the server')
+    p.ydoc.getMap('m').set('k', 'v')
+    await when(p, 'saved', () => p.saved)
+
+    token = await sign({ allowedDocumentNames: ['elsewhere/*'] })
+    p.disconnect()
+    p.connect()
+    const reason = await when(p, 'cleared', () => p.cleared)
+    expect(reason).toBe('forbidden')
+    expect(p.stoppedBy?.code).toBe(4403)
+    expect(p.ydoc.getText('t').toString()).toBe('')
+    expect(p.ydoc.getMap('m').size).toBe(0)
+
+    const before = sockets
+    token = await sign({ allowedDocumentNames: ['provider/*'] })
+    p.connect()
+    expect(p.status).toBe('offline')
+    const check = stock(secured, 'provider/revoked', token)
+    await whenDoc(check.doc, () => check.text.toString() === 'kept on the server')
+    expect(sockets - before).toBe(0)
+  })
+
+  it('refuses, without connecting, a token for someone else than its first one', async () => {
+    let token = await sign({ allowedDocumentNames: ['provider/*'] })
+    const p = provider(secured, 'provider/foreign', { getToken: () => token })
+    await when(p, 'synced', () => p.synced)
+    expect(p.tokenUser).toEqual({ id: 'user-1', name: null })
+    token = await sign({ sub: 'user-2', name: 'Someone Else', allowedDocumentNames: ['provider/*'] })
+    const before = sockets
+    p.disconnect()
+    p.connect()
+    const info = await when(p, 'stopped', () => p.stoppedBy)
+    expect(info).toEqual({ code: 4401, reason: FOREIGN_TOKEN })
+    expect(sockets - before).toBe(0)
+    expect(p.tokenUser).toEqual({ id: 'user-1', name: null })
+    expect(p.cleared).toBeNull()
   })
 })

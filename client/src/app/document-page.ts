@@ -8,13 +8,15 @@ export function renderDocument (root: HTMLElement, name: string): void {
   const params = new URLSearchParams(location.search)
   const token = params.get('token')
   const user = currentUser(params, token)
-  rememberDoc(name)
+  // The home page opens documents without a token: only open-mode ones are worth listing (and a signed-in person's stay theirs).
+  if (!token) rememberDoc(name)
   document.title = `${name} · Quire`
   root.innerHTML = `
     <div class="app">
       <header class="app-header">
         <a class="brand" href="/" title="All documents"><span class="brand-mark" aria-hidden="true">Q</span><span class="brand-name">Quire</span></a>
         <h1 class="doc-title"></h1>
+        <button type="button" class="button sign-out" data-testid="sign-out" hidden>Sign out</button>
         <button type="button" class="button share">Share</button>
       </header>
       <div class="app-editor"></div>
@@ -29,14 +31,24 @@ export function renderDocument (root: HTMLElement, name: string): void {
     autofocus: !matchMedia('(pointer: coarse)').matches,
   })
 
-  // Click yourself in the presence list to change your name.
-  root.querySelector('[data-testid="presence-list"]')!.addEventListener('click', (e) => {
-    if (!(e.target as Element).closest('[data-self="true"]')) return
-    const next = window.prompt('Your name', mounted.user.name)?.trim()
-    if (!next) return
-    mounted.setUser({ name: next })
-    saveUser(mounted.user)
-  })
+  if (token) {
+    // Signed in: the name is the token's. Signing out deletes what this browser kept for this person.
+    const signOut = root.querySelector<HTMLButtonElement>('.sign-out')!
+    signOut.hidden = false
+    signOut.addEventListener('click', () => {
+      signOut.disabled = true
+      void mounted.signOut().then(() => location.assign('/'))
+    })
+  } else {
+    // Click yourself in the presence list to change your name.
+    root.querySelector('[data-testid="presence-list"]')!.addEventListener('click', (e) => {
+      if (!(e.target as Element).closest('[data-self="true"]')) return
+      const next = window.prompt('Your name', mounted.user.name)?.trim()
+      if (!next) return
+      mounted.setUser({ name: next })
+      saveUser(mounted.user)
+    })
+  }
 
   const share = root.querySelector<HTMLButtonElement>('.share')!
   share.addEventListener('click', () => {

@@ -1,11 +1,12 @@
 /**
- * Who the person at this browser is, for the web app (docs/editor.md): the
- * name comes from `?name=` (or the token's `name` claim), else from
- * localStorage, else a generated one; whatever it is, it is kept in
- * localStorage for next time.
+ * Who the person at this browser is, for the web app (docs/editor.md).
+ * With a token, the token says it (`sub`, `name`) and nothing of it is kept:
+ * the next page without that token must not present itself as that person.
+ * Without one (open mode) the name comes from `?name=`, else from
+ * localStorage, else a generated one, and is kept in localStorage.
  */
-import { tokenClaims } from '../provider/token.js'
-import { colorFor, normalizeUser, randomId, type EditorUser } from '../editor/user.js'
+import { tokenUser } from '../provider/token.js'
+import { colorFor, normalizeUser, randomId, userFromToken, type EditorUser } from '../editor/user.js'
 import { generatedName } from './names.js'
 
 const KEY = 'quire:user'
@@ -27,9 +28,13 @@ export function saveUser (user: EditorUser): void {
 
 export function currentUser (params: URLSearchParams = new URLSearchParams(location.search), token?: string | null): EditorUser {
   const saved = stored()
-  const claims = token ? tokenClaims(token) : {}
-  const id = (typeof claims.sub === 'string' && claims.sub) || saved.id || randomId()
-  const name = params.get('name')?.trim() || (typeof claims.name === 'string' && claims.name) || saved.name || generatedName()
+  const signedIn = tokenUser(token)
+  if (signedIn) {
+    const { id, name } = userFromToken(signedIn)
+    return normalizeUser({ id, name, color: colorFor(signedIn.id) })
+  }
+  const id = saved.id || randomId()
+  const name = params.get('name')?.trim() || saved.name || generatedName()
   const user = normalizeUser({ id, name, color: saved.id === id ? saved.color : colorFor(id) })
   saveUser(user)
   return user

@@ -6,17 +6,16 @@
 import { Editor } from '@tiptap/core'
 import { isChangeOrigin } from '@tiptap/extension-collaboration'
 import * as Y from 'yjs'
-import { IndexeddbPersistence } from 'y-indexeddb'
-import { QuireProvider, type CloseInfo } from '../provider/quire-provider.js'
+import { QuireProvider, type ClearReason, type CloseInfo } from '../provider/quire-provider.js'
 import type { TokenSource } from '../provider/token.js'
 import { collaborativeExtensions } from './extensions.js'
 import { keepCaretOnBlur } from './sticky-carets.js'
 import { presentUsers, TypingSignal, typingText } from './typing.js'
 import { renderPresence } from './presence.js'
-import { describeRefusal, renderStatus, type EditorStatus } from './status.js'
+import { describeProblem, locksEditor, renderStatus, type EditorStatus } from './status.js'
 import { createToolbar } from './toolbar.js'
 import { ensureStyles } from './styles.js'
-import { normalizeUser, type EditorUser } from './user.js'
+import { normalizeUser, userFromToken, type EditorUser } from './user.js'
 
 export interface MountEditorOptions {
   /** Quire server: `wss://quire.example.com` (or `ws://localhost:1234`). */
@@ -27,13 +26,22 @@ export interface MountEditorOptions {
   token?: string
   /** Asked for a fresh JWT on every (re)connect and before the current one expires. */
   getToken?: TokenSource
-  /** Who is editing; missing parts are filled in (a random id, a colour from the id). */
+  /**
+   * With `getToken`: the `sub` your tokens carry, so this person's offline
+   * copy opens before a token is fetched (say, offline). Default: the first token's `sub`.
+   */
+  identity?: string
+  /**
+   * Who is editing; missing parts are filled in (a random id, a colour from
+   * the id). With a token, the id and name are the token's `sub` and `name`
+   * (what the server shows others), whatever is given here.
+   */
   user?: Partial<EditorUser>
   /** Called whenever the connection status, saved state or access changes. */
   onStatus?: (status: EditorStatus) => void
-  /** Keep the document and unsent edits in IndexedDB across reloads (default true). */
+  /** Keep the document and unsent edits in IndexedDB across reloads, per signed-in person (default true). */
   offline?: boolean
-  /** Sync with other tabs of the browser directly (default true). */
+  /** Sync with other tabs of the browser (the same person) directly (default true). */
   crossTab?: boolean
   /** Text shown in an empty document. */
   placeholder?: string
@@ -47,31 +55,38 @@ export interface MountedEditor {
   ydoc: Y.Doc
   readonly user: EditorUser
   readonly status: EditorStatus
-  /** Change the name or colour others see. */
+  /** Change the colour others see, and the name when no token sets it. */
   setUser (user: Partial<EditorUser>): void
+  /**
+   * Sign this person out of this server in this browser: disconnect, empty
+   * the editor, delete every local copy they have here (all documents) and
+   * empty their editors in other tabs. The editor stays, read-only; resolves
+   * once the copies are deleted.
+   */
+  signOut (): Promise<void>
   /** Disconnect, stop everything and remove the editor from the element. */
   destroy (): void
 }
 
-/** IndexedDB rarely takes long; never let it hold up the connection for more than this. */
-const LOCAL_LOAD_WAIT_MS = 1500
-
 export function mountEditor (element: HTMLElement, options: MountEditorOptions): MountedEditor {
-  let user = normalizeUser(options.user)
   const ui = buildSkeleton(element)
   ensureStyles(ui.root)
   fillShadowRootGaps(ui.root)
 
   const ydoc = new Y.Doc()
+  // Connects once the local copy (this person's) is loaded, so the server only sends what we lack.
   const provider = new QuireProvider({
     server: options.server,
     doc: options.doc,
     ydoc,
     token: options.token,
     getToken: options.getToken,
+    identity: options.identity,
+    offline: options.offline !== false,
     crossTab: options.crossTab,
-    connect: false,
   })
+  // With a token, who we are is the token's: the server shows others nothing else.
+  let user = normalizeUser({ ...options.user, ...userFromToken(provider.tokenUser) })
 
   const sticky = keepCaretOnBlur(provider.awareness)
   const editor = new Editor({
@@ -106,45 +121,55 @@ export function mountEditor (element: HTMLElement, options: MountEditorOptions):
   }
   provider.awareness.on('change', renderPeople)
 
-  const currentStatus = (): EditorStatus => ({
-    status: provider.status,
-    saved: provider.saved,
-    synced: provider.synced,
-    access: provider.access,
-    stoppedBy: provider.stoppedBy,
-    problem: provider.stoppedBy ? describeRefusal(provider.stoppedBy) : null,
-  })
+  // A 4401/4403 makes the editor read-only at once, until a connection is accepted again.
+  let refused: CloseInfo | null = null
+  const currentStatus = (): EditorStatus => {
+    const hidden = provider.cleared !== null || (provider.stoppedBy !== null && locksEditor(provider.stoppedBy.code))
+    return {
+      status: provider.status,
+      saved: provider.saved,
+      synced: provider.synced,
+      access: provider.access,
+      editable: provider.access === 'write' && refused === null && !hidden,
+      stoppedBy: provider.stoppedBy,
+      cleared: provider.cleared,
+      problem: describeProblem(provider.stoppedBy, provider.cleared),
+      hidden,
+    }
+  }
   const statusChanged = (): void => {
+    if (provider.status === 'connected' && provider.stoppedBy === null) refused = null
     const s = currentStatus()
     renderStatus(ui.status, s)
     ui.problem.hidden = s.problem === null
     ui.problem.textContent = s.problem ?? ''
-    const editable = s.access === 'write'
-    if (editor.isEditable !== editable) {
-      editor.setEditable(editable, false)
-      if (!editable) typing.stop()
+    // Refused (or forgotten): what this device kept is not shown to whoever was refused.
+    ui.scroll.hidden = s.hidden
+    if (editor.isEditable !== s.editable) {
+      editor.setEditable(s.editable, false)
+      if (!s.editable) typing.stop()
       toolbar.update()
     }
     options.onStatus?.(s)
   }
-  for (const event of ['status', 'saved', 'synced', 'access', 'stopped'] as const) provider.on(event, statusChanged)
+  provider.on('connection-close', (info: CloseInfo) => {
+    if (locksEditor(info.code)) refused = info
+    statusChanged()
+  })
+  for (const event of ['status', 'saved', 'synced', 'access', 'stopped', 'cleared'] as const) provider.on(event, statusChanged)
+  provider.on('token-user', () => applyUser({}))
   statusChanged()
   renderPeople()
 
-  // Connect once the local copy is in, so the server only sends what we lack.
-  let destroyed = false
-  let persistence: IndexeddbPersistence | null = null
-  if (options.offline === false) provider.connect()
-  else {
-    void openLocalCopy(`quire:${provider.url}`, ydoc).then((local) => {
-      if (destroyed) {
-        local?.destroy().catch(() => {})
-        return
-      }
-      persistence = local
-      provider.connect()
-    })
+  function applyUser (next: Partial<EditorUser>): void {
+    const updated = normalizeUser({ ...user, ...next, ...userFromToken(provider.tokenUser) })
+    if (updated.id === user.id && updated.name === user.name && updated.color === user.color) return
+    user = updated
+    editor.commands.updateUser(user)
+    renderPeople()
   }
+
+  let destroyed = false
 
   return {
     editor,
@@ -152,10 +177,9 @@ export function mountEditor (element: HTMLElement, options: MountEditorOptions):
     ydoc,
     get user () { return user },
     get status () { return currentStatus() },
-    setUser (next) {
-      user = normalizeUser({ ...user, ...next })
-      editor.commands.updateUser(user)
-      renderPeople()
+    setUser: applyUser,
+    async signOut () {
+      await provider.signOut()
     },
     destroy () {
       if (destroyed) return
@@ -164,9 +188,8 @@ export function mountEditor (element: HTMLElement, options: MountEditorOptions):
       provider.awareness.off('change', renderPeople)
       sticky.release()
       editor.destroy()
-      provider.destroy()
       // The local copy is written as changes happen; closing it loses nothing.
-      persistence?.destroy().catch(() => {})
+      provider.destroy()
       ydoc.destroy()
       ui.root.remove()
     },
@@ -180,6 +203,7 @@ interface Skeleton {
   presence: HTMLElement
   problem: HTMLElement
   toolbarSlot: HTMLElement
+  scroll: HTMLElement
   content: HTMLElement
 }
 
@@ -206,40 +230,9 @@ function buildSkeleton (element: HTMLElement): Skeleton {
     presence: q('.quire-presence'),
     problem: q('.quire-problem'),
     toolbarSlot: q('.quire-toolbar-slot'),
+    scroll: q('.quire-scroll'),
     content: q('.quire-page'),
   }
-}
-
-/**
- * The IndexedDB copy, loaded (or given up on after a moment), or null where
- * IndexedDB is unusable: some private modes, storage blocked in third-party
- * frames. Probed first, because y-indexeddb leaves a failed open as an
- * unhandled rejection.
- */
-async function openLocalCopy (name: string, ydoc: Y.Doc): Promise<IndexeddbPersistence | null> {
-  if (!await indexedDbUsable()) return null
-  const persistence = new IndexeddbPersistence(name, ydoc)
-  await Promise.race([persistence.whenSynced, delay(LOCAL_LOAD_WAIT_MS)])
-  return persistence
-}
-
-function indexedDbUsable (): Promise<boolean> {
-  return new Promise((resolve) => {
-    try {
-      const req = indexedDB.open('quire-probe')
-      req.onsuccess = () => {
-        req.result.close()
-        resolve(true)
-      }
-      req.onerror = (event) => {
-        event.preventDefault()
-        console.warn('quire: no offline copy (IndexedDB unavailable)', req.error)
-        resolve(false)
-      }
-    } catch {
-      resolve(false)
-    }
-  })
 }
 
 /**
@@ -254,8 +247,4 @@ function fillShadowRootGaps (node: Node): void {
   }
 }
 
-function delay (ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms))
-}
-
-export type { EditorStatus, CloseInfo }
+export type { EditorStatus, CloseInfo, ClearReason }

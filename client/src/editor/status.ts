@@ -3,7 +3,7 @@
  * `data-status` is connecting | connected | offline, `data-saved` is "true"
  * once every local change is stored on the server.
  */
-import type { Access, CloseInfo, ConnectionStatus } from '../provider/quire-provider.js'
+import { FOREIGN_TOKEN, type Access, type ClearReason, type CloseInfo, type ConnectionStatus } from '../provider/quire-provider.js'
 import { CLOSE } from '../../../common/close-codes.js'
 
 export interface EditorStatus {
@@ -11,8 +11,14 @@ export interface EditorStatus {
   saved: boolean
   synced: boolean
   access: Access
+  /** The editor takes input: write access, and not refused (4401/4403) or cleared. */
+  editable: boolean
   /** Set when the server refused the connection for good (4400–4499). */
   stoppedBy: CloseInfo | null
+  /** Set when the document was emptied here and its local copy dropped (lost access, signed out). */
+  cleared: ClearReason | null
+  /** The document is not shown: refused for good with 4401/4403, or cleared. */
+  hidden: boolean
   /** What to tell the user about it. */
   problem: string | null
 }
@@ -25,12 +31,30 @@ const REFUSALS: Record<number, string> = {
   [CLOSE.rateLimited]: 'Too many changes too quickly. Reload to continue.',
 }
 
+const CLEARED: Record<ClearReason, string> = {
+  forbidden: 'You do not have access to this document. Its copy on this device was removed.',
+  'signed-out': 'You signed out. Your documents are no longer kept on this device.',
+  cleared: 'This document was removed from this device.',
+}
+
+/** Refusals that lock the editor and hide what this device kept: who was refused may not be who wrote it. */
+export function locksEditor (code: number): boolean {
+  return code === CLOSE.unauthorized || code === CLOSE.forbidden
+}
+
 export function describeRefusal (info: CloseInfo): string {
+  if (info.code === CLOSE.unauthorized && info.reason === FOREIGN_TOKEN) return 'This editor was opened for someone else. Reload to sign in as you.'
   return REFUSALS[info.code] ?? `The server closed the connection (${info.code}${info.reason ? `: ${info.reason}` : ''}).`
 }
 
+export function describeProblem (stoppedBy: CloseInfo | null, cleared: ClearReason | null): string | null {
+  if (cleared !== null) return CLEARED[cleared]
+  return stoppedBy ? describeRefusal(stoppedBy) : null
+}
+
 function label (s: EditorStatus): string {
-  if (s.stoppedBy) return 'Disconnected'
+  if (s.cleared === 'signed-out') return 'Signed out'
+  if (s.stoppedBy || s.cleared) return 'Disconnected'
   if (s.status === 'connecting') return 'Connecting…'
   if (s.status === 'offline') return s.saved ? 'Offline' : 'Offline · edits kept here'
   if (s.access === 'read') return 'Read only'
@@ -41,6 +65,7 @@ export function renderStatus (el: HTMLElement, s: EditorStatus): void {
   el.dataset.status = s.status
   el.dataset.saved = String(s.saved)
   el.dataset.access = s.access
+  el.dataset.editable = String(s.editable)
   const text = label(s)
   const labelEl = el.querySelector('.quire-status-label')
   if (labelEl && labelEl.textContent !== text) labelEl.textContent = text

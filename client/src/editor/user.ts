@@ -1,7 +1,10 @@
 /**
  * Who is editing: the `user` field each client puts in its awareness state
- * (carets, presence and the typing indicator all read it).
+ * (carets, presence and the typing indicator all read it). With a token, the
+ * id and name are the token's (the server shows others nothing else).
  */
+import type { TokenUser } from '../provider/token.js'
+
 export interface EditorUser {
   /** Stable per person (the token's `sub`, or a random id kept by the browser); tabs of one person share it. */
   id: string
@@ -36,6 +39,15 @@ export function normalizeUser (user: Partial<EditorUser> | undefined): EditorUse
   const name = user?.name?.trim().slice(0, 64) || 'Anonymous'
   const color = user?.color && HEX_COLOR.test(user.color) ? user.color : colorFor(id)
   return { id, name, color }
+}
+
+/**
+ * The parts of the user a token fixes: its `sub` as the id and its `name`
+ * (else the `sub`) as the name, as the server shows them to others. Empty
+ * without a token.
+ */
+export function userFromToken (user: TokenUser | null): Partial<EditorUser> {
+  return user ? { id: user.id, name: user.name ?? user.id } : {}
 }
 
 /** "Ada Lovelace" → "AL", "alice" → "A". */

@@ -12,7 +12,13 @@
  *   expires, so a long session never meets its 4401;
  * - stops for good on a 44xx close and says why (`stoppedBy`, `stopped`);
  * - learns read-only access from the server (`access`);
- * - sends only its own awareness (no O(N²) echo of everyone's renewals).
+ * - sends only its own awareness (no O(N²) echo of everyone's renewals);
+ * - keeps the offline copy (IndexedDB) and talks to other tabs per person:
+ *   both are keyed by the token's `sub`, the server and the document
+ *   (local-keys.ts), opened before the first connection;
+ * - forgets a document it lost access to (4403: the copy is deleted and
+ *   the Y.Doc emptied here only), and signs out (`signOut()`: every copy of
+ *   this person on this server, in every tab).
  */
 import * as Y from 'yjs'
 import * as decoding from 'lib0/decoding'
@@ -26,10 +32,14 @@ import {
   MESSAGE_QUIRE_ACK, MESSAGE_QUIRE_SESSION, MESSAGE_SYNC, SYNC_STEP1, SYNC_STEP2,
 } from '../../../common/messages.js'
 import { backoffDelay, DEFAULT_BACKOFF, type BackoffOptions } from '../../../common/backoff.js'
-import { CLOSE, retryBand } from '../../../common/close-codes.js'
-import { tokenExpiry, type TokenSource } from './token.js'
+import { CLOSE, CLOSE_REASONS, retryBand } from '../../../common/close-codes.js'
+import { tokenExpiry, tokenUser, type TokenSource, type TokenUser } from './token.js'
 import { SavedState } from './saved-state.js'
 import { CrossTab } from './cross-tab.js'
+import { identityOf, identityOfSub, localKeys, type LocalIdentity, type LocalKeys } from './local-keys.js'
+import { LocalCopy } from './local-copy.js'
+import { SIGNED_OUT, signOutIdentity } from './sign-out.js'
+import { toWebSocketBase } from './server-url.js'
 
 export type ConnectionStatus = 'connecting' | 'connected' | 'offline'
 export type Access = 'write' | 'read'
@@ -38,6 +48,14 @@ export interface CloseInfo {
   code: number
   reason: string
 }
+
+/**
+ * Why the provider emptied its document and dropped its local copy:
+ * `forbidden` (the server said the token does not cover it), `signed-out`
+ * (signOut() here or in another tab of the same person), `cleared`
+ * (clearLocalData()).
+ */
+export type ClearReason = 'forbidden' | 'signed-out' | 'cleared'
 
 export interface QuireProviderOptions {
   /** Server base URL: `ws://host:port` or `wss://…` (`http(s)://` is accepted too). */
@@ -50,9 +68,17 @@ export interface QuireProviderOptions {
   token?: string
   /** Asked for a token on every (re)connect and before the current one expires. Wins over `token`. */
   getToken?: TokenSource
+  /**
+   * With `getToken`: the `sub` its tokens carry, so the offline copy of this
+   * person can open before a token is fetched (say, offline). A token for
+   * anyone else is then refused here, like a 4401. Default: the first token's `sub`.
+   */
+  identity?: string
   /** Connect at once (default true). */
   connect?: boolean
-  /** Sync with other tabs of this browser over BroadcastChannel (default true). */
+  /** Keep the document and unsent edits in IndexedDB, per person (default false; mountEditor turns it on). */
+  offline?: boolean
+  /** Sync with other tabs of this browser (the same person) over BroadcastChannel (default true). */
   crossTab?: boolean
   /** Reconnect delays (default: 500 ms doubling, capped at 10 s, full jitter). */
   backoff?: Partial<BackoffOptions>
@@ -76,15 +102,25 @@ export interface ProviderEvents {
   'connection-close': (info: CloseInfo & { willReconnect: boolean }) => void
   /** The server refused for good (4400–4499): the provider will not reconnect by itself. */
   stopped: (info: CloseInfo) => void
+  /** The document was emptied and its local copy dropped; the provider is done (see ClearReason). */
+  cleared: (reason: ClearReason) => void
+  /** The token in use says who we are (or null: no token). */
+  'token-user': (user: TokenUser | null) => void
 }
 
 const CHECK_INTERVAL_MS = 1000
 const MAX_TIMER_MS = 2 ** 31 - 1
+/** The close reason of a 4403 for a token that does not cover the document (any other 4403, e.g. a refused origin, keeps the copy). */
+const NOT_COVERED = CLOSE_REASONS[CLOSE.forbidden]
+/** The reason of the 4401 this provider closes with itself when a token is for someone else than the first one. */
+export const FOREIGN_TOKEN = 'the token is for another user than this editor'
 
 export class QuireProvider extends ObservableV2<ProviderEvents> {
   readonly ydoc: Y.Doc
   readonly awareness: awarenessProtocol.Awareness
   readonly doc: string
+  /** The server's WebSocket base URL (`ws://host:port`). */
+  readonly server: string
   /** The WebSocket URL without its query. */
   readonly url: string
   status: ConnectionStatus = 'connecting'
@@ -93,12 +129,24 @@ export class QuireProvider extends ObservableV2<ProviderEvents> {
   access: Access = 'write'
   /** Set when the server closed with a 44xx code; cleared by connect(). */
   stoppedBy: CloseInfo | null = null
+  /** Set once the document is emptied and its local copy dropped: the provider never connects again. */
+  cleared: ClearReason | null = null
+  /** Who the token in use says we are; null without a token (or before getToken first answered). */
+  tokenUser: TokenUser | null = null
 
   private readonly opts: QuireProviderOptions
   private readonly backoff: BackoffOptions
   private readonly WS: typeof WebSocket
   private readonly savedState: SavedState
-  private readonly crossTab: CrossTab | null
+  /** Who this provider is for, once known (bound once, for its lifetime). */
+  private keys: LocalKeys | null = null
+  private identity: LocalIdentity | null = null
+  /** Resolves once the local copy is loaded (or there is none). */
+  private binding: Promise<void> | null = null
+  private localCopy: LocalCopy | null = null
+  private crossTab: CrossTab | null = null
+  private scopeChannel: BroadcastChannel | null = null
+  private destroyed = false
   private ws: WebSocket | null = null
   private opened = false
   private opening = false
@@ -120,18 +168,22 @@ export class QuireProvider extends ObservableV2<ProviderEvents> {
     this.ydoc = opts.ydoc
     this.doc = opts.doc
     this.awareness = opts.awareness ?? new awarenessProtocol.Awareness(opts.ydoc)
-    this.url = `${toWebSocketBase(opts.server)}/${opts.doc.split('/').map(encodeURIComponent).join('/')}`
+    this.server = toWebSocketBase(opts.server)
+    this.url = `${this.server}/${opts.doc.split('/').map(encodeURIComponent).join('/')}`
     this.backoff = { ...DEFAULT_BACKOFF, ...opts.backoff }
     const WS = opts.WebSocket ?? globalThis.WebSocket
     if (!WS) throw new Error('QuireProvider: no WebSocket implementation (pass options.WebSocket)')
     this.WS = WS
     this.savedState = new SavedState((saved) => this.emit('saved', [saved]))
-    this.crossTab = opts.crossTab !== false && typeof BroadcastChannel !== 'undefined'
-      ? new CrossTab(`quire:${this.url}`, this.ydoc, this.awareness, this)
-      : null
     this.ydoc.on('update', this.onDocUpdate)
     this.awareness.on('update', this.onAwarenessUpdate)
     this.listenToPage()
+    // Who we are, when known without asking getToken: open the local copy now, online or not.
+    if (opts.identity) void this.bind(identityOfSub(opts.identity))
+    else if (!opts.getToken) {
+      void this.bind(identityOf(opts.token))
+      this.setTokenUser(opts.token ?? null)
+    }
     if (opts.connect !== false) this.connect()
   }
 
@@ -140,8 +192,19 @@ export class QuireProvider extends ObservableV2<ProviderEvents> {
     return this.savedState.saved
   }
 
-  /** Start (or resume after disconnect() or a 44xx close) connecting. */
+  /** The IndexedDB database of this document for this person (null until known, or without an offline copy). */
+  get localDatabase (): string | null {
+    return this.opts.offline && this.keys ? this.keys.database : null
+  }
+
+  /** Resolves once the offline copy is loaded into the Y.Doc (at once without one). */
+  get whenLoaded (): Promise<void> {
+    return this.binding ?? Promise.resolve()
+  }
+
+  /** Start (or resume after disconnect() or a 44xx close) connecting. Does nothing once cleared. */
   connect (): void {
+    if (this.cleared !== null || this.destroyed) return
     this.shouldConnect = true
     this.stoppedBy = null
     this.authRetried = false
@@ -161,12 +224,37 @@ export class QuireProvider extends ObservableV2<ProviderEvents> {
     else this.setStatus('offline')
   }
 
+  /**
+   * Forget this document for this person here: disconnect, stop talking to
+   * other tabs, delete its local copy (unsent edits included) and empty the
+   * Y.Doc (locally only: nothing of that reaches the server or other tabs).
+   * The provider never connects again; make a new one.
+   */
+  async clearLocalData (): Promise<void> {
+    const copy = this.localCopy
+    this.forget('cleared')
+    await copy?.delete()
+  }
+
+  /**
+   * Sign this person out of this server in this browser: clearLocalData()
+   * for every document they have a copy of here, in every tab (their other
+   * tabs are told to empty their editors too). Resolves once the copies are
+   * deleted; returns their database names.
+   */
+  async signOut (): Promise<string[]> {
+    const identity = this.identity ?? await this.resolveToken().then(identityOf, () => null)
+    const copy = this.localCopy
+    this.forget('signed-out')
+    await copy?.close()
+    return identity === null ? [] : signOutIdentity(this.server, identity)
+  }
+
   override destroy (): void {
+    this.destroyed = true
     this.disconnect()
-    if (this.crossTab) {
-      awarenessProtocol.removeAwarenessStates(this.awareness, [this.ydoc.clientID], 'provider destroyed')
-      this.crossTab.close()
-    }
+    if (this.crossTab) awarenessProtocol.removeAwarenessStates(this.awareness, [this.ydoc.clientID], 'provider destroyed')
+    this.closeLocal()
     for (const off of this.unlisten) off()
     this.ydoc.off('update', this.onDocUpdate)
     this.awareness.off('update', this.onAwarenessUpdate)
@@ -179,7 +267,7 @@ export class QuireProvider extends ObservableV2<ProviderEvents> {
   private open (token?: string | null): void {
     this.clearTimer('reconnectTimer')
     if (!this.shouldConnect || this.ws !== null || this.opening) return
-    if (browserOffline()) {
+    if (browserOffline() && this.binding !== null) {
       // The `online` event brings us back.
       this.setStatus('offline')
       return
@@ -187,10 +275,21 @@ export class QuireProvider extends ObservableV2<ProviderEvents> {
     const generation = ++this.generation
     this.opening = true
     const ready = token !== undefined ? Promise.resolve(token) : this.resolveToken()
-    ready.then((t) => {
+    ready.then(async (t) => {
+      if (generation !== this.generation) return
+      // The first token tells who we are (with getToken and no `identity`): load their copy first.
+      await this.bind(identityOf(t))
       if (generation !== this.generation) return
       this.opening = false
-      if (this.shouldConnect && this.ws === null) this.openSocket(t)
+      if (!this.shouldConnect || this.ws !== null) return
+      if (identityOf(t) !== this.identity) {
+        // Another person's token must not touch this person's document and copy.
+        this.closed(CLOSE.unauthorized, FOREIGN_TOKEN)
+        return
+      }
+      this.setTokenUser(t)
+      if (browserOffline()) this.setStatus('offline')
+      else this.openSocket(t)
     }, (err: unknown) => {
       if (generation !== this.generation) return
       this.opening = false
@@ -198,6 +297,64 @@ export class QuireProvider extends ObservableV2<ProviderEvents> {
       this.setStatus('offline')
       this.scheduleReconnect()
     })
+  }
+
+  /** Key the local copy and the tab channels by `identity` and open them (once; later calls wait for the first). */
+  private bind (identity: LocalIdentity): Promise<void> {
+    if (this.binding !== null) return this.binding
+    const keys = localKeys(this.server, identity, this.doc)
+    this.identity = identity
+    this.keys = keys
+    if (typeof BroadcastChannel !== 'undefined') {
+      if (this.opts.crossTab !== false) this.crossTab = new CrossTab(keys.channel, this.ydoc, this.awareness, this)
+      this.scopeChannel = new BroadcastChannel(keys.scopeChannel)
+      this.scopeChannel.onmessage = (event: MessageEvent) => {
+        if (event.data === SIGNED_OUT) this.forget('signed-out')
+      }
+    }
+    if (this.opts.offline) {
+      this.localCopy = new LocalCopy(keys.database, keys.scope, this.ydoc)
+      this.binding = this.localCopy.loaded
+    } else {
+      this.binding = Promise.resolve()
+    }
+    return this.binding
+  }
+
+  private setTokenUser (token: string | null): void {
+    const user = tokenUser(token)
+    if (user?.id === this.tokenUser?.id && user?.name === this.tokenUser?.name) return
+    this.tokenUser = user
+    this.emit('token-user', [user])
+  }
+
+  /** Stop talking to other tabs and close the local copy (what is in it stays). */
+  private closeLocal (): void {
+    this.crossTab?.close()
+    this.crossTab = null
+    this.scopeChannel?.close()
+    this.scopeChannel = null
+    void this.localCopy?.close()
+  }
+
+  /**
+   * Done with this document for this person: disconnect, close the copy and
+   * the tab channels, then empty the Y.Doc with this provider as origin, so
+   * the deletions reach neither the server, nor the copy, nor other tabs.
+   * Deleting the copy is the caller's.
+   */
+  private forget (reason: ClearReason): void {
+    if (this.cleared !== null || this.destroyed) return
+    this.cleared = reason
+    this.disconnect()
+    this.closeLocal()
+    this.ydoc.transact((tr) => {
+      for (const type of this.ydoc.share.values()) {
+        for (let item = type._start; item !== null; item = item.right) item.delete(tr)
+        for (const item of type._map.values()) item.delete(tr)
+      }
+    }, this)
+    this.emit('cleared', [reason])
   }
 
   private async resolveToken (): Promise<string | null> {
@@ -286,12 +443,20 @@ export class QuireProvider extends ObservableV2<ProviderEvents> {
       this.stoppedBy = { code, reason }
       this.setStatus('offline')
       this.emit('connection-close', [{ code, reason, willReconnect: false }])
+      // No access to this document any more: what this person kept of it goes.
+      if (code === CLOSE.forbidden && reason === NOT_COVERED) void this.clearForbidden()
       this.emit('stopped', [{ code, reason }])
       return
     }
     this.emit('connection-close', [{ code, reason, willReconnect: this.shouldConnect }])
     this.setStatus('offline')
     if (this.shouldConnect) this.scheduleReconnect()
+  }
+
+  private async clearForbidden (): Promise<void> {
+    const copy = this.localCopy
+    this.forget('forbidden')
+    await copy?.delete()
   }
 
   private scheduleReconnect (): void {
@@ -323,6 +488,8 @@ export class QuireProvider extends ObservableV2<ProviderEvents> {
     const expiresAt = tokenExpiry(token)
     if (expiresAt === null) return
     const lifetime = expiresAt - Date.now()
+    // Already expired (or a clock apart from the server's): the server's 4401 says so, and its retry asks for a fresh one.
+    if (lifetime <= 0) return
     const margin = Math.min(this.opts.tokenRefreshMarginMs ?? 60_000, lifetime / 2)
     const ws = this.ws
     this.refreshTimer = setTimeout(() => {
@@ -478,8 +645,4 @@ export class QuireProvider extends ObservableV2<ProviderEvents> {
 
 function browserOffline (): boolean {
   return typeof navigator !== 'undefined' && navigator.onLine === false
-}
-
-function toWebSocketBase (server: string): string {
-  return server.replace(/\/+$/, '').replace(/^http(s?):\/\//, 'ws$1://')
 }

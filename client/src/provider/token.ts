@@ -1,9 +1,15 @@
 /**
- * Tokens: a fixed string or a callback asked on every (re)connect, and the
+ * Tokens: a fixed string or a callback asked on every (re)connect, the
  * expiry read from a JWT so the provider can fetch a fresh one before the
- * server closes the connection with 4401.
+ * server closes the connection with 4401, and who the token says we are.
  */
 export type TokenSource = () => string | null | undefined | Promise<string | null | undefined>
+
+/** Who a token says we are: its `sub`, and its `name` when it has one (what the server shows others). */
+export interface TokenUser {
+  id: string
+  name: string | null
+}
 
 /** The claims of a JWT (not verified: the server does that), or {} when it cannot be read. */
 export function tokenClaims (token: string): Record<string, unknown> {
@@ -23,4 +29,12 @@ export function tokenClaims (token: string): Record<string, unknown> {
 export function tokenExpiry (token: string): number | null {
   const exp = tokenClaims(token).exp
   return typeof exp === 'number' && Number.isFinite(exp) ? exp * 1000 : null
+}
+
+/** The `sub` and `name` of a JWT, or null without a token or a `sub`. */
+export function tokenUser (token: string | null | undefined): TokenUser | null {
+  if (!token) return null
+  const { sub, name } = tokenClaims(token)
+  if (typeof sub !== 'string' || sub === '') return null
+  return { id: sub, name: typeof name === 'string' && name.trim() !== '' ? name : null }
 }
