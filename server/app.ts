@@ -47,8 +47,8 @@ function defaultClientDir (): string | null {
 
 export async function createQuire (config: Config, log: Logger, backend?: Backend): Promise<Quire> {
   const metrics = createMetrics()
-  const auth = createAuthenticator(config.AUTH_SECRET)
-  if (auth.open) log.warn('AUTH_SECRET is not set: open mode, anyone can read and write every document')
+  const auth = createAuthenticator(config, { log, registry: metrics.registry })
+  if (auth.open) log.warn('neither AUTH_SECRET nor AUTH_JWKS_URL is set: open mode, anyone can read and write every document')
   const chosen = backend ?? await createBackend(config, log)
   const { store, bus } = chosen
   chosen.registerMetrics?.(metrics.registry)

@@ -8,6 +8,9 @@ const int = (min: number, max: number) =>
   z.string().trim().regex(/^\d+$/, 'must be a whole number').transform(Number)
     .pipe(z.number().int().min(min).max(max))
 
+/** A claim name, dotted path (`realm_access.roles`) or namespaced URL claim (`https://example.com/docs`). */
+const claimPath = z.string().trim().regex(/^\S+$/, 'must be a claim name or a dotted path, without spaces')
+
 const schema = z.object({
   PORT: int(0, 65535).default(1234),
   HOST: z.string().trim().min(1).default('0.0.0.0'),
@@ -25,6 +28,28 @@ const schema = z.object({
   /** Embedded store: fsync every batch ("always") or within a second ("everysec"). */
   DATA_FSYNC: z.enum(['always', 'everysec']).default('always'),
   AUTH_SECRET: z.string().min(16, 'must be at least 16 characters').optional(),
+  // Tokens from an identity provider (docs/auth.md, "Tokens from an identity provider").
+  /** Where the provider publishes its public keys; turns auth on like AUTH_SECRET. */
+  AUTH_JWKS_URL: z.string().trim().pipe(z.url({ protocol: /^https?$/, error: 'must be an http:// or https:// URL' })).optional(),
+  /** Required `iss` of every token, when set. */
+  AUTH_ISSUER: z.string().trim().min(1).optional(),
+  /** Accepted `aud` values (comma-separated); a token must name one of them, when set. */
+  AUTH_AUDIENCE: z.string().trim()
+    .regex(/^[^,\s]+(\s*,\s*[^,\s]+)*$/, 'must be a comma-separated list of audiences')
+    .transform((s) => s.split(',').map((a) => a.trim())).optional(),
+  /** Leeway for exp, nbf and iat against clocks that disagree. */
+  AUTH_CLOCK_SKEW_SECONDS: int(0, 300).default(30),
+  /** Where each part of the identity is read in the token: a claim name, a dotted path or a URL claim. */
+  AUTH_CLAIM_USER_ID: claimPath.default('sub'),
+  AUTH_CLAIM_NAME: claimPath.default('name'),
+  AUTH_CLAIM_ALLOWED: claimPath.default('allowedDocumentNames'),
+  AUTH_CLAIM_READONLY: claimPath.default('readonlyDocumentNames'),
+  /** Longest wait for the JWKS endpoint (a refused upgrade waits at most this). */
+  AUTH_JWKS_TIMEOUT_MS: int(100, 60_000).default(3_000),
+  /** After a successful fetch, a token with an unknown key id refetches no sooner than this. */
+  AUTH_JWKS_COOLDOWN_MS: int(100, 3_600_000).default(30_000),
+  /** Keys older than this are refetched in the background (the cached ones serve meanwhile). */
+  AUTH_JWKS_REFRESH_MS: int(100, 86_400_000).default(600_000),
   API_KEY: z.string().min(16, 'must be at least 16 characters').optional(),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   MAX_MESSAGE_BYTES: int(1024, 1024 * 1024 * 1024).default(16 * 1024 * 1024),
@@ -68,12 +93,25 @@ export function loadConfig (env: NodeJS.ProcessEnv = process.env): Config {
     const name = String(issue.path[0] ?? 'environment')
     // Secrets (and URLs, which may carry a password) are never echoed;
     // JSON.stringify keeps the line one line whatever the value holds.
-    const secret = name.includes('SECRET') || name.includes('KEY') || name === 'REDIS_URL'
+    const secret = name.includes('SECRET') || name.includes('KEY') || name.endsWith('_URL')
     const shown = input[name] === undefined || secret ? '' : ` (got ${JSON.stringify(input[name])})`
     throw new ConfigError(`invalid ${name}${shown}: ${issue.message.replace(/\s+/g, ' ')}`)
   }
   if (result.data.REDIS_URL && result.data.REDIS_CLUSTER_NODES) {
     throw new ConfigError('invalid REDIS_CLUSTER_NODES: set either REDIS_URL or REDIS_CLUSTER_NODES, not both')
   }
+  // A token rule with nothing to check tokens against would leave the server
+  // in open mode while its operator believes it is locked (a misspelt
+  // AUTH_JWKS_URL, say): refuse to start instead.
+  for (const key of Object.keys(input)) {
+    if (!key.startsWith('AUTH_')) continue
+    if (!authEnabled(result.data)) throw new ConfigError(`invalid ${key}: needs AUTH_SECRET or AUTH_JWKS_URL (without either, Quire runs in open mode)`)
+    if (key.startsWith('AUTH_JWKS_') && result.data.AUTH_JWKS_URL === undefined) throw new ConfigError(`invalid ${key}: needs AUTH_JWKS_URL`)
+  }
   return result.data
+}
+
+/** Whether clients need a token: AUTH_SECRET or AUTH_JWKS_URL (or both) is set. Otherwise Quire runs in open mode. */
+export function authEnabled (config: Pick<Config, 'AUTH_SECRET' | 'AUTH_JWKS_URL'>): boolean {
+  return config.AUTH_SECRET !== undefined || config.AUTH_JWKS_URL !== undefined
 }
