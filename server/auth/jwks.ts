@@ -67,10 +67,13 @@ async function boundedText (res: Response, limit: number): Promise<string> {
   return Buffer.concat(chunks).toString('utf8')
 }
 
+const isObject = (value: unknown): value is object => value !== null && typeof value === 'object' && !Array.isArray(value)
+
+/** How many keys a JWKS holds, or null when it is not one (jose's own test, so what passes here, jose takes). */
 function keyCount (json: unknown): number | null {
-  if (json === null || typeof json !== 'object') return null
+  if (!isObject(json)) return null
   const keys = (json as { keys?: unknown }).keys
-  return Array.isArray(keys) ? keys.length : null
+  return Array.isArray(keys) && keys.every(isObject) ? keys.length : null
 }
 
 export function createJwksKeys (opts: JwksOptions): JwksKeys {
