@@ -13,6 +13,10 @@ import { isType, readServerFrame } from './helpers/frames.js'
 import { mintToken, nowSeconds, TEST_SECRET } from './helpers/tokens.js'
 import { readMetrics } from './helpers/metrics.js'
 import { waitFor, within } from './helpers/wait.js'
+import { pino } from 'pino'
+import { Registry } from 'prom-client'
+import { createAuthenticator } from '../server/auth/token.js'
+import { loadConfig } from '../server/config.js'
 import { signingKey, signWith, startJwksServer, type JwksServer, type ProviderClaims, type SigningKey } from './helpers/jwks-server.js'
 
 const ISSUER = 'https://idp.test/'
@@ -310,6 +314,31 @@ describe('an unreachable JWKS endpoint', () => {
       await jwks.stop()
     }
   })
+})
+
+describe('a JWKS URL that answers, but not with a key set', () => {
+  for (const mode of ['error', 'redirect', 'oversized', 'not-a-key-set'] as const) {
+    it(`${mode}: a failed fetch, reported once; tokens refused until the set is served`, async () => {
+      const key = await signingKey('ES256', mode)
+      const jwks = await startJwksServer([key])
+      await jwks.setMode(mode)
+      const lines: string[] = []
+      const log = pino({ level: 'info' }, { write: (line: string) => { lines.push(line) } })
+      const registry = new Registry()
+      const auth = createAuthenticator(loadConfig({ AUTH_JWKS_URL: jwks.url }), { log, registry })
+      try {
+        const token = await signWith(key, { sub: 'u', allowedDocumentNames: ['*'] })
+        for (let i = 0; i < 3; i++) await expect(auth.authenticate(token, 'doc')).rejects.toMatchObject({ code: 4401 })
+        expect(lines.filter((l) => l.includes('JWKS endpoint unreachable'))).toHaveLength(1)
+        expect(await registry.getSingleMetricAsString('quire_auth_jwks_up')).toMatch(/^quire_auth_jwks_up 0$/m)
+        await jwks.setMode('serving')
+        await waitFor(() => auth.authenticate(token, 'doc').then(() => true, () => false), (ok) => ok, 'acceptance once the key set is served')
+        expect(await registry.getSingleMetricAsString('quire_auth_jwks_up')).toMatch(/^quire_auth_jwks_up 1$/m)
+      } finally {
+        await jwks.stop()
+      }
+    })
+  }
 })
 
 describe('start-up', () => {

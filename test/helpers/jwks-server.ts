@@ -34,7 +34,12 @@ export function signWith (key: SigningKey, claims: ProviderClaims, header: { kid
     .sign(key.privateKey)
 }
 
-export type JwksMode = 'serving' | 'down' | 'hanging'
+/**
+ * serving: the key set. down: nothing listens. hanging: never answers.
+ * The rest answer at once, wrongly: HTTP 500, a redirect to the key set,
+ * a body over 1 MiB, JSON that is not a key set.
+ */
+export type JwksMode = 'serving' | 'down' | 'hanging' | 'error' | 'redirect' | 'oversized' | 'not-a-key-set'
 
 export interface JwksServer {
   url: string
@@ -65,8 +70,13 @@ export async function startJwksServer (keys: SigningKey[]): Promise<JwksServer> 
       hanging.add(res)
       return
     }
+    const set = JSON.stringify({ keys: served.map((k) => k.jwk) })
+    if (mode === 'error') return void res.writeHead(500).end('oops')
+    if (mode === 'redirect') return void res.writeHead(302, { location: '/elsewhere.json' }).end()
+    if (mode === 'oversized') return void res.writeHead(200, { 'content-type': 'application/json' }).end(set.replace(/}$/, `,"padding":"${'x'.repeat(1024 * 1024)}"}`))
+    if (mode === 'not-a-key-set') return void res.writeHead(200, { 'content-type': 'application/json' }).end('{"keys":[1,2,3]}')
     res.writeHead(200, { 'content-type': 'application/jwk-set+json' })
-    res.end(JSON.stringify({ keys: served.map((k) => k.jwk) }))
+    res.end(set)
   }
   let server: Server = createServer(handler)
   const listen = (port: number): Promise<number> => new Promise((resolve, reject) => {
