@@ -17,7 +17,7 @@ import { pino } from 'pino'
 import { Registry } from 'prom-client'
 import { createAuthenticator } from '../server/auth/token.js'
 import { loadConfig } from '../server/config.js'
-import { signingKey, signWith, startJwksServer, type JwksServer, type ProviderClaims, type SigningKey } from './helpers/jwks-server.js'
+import { signingKey, signWith, startJwksServer, type JwksMode, type JwksServer, type ProviderClaims, type SigningKey } from './helpers/jwks-server.js'
 
 const ISSUER = 'https://idp.test/'
 const AUDIENCE = 'quire'
@@ -55,6 +55,22 @@ async function timedAdmission (quire: QuireProcess, doc: string, token: string):
   const started = performance.now()
   const result = await admission(quire, doc, token)
   return { result, ms: performance.now() - started }
+}
+
+/** A JWKS server serving `keys` (then switched to `mode`) and a Quire started with `envFor(it)`, for one test; both stopped after. */
+async function withProvider (keys: SigningKey[], envFor: (jwks: JwksServer) => Record<string, string>, body: (jwks: JwksServer, quire: QuireProcess) => Promise<void>, mode: JwksMode = 'serving'): Promise<void> {
+  const jwks = await startJwksServer(keys)
+  try {
+    await jwks.setMode(mode)
+    const quire = await startQuire(envFor(jwks))
+    try {
+      await body(jwks, quire)
+    } finally {
+      await quire.kill()
+    }
+  } finally {
+    await jwks.stop()
+  }
 }
 
 const logCount = (quire: QuireProcess, text: string): number => quire.logs.filter((l) => l.includes(text)).length
@@ -185,10 +201,8 @@ describe('a provider with a JWKS URL, and AUTH_SECRET alongside', () => {
 describe('key rotation, without restarting Quire', () => {
   it('a new key id is fetched on first sight; a removed key stops working at the next refresh', async () => {
     const [oldKey, newKey] = await Promise.all([signingKey('RS256', 'key-2024'), signingKey('RS256', 'key-2025')])
-    const jwks = await startJwksServer([oldKey])
     // A short cooldown and refresh, so the test waits little; waits are bounded and say for what.
-    const quire = await startQuire(providerEnv(jwks, { AUTH_JWKS_COOLDOWN_MS: '300', AUTH_JWKS_REFRESH_MS: '500' }))
-    try {
+    await withProvider([oldKey], (jwks) => providerEnv(jwks, { AUTH_JWKS_COOLDOWN_MS: '300', AUTH_JWKS_REFRESH_MS: '500' }), async (jwks, quire) => {
       const oldToken = await signWith(oldKey, claims())
       const newToken = await signWith(newKey, claims())
       expect(await admission(quire, 'idp/rot', oldToken)).toBe('open')
@@ -203,20 +217,15 @@ describe('key rotation, without restarting Quire', () => {
       await waitFor(() => admission(quire, 'idp/rot', oldToken), (r) => r === 4401, 'a token signed with the removed key to be refused')
       expect(await admission(quire, 'idp/rot', newToken)).toBe('open')
       expect(logCount(quire, 'JWKS endpoint unreachable')).toBe(0)
-    } finally {
-      await quire.kill()
-      await jwks.stop()
-    }
+    })
   })
 })
 
 describe('an unreachable JWKS endpoint', () => {
   it('refuses new keys at once with 4401, keeps accepting cached ones, warns once per outage and recovers', async () => {
     const [known, rotated] = await Promise.all([signingKey('ES256', 'known'), signingKey('ES256', 'rotated')])
-    const jwks = await startJwksServer([known])
     // A timeout far above what a prompt refusal may take, so waiting on it would show.
-    const quire = await startQuire(providerEnv(jwks, { AUTH_JWKS_TIMEOUT_MS: '5000', AUTH_JWKS_COOLDOWN_MS: '1000' }))
-    try {
+    await withProvider([known], (jwks) => providerEnv(jwks, { AUTH_JWKS_TIMEOUT_MS: '5000', AUTH_JWKS_COOLDOWN_MS: '1000' }), async (jwks, quire) => {
       const knownToken = await signWith(known, claims())
       const rotatedToken = await signWith(rotated, claims())
       expect(await admission(quire, 'idp/down', knownToken)).toBe('open')
@@ -255,18 +264,12 @@ describe('an unreachable JWKS endpoint', () => {
       for (let i = 0; i < 3; i++) expect(await admission(quire, 'idp/down', third)).toBe(4401)
       expect(await admission(quire, 'idp/down', knownToken)).toBe('open')
       expect(logCount(quire, 'JWKS endpoint unreachable')).toBe(2)
-    } finally {
-      await quire.kill()
-      await jwks.stop()
-    }
+    })
   })
 
   it('a hanging endpoint: the first wait is bounded by the timeout, later refusals do not wait, and probes are rationed', async () => {
     const key = await signingKey('EdDSA', 'hung')
-    const jwks = await startJwksServer([key])
-    await jwks.setMode('hanging')
-    const quire = await startQuire(providerEnv(jwks, { AUTH_JWKS_TIMEOUT_MS: '1500', AUTH_JWKS_COOLDOWN_MS: '4000' }))
-    try {
+    await withProvider([key], (jwks) => providerEnv(jwks, { AUTH_JWKS_TIMEOUT_MS: '1500', AUTH_JWKS_COOLDOWN_MS: '4000' }), async (jwks, quire) => {
       const token = await signWith(key, claims())
       // Quire asks for the keys at start; that fetch hangs until its timeout.
       await jwks.whenRequests(1)
@@ -289,18 +292,12 @@ describe('an unreachable JWKS endpoint', () => {
 
       await within(jwks.setMode('serving'), 5000, 'the JWKS server to listen again')
       await waitFor(() => admission(quire, 'idp/hang', token), (r) => r === 'open', 'acceptance once the endpoint answers again', 20_000)
-    } finally {
-      await quire.kill()
-      await jwks.stop()
-    }
+    }, 'hanging')
   })
 
   it('a Quire started while the endpoint is down refuses at once and warns', async () => {
     const key = await signingKey('RS256', 'late')
-    const jwks = await startJwksServer([key])
-    await within(jwks.setMode('down'), 5000, 'the JWKS server to stop')
-    const quire = await startQuire(providerEnv(jwks, { AUTH_JWKS_TIMEOUT_MS: '5000' }))
-    try {
+    await withProvider([key], (jwks) => providerEnv(jwks, { AUTH_JWKS_TIMEOUT_MS: '5000' }), async (_jwks, quire) => {
       const token = await signWith(key, claims())
       for (let i = 0; i < 3; i++) {
         const r = await timedAdmission(quire, 'idp/late', token)
@@ -309,10 +306,7 @@ describe('an unreachable JWKS endpoint', () => {
       }
       await within(quire.waitForLog('JWKS endpoint unreachable'), 10_000, 'the log line: JWKS endpoint unreachable')
       expect(logCount(quire, 'JWKS endpoint unreachable')).toBe(1)
-    } finally {
-      await quire.kill()
-      await jwks.stop()
-    }
+    }, 'down')
   })
 })
 
@@ -342,20 +336,15 @@ describe('a JWKS URL that answers, but not with a key set', () => {
 })
 
 describe('start-up', () => {
-  it('AUTH_JWKS_URL alone turns auth on: no open-mode warning, no token refused', async () => {
+  it('AUTH_JWKS_URL alone turns auth on: no open-mode warning, and a token is required', async () => {
     const key = await signingKey('ES256', 'only')
-    const jwks = await startJwksServer([key])
-    const quire = await startQuire({ AUTH_JWKS_URL: jwks.url })
-    try {
+    await withProvider([key], (jwks) => ({ AUTH_JWKS_URL: jwks.url }), async (_jwks, quire) => {
       expect(quire.logs.some((l) => l.includes('open mode'))).toBe(false)
       const raw = await openRaw(`${quire.wsUrl}/anything`)
       expect((await raw.closed).code).toBe(4401)
       // Quire's own claim names by default; HS256 is not accepted without AUTH_SECRET.
       expect(await admission(quire, 'team/a', await signWith(key, { sub: 'u', allowedDocumentNames: ['team/*'] }))).toBe('open')
       expect(await admission(quire, 'team/a', await mintToken({ sub: 'u', allowedDocumentNames: ['team/*'] }))).toBe(4401)
-    } finally {
-      await quire.kill()
-      await jwks.stop()
-    }
+    })
   })
 })
