@@ -79,9 +79,10 @@ function keyCount (json: unknown): number | null {
 export function createJwksKeys (opts: JwksOptions): JwksKeys {
   const { log } = opts
   const url = shownUrl(opts.url)
-  const fetches = new Counter({ name: 'quire_auth_jwks_fetches_total', help: 'Fetches of the JWKS URL, by result (ok, error)', labelNames: ['result'], registers: opts.registry ? [opts.registry] : [] })
-  const up = new Gauge({ name: 'quire_auth_jwks_up', help: '1 while the last fetch of the JWKS URL succeeded', registers: opts.registry ? [opts.registry] : [] })
-  const keysHeld = new Gauge({ name: 'quire_auth_jwks_keys', help: 'Public keys held from the JWKS URL', registers: opts.registry ? [opts.registry] : [] })
+  const registers = opts.registry ? [opts.registry] : []
+  const fetches = new Counter({ name: 'quire_auth_jwks_fetches_total', help: 'Fetches of the JWKS URL, by result (ok, error)', labelNames: ['result'], registers })
+  const up = new Gauge({ name: 'quire_auth_jwks_up', help: '1 while the last fetch of the JWKS URL succeeded', registers })
+  const keysHeld = new Gauge({ name: 'quire_auth_jwks_keys', help: 'Public keys held from the JWKS URL', registers })
 
   let loadedAt: number | undefined
   let failures = 0
@@ -141,9 +142,11 @@ export function createJwksKeys (opts: JwksOptions): JwksKeys {
     const now = Date.now()
     if (failures > 0) {
       if (now >= retryAt) refreshInBackground()
-      const jwks = remote.jwks()
-      if (jwks === undefined) throw new JwksUnavailable('JWKS endpoint unreachable and no keys fetched yet')
-      cachedOnly ??= createLocalJWKSet(jwks)
+      if (cachedOnly === undefined) {
+        const jwks = remote.jwks()
+        if (jwks === undefined) throw new JwksUnavailable('JWKS endpoint unreachable and no keys fetched yet')
+        cachedOnly = createLocalJWKSet(jwks)
+      }
       try {
         return await cachedOnly(header, token)
       } catch (err) {
