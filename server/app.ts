@@ -7,7 +7,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import { existsSync } from 'node:fs'
 import { fileURLToPath } from 'node:url'
 import { dirname, join, resolve } from 'node:path'
-import { authConfigured, type Config } from './config.js'
+import { authEnabled, type Config } from './config.js'
 import type { Logger } from './ops/log.js'
 import { createMetrics } from './ops/metrics.js'
 import { createAuthenticator } from './auth/token.js'
@@ -53,10 +53,10 @@ function defaultClientDir (): string | null {
 
 export async function createQuire (config: Config, log: Logger, backend?: Backend): Promise<Quire> {
   const metrics = createMetrics()
-  const auth = createAuthenticator(config.AUTH_SECRET)
+  const auth = createAuthenticator(config, { log, registry: metrics.registry })
   if (auth.open) log.warn(openModeWarning(config.HOST))
   else if (config.API_KEY === undefined) log.info('API_KEY is not set: the HTTP API refuses every request')
-  const origins = createOriginPolicy({ allowed: config.ALLOWED_ORIGINS, authOn: authConfigured(config), host: config.HOST })
+  const origins = createOriginPolicy({ allowed: config.ALLOWED_ORIGINS, authOn: authEnabled(config), host: config.HOST })
   const chosen = backend ?? await createBackend(config, log)
   const { store, bus } = chosen
   chosen.registerMetrics?.(metrics.registry)
@@ -173,10 +173,10 @@ export async function createQuire (config: Config, log: Logger, backend?: Backen
 
 /** The start-up warning of open mode: what it means, and how to expose it (or not) on purpose. */
 export function openModeWarning (host: string): string {
-  const risk = 'AUTH_SECRET is not set: open mode, anyone who reaches this server can read and write every document'
+  const risk = 'neither AUTH_SECRET nor AUTH_JWKS_URL is set: open mode, anyone who reaches this server can read and write every document'
   return isLoopbackHost(host)
-    ? `${risk}. Listening on ${host} only; to expose it anyway set HOST=0.0.0.0 explicitly (better: set AUTH_SECRET)`
-    : `${risk}, and HOST=${host} lets other machines reach it; set AUTH_SECRET to require tokens`
+    ? `${risk}. Listening on ${host} only; to expose it anyway set HOST=0.0.0.0 explicitly (better: set AUTH_SECRET or AUTH_JWKS_URL)`
+    : `${risk}, and HOST=${host} lets other machines reach it; set AUTH_SECRET or AUTH_JWKS_URL to require tokens`
 }
 
 type Route = (req: IncomingMessage, res: ServerResponse, pathname: string) => Promise<void>

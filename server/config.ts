@@ -34,6 +34,9 @@ function originList () {
   })
 }
 
+/** A claim name, dotted path (`realm_access.roles`) or namespaced URL claim (`https://example.com/docs`). */
+const claimPath = z.string().trim().regex(/^\S+$/, 'must be a claim name or a dotted path, without spaces')
+
 const schema = z.object({
   PORT: int(0, 65535).default(1234),
   /** Unset: 0.0.0.0 when auth is configured, 127.0.0.1 in open mode (see `defaultHost`). */
@@ -63,6 +66,28 @@ const schema = z.object({
   /** Embedded store: fsync every batch ("always") or within a second ("everysec"). */
   DATA_FSYNC: z.enum(['always', 'everysec']).default('always'),
   AUTH_SECRET: z.string().min(16, 'must be at least 16 characters').optional(),
+  // Tokens from an identity provider (docs/auth.md, "Tokens from an identity provider").
+  /** Where the provider publishes its public keys; turns auth on like AUTH_SECRET. */
+  AUTH_JWKS_URL: z.string().trim().pipe(z.url({ protocol: /^https?$/, error: 'must be an http:// or https:// URL' })).optional(),
+  /** Required `iss` of every token, when set. */
+  AUTH_ISSUER: z.string().trim().min(1).optional(),
+  /** Accepted `aud` values (comma-separated); a token must name one of them, when set. */
+  AUTH_AUDIENCE: z.string().trim()
+    .regex(/^[^,\s]+(\s*,\s*[^,\s]+)*$/, 'must be a comma-separated list of audiences')
+    .transform((s) => s.split(',').map((a) => a.trim())).optional(),
+  /** Leeway for exp, nbf and iat against clocks that disagree. */
+  AUTH_CLOCK_SKEW_SECONDS: int(0, 300).default(30),
+  /** Where each part of the identity is read in the token: a claim name, a dotted path or a URL claim. */
+  AUTH_CLAIM_USER_ID: claimPath.default('sub'),
+  AUTH_CLAIM_NAME: claimPath.default('name'),
+  AUTH_CLAIM_ALLOWED: claimPath.default('allowedDocumentNames'),
+  AUTH_CLAIM_READONLY: claimPath.default('readonlyDocumentNames'),
+  /** Longest wait for the JWKS endpoint (a refused upgrade waits at most this). */
+  AUTH_JWKS_TIMEOUT_MS: int(100, 60_000).default(3_000),
+  /** After a successful fetch, a token with an unknown key id refetches no sooner than this. */
+  AUTH_JWKS_COOLDOWN_MS: int(100, 3_600_000).default(30_000),
+  /** Keys older than this are refetched in the background (the cached ones serve meanwhile). */
+  AUTH_JWKS_REFRESH_MS: int(100, 86_400_000).default(600_000),
   API_KEY: z.string().min(16, 'must be at least 16 characters').optional(),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   MAX_MESSAGE_BYTES: int(1024, 1024 * 1024 * 1024).default(16 * 1024 * 1024),
@@ -107,17 +132,9 @@ type Parsed = z.infer<typeof schema>
 /** The configuration once defaults that depend on other variables are filled in. */
 export type Config = Omit<Parsed, 'HOST'> & { HOST: string }
 
-/**
- * Whether clients must authenticate. Everything that is safe only with auth
- * on (listening on every interface, any origin) asks this one question.
- */
-export function authConfigured (config: Pick<Parsed, 'AUTH_SECRET'>): boolean {
-  return config.AUTH_SECRET !== undefined
-}
-
 /** With auth, every interface; in open mode only this machine, unless HOST says otherwise. */
 function defaultHost (config: Parsed): string {
-  return authConfigured(config) ? '0.0.0.0' : '127.0.0.1'
+  return authEnabled(config) ? '0.0.0.0' : '127.0.0.1'
 }
 
 export class ConfigError extends Error {}
@@ -138,7 +155,7 @@ export function loadConfig (env: NodeJS.ProcessEnv = process.env): Config {
     const name = String(issue.path[0] ?? 'environment')
     // Secrets (and URLs, which may carry a password) are never echoed;
     // JSON.stringify keeps the line one line whatever the value holds.
-    const secret = name.includes('SECRET') || name.includes('KEY') || name.includes('TOKEN') || name === 'REDIS_URL'
+    const secret = name.includes('SECRET') || name.includes('KEY') || name.includes('TOKEN') || name.endsWith('_URL')
     const shown = input[name] === undefined || secret ? '' : ` (got ${JSON.stringify(input[name])})`
     throw new ConfigError(`invalid ${name}${shown}: ${issue.message.replace(/\s+/g, ' ')}`)
   }
@@ -146,12 +163,29 @@ export function loadConfig (env: NodeJS.ProcessEnv = process.env): Config {
     throw new ConfigError('invalid REDIS_CLUSTER_NODES: set either REDIS_URL or REDIS_CLUSTER_NODES, not both')
   }
   const data = result.data
+  // A token rule with nothing to check tokens against would leave the server
+  // in open mode while its operator believes it is locked (a misspelt
+  // AUTH_JWKS_URL, say): refuse to start instead.
+  for (const key of Object.keys(input)) {
+    if (!key.startsWith('AUTH_')) continue
+    if (!authEnabled(data)) throw new ConfigError(`invalid ${key}: needs AUTH_SECRET or AUTH_JWKS_URL (without either, Quire runs in open mode)`)
+    if (key.startsWith('AUTH_JWKS_') && data.AUTH_JWKS_URL === undefined) throw new ConfigError(`invalid ${key}: needs AUTH_JWKS_URL`)
+  }
   if (data.METRICS_PORT !== undefined && data.METRICS_PORT !== 0 && data.METRICS_PORT === data.PORT) {
     throw new ConfigError(`invalid METRICS_PORT (got "${data.METRICS_PORT}"): must differ from PORT`)
   }
-  if (data.OPEN_MODE === 'refuse' && !authConfigured(data)) {
-    throw new ConfigError('AUTH_SECRET is not set and OPEN_MODE=refuse: set AUTH_SECRET to a random secret of 16+ characters ' +
+  if (data.OPEN_MODE === 'refuse' && !authEnabled(data)) {
+    throw new ConfigError('neither AUTH_SECRET nor AUTH_JWKS_URL is set and OPEN_MODE=refuse: set AUTH_SECRET to a random secret of 16+ characters ' +
       '(e.g. `openssl rand -hex 32`), or set OPEN_MODE=allow to serve without authentication (anyone who reaches the server can then read and write every document)')
   }
   return { ...data, HOST: data.HOST ?? defaultHost(data) }
+}
+
+/**
+ * Whether clients need a token: AUTH_SECRET or AUTH_JWKS_URL (or both) is
+ * set. Otherwise Quire runs in open mode. Everything that is safe only with
+ * auth on (listening on every interface, any origin) asks this one question.
+ */
+export function authEnabled (config: Pick<Parsed, 'AUTH_SECRET' | 'AUTH_JWKS_URL'>): boolean {
+  return config.AUTH_SECRET !== undefined || config.AUTH_JWKS_URL !== undefined
 }

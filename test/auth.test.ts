@@ -14,6 +14,8 @@ import { GatedStore } from './helpers/gated-store.js'
 import { startInProcess } from './helpers/in-process.js'
 import { accessFor } from '../server/auth/access.js'
 import { createAuthenticator } from '../server/auth/token.js'
+import { loadConfig } from '../server/config.js'
+import { createLogger } from '../server/ops/log.js'
 
 let quire: QuireProcess
 const clients: TestClient[] = []
@@ -24,7 +26,8 @@ function client (doc: string, token?: string): TestClient {
 }
 const hour = (): number => nowSeconds() + 3600
 
-beforeAll(async () => { quire = await startQuire({ AUTH_SECRET: TEST_SECRET }) })
+// No clock skew allowance here, so expiry is exact (test/auth-jwks.test.ts covers the skew).
+beforeAll(async () => { quire = await startQuire({ AUTH_SECRET: TEST_SECRET, AUTH_CLOCK_SKEW_SECONDS: '0' }) })
 afterAll(async () => {
   for (const c of clients) c.destroy()
   await quire.kill()
@@ -143,7 +146,7 @@ describe('document name patterns', () => {
   })
 
   it('the identity carries sub, name and expiry', async () => {
-    const auth = createAuthenticator(TEST_SECRET)
+    const auth = createAuthenticator(loadConfig({ AUTH_SECRET: TEST_SECRET, AUTH_CLOCK_SKEW_SECONDS: '0' }), { log: createLogger('silent') })
     const exp = hour()
     const id = await auth.authenticate(await mintToken({ sub: 'u9', name: 'Nine', readonlyDocumentNames: ['r'] }, { expiresAt: exp }), 'r')
     expect(id).toEqual({ userId: 'u9', name: 'Nine', access: 'read', expiresAt: exp * 1000 })
@@ -199,7 +202,7 @@ describe('expiry during a session', () => {
 })
 
 describe('open mode', () => {
-  it('without AUTH_SECRET anyone may connect, and the server says so with a warning at start', async () => {
+  it('without AUTH_SECRET or AUTH_JWKS_URL anyone may connect, and the server says so with a warning at start', async () => {
     const open = await startQuire()
     try {
       const warning = open.logs.map((l) => JSON.parse(l)).find((l) => l.level === 40 && /open mode/.test(l.msg))

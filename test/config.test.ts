@@ -89,7 +89,7 @@ describe('open mode on purpose only', () => {
     expect(stdout).toBe('')
     const lines = stderr.trimEnd().split('\n')
     expect(lines).toHaveLength(1)
-    expect(lines[0]).toMatch(/^quire: AUTH_SECRET is not set and OPEN_MODE=refuse: set AUTH_SECRET .* or set OPEN_MODE=allow /)
+    expect(lines[0]).toMatch(/^quire: neither AUTH_SECRET nor AUTH_JWKS_URL is set and OPEN_MODE=refuse: set AUTH_SECRET .* or set OPEN_MODE=allow /)
   })
 
   it('OPEN_MODE=refuse with AUTH_SECRET, and OPEN_MODE=allow without, start', async () => {
@@ -105,7 +105,7 @@ describe('open mode on purpose only', () => {
     const { stdout } = await run({ HOST: '' })
     const lines = stdout.trimEnd().split('\n').map((l) => JSON.parse(l) as { msg: string, host?: string, level: number })
     expect(lines.find((l) => l.msg === 'quire listening')?.host).toBe('127.0.0.1')
-    const warning = lines.find((l) => l.msg.startsWith('AUTH_SECRET is not set'))
+    const warning = lines.find((l) => l.msg.startsWith('neither AUTH_SECRET nor AUTH_JWKS_URL is set'))
     expect(warning?.level).toBe(40)
     expect(warning?.msg).toMatch(/anyone who reaches this server can read and write every document/)
     expect(warning?.msg).toMatch(/set HOST=0\.0\.0\.0 explicitly/)

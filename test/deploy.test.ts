@@ -61,7 +61,7 @@ describe('docker-compose.yml', () => {
       expect(code).toBe(2)
       expect(stdout).toBe('')
       expect(stderr.trimEnd().split('\n')).toHaveLength(1)
-      expect(stderr).toMatch(/AUTH_SECRET is not set .* set AUTH_SECRET .* or set OPEN_MODE=allow/)
+      expect(stderr).toMatch(/neither AUTH_SECRET nor AUTH_JWKS_URL is set .* set AUTH_SECRET .* or set OPEN_MODE=allow/)
     }
   })
 
@@ -73,7 +73,7 @@ describe('docker-compose.yml', () => {
     expect(secured.stdout).toContain('quire listening')
     expect(secured.stdout).not.toContain('open mode')
     expect(open.stdout).toContain('quire listening')
-    expect(open.stdout).toMatch(/AUTH_SECRET is not set: open mode, anyone who reaches this server can read and write every document/)
+    expect(open.stdout).toMatch(/neither AUTH_SECRET nor AUTH_JWKS_URL is set: open mode, anyone who reaches this server can read and write every document/)
   })
 })
 
