@@ -13,7 +13,7 @@ import { ClaimError, mapClaims, type ClaimMapping } from './claims.js'
 import { createJwksKeys, JwksUnavailable, type JwksKeys } from './jwks.js'
 import { authEnabled, type Config } from '../config.js'
 import type { Logger } from '../ops/log.js'
-import { CLOSE } from '../../common/close-codes.js'
+import { CLOSE, CLOSE_REASONS } from '../../common/close-codes.js'
 
 export interface Identity {
   userId: string
@@ -137,7 +137,7 @@ export function createAuthenticator (config: AuthConfig, deps: AuthDeps): Authen
         throw err
       }
       const access = accessFor(docName, claims.allowed, claims.readonly)
-      if (access === 'none') throw new AuthError(CLOSE.forbidden, 'token does not cover this document')
+      if (access === 'none') throw new AuthError(CLOSE.forbidden, CLOSE_REASONS[CLOSE.forbidden])
       const { exp } = payload
       return { userId: claims.userId, name: claims.name, access, expiresAt: exp === undefined ? undefined : (exp + skew) * 1000 }
     },
