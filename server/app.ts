@@ -49,7 +49,7 @@ export async function createQuire (config: Config, log: Logger, backend?: Backen
   const metrics = createMetrics()
   const auth = createAuthenticator(config.AUTH_SECRET)
   if (auth.open) log.warn('AUTH_SECRET is not set: open mode, anyone can read and write every document')
-  const chosen = backend ?? await createBackend(config, log)
+  const chosen = backend ?? await createBackend(config, log, metrics.timersActive)
   const { store, bus } = chosen
   chosen.registerMetrics?.(metrics.registry)
   const registry = new DocumentRegistry({ store, bus, metrics, log })
