@@ -2,8 +2,8 @@
 import { readFileSync } from 'node:fs'
 import { execFileSync } from 'node:child_process'
 import { cpus, loadavg, totalmem } from 'node:os'
-import { fromRoot } from './paths.js'
-import { redisVersion } from './servers/redis.js'
+import { fromRoot } from '../harness/paths.js'
+import { redisVersion } from '../harness/redis.js'
 
 export interface MachineInfo {
   cores: number

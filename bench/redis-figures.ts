@@ -10,14 +10,21 @@
  */
 import * as Y from 'yjs'
 import { pino } from 'pino'
-import { startRedis } from '../test/helpers/redis.js'
-import { startQuire, type QuireProcess } from '../test/helpers/quire-process.js'
-import { connectClient, whenSynced, whenAwareness, type TestClient } from '../test/helpers/clients.js'
+import { startRedis } from '../harness/redis.js'
+import { startQuire, type QuireProcess } from '../harness/quire.js'
+import { connectClient, whenEvent, type StockClient } from '../harness/clients.js'
 import { loadConfig } from '../server/config.js'
 import { createRedisBackend } from '../server/backend/redis/backend.js'
 import { docKeys } from '../server/backend/redis/keys.js'
 
 const SAMPLES = 300
+
+const whenSynced = (c: StockClient): Promise<void> => whenEvent(c.provider, 'sync', () => c.provider.synced, 'a client to sync')
+
+/** Until the client sees (or no longer sees) the awareness state of `clientId`. */
+const whenPresence = (c: StockClient, clientId: number, present: boolean): Promise<void> =>
+  whenEvent(c.provider.awareness, 'change', () => c.provider.awareness.getStates().has(clientId) === present,
+    `client ${clientId}'s presence to ${present ? 'appear' : 'disappear'}`, 60_000)
 
 function percentile (sorted: number[], p: number): number {
   return sorted[Math.min(sorted.length - 1, Math.floor(p * sorted.length))]
@@ -29,7 +36,7 @@ function summary (ms: number[]): string {
 }
 
 /** Time from an insert on `from` until `to` has it, one edit at a time. */
-async function latency (from: TestClient, to: TestClient, samples: number): Promise<number[]> {
+async function latency (from: StockClient, to: StockClient, samples: number): Promise<number[]> {
   const out: number[] = []
   for (let i = 0; i < samples; i++) {
     const token = `#${i};`
@@ -137,10 +144,10 @@ async function measurePresenceRemoval (rounds: number): Promise<void> {
     await Promise.all([whenSynced(ca), whenSynced(cb)])
     ca.provider.awareness.setLocalStateField('user', { name: 'A' })
     const id = ca.doc.clientID
-    await whenAwareness(cb, (s) => s.has(id))
+    await whenPresence(cb, id, true)
     const start = performance.now()
     await a.kill('SIGKILL')
-    await whenAwareness(cb, (s) => !s.has(id))
+    await whenPresence(cb, id, false)
     out.push(performance.now() - start)
     ca.destroy()
     cb.destroy()

@@ -1,19 +1,41 @@
 /**
- * Reconnect delays: exponential backoff with full jitter (a uniformly random
- * delay between 0 and the capped exponential bound), so that a thousand
- * browsers dropped by one restart do not come back in lockstep.
+ * Retry delays: exponential backoff, the bound doubling from `baseMs` up to
+ * `maxMs`, with a choice of jitter. Reconnecting clients use full jitter (a
+ * uniformly random delay between 0 and the bound), so that a thousand
+ * browsers dropped by one restart do not come back in lockstep; the server's
+ * own retries use it too (server/ops/backoff.ts schedules them).
  */
+
+/**
+ * How the delay is drawn from the bound:
+ * - `full`: uniformly in [0, bound);
+ * - `spread`: uniformly in [¾ bound, 1¼ bound), never much sooner than the bound;
+ * - `none`: exactly the bound.
+ */
+export type Jitter = 'full' | 'spread' | 'none'
+
 export interface BackoffOptions {
   /** Bound of the first retry. */
   baseMs: number
-  /** No delay is ever longer than this. */
+  /** No bound is ever longer than this. */
   maxMs: number
+  /** Full jitter unless told otherwise. */
+  jitter?: Jitter
 }
 
 export const DEFAULT_BACKOFF: BackoffOptions = { baseMs: 500, maxMs: 10_000 }
 
+/** Bound of retry number `attempt` (0 for the first retry): baseMs · 2^attempt, capped at maxMs. */
+export function backoffBound (attempt: number, opts: BackoffOptions): number {
+  return Math.min(opts.maxMs, opts.baseMs * 2 ** Math.min(Math.max(attempt, 0), 30))
+}
+
 /** Delay before retry number `attempt` (0 for the first retry). */
 export function backoffDelay (attempt: number, opts: BackoffOptions = DEFAULT_BACKOFF, random: () => number = Math.random): number {
-  const bound = Math.min(opts.maxMs, opts.baseMs * 2 ** Math.min(attempt, 30))
-  return Math.floor(random() * bound)
+  const bound = backoffBound(attempt, opts)
+  switch (opts.jitter ?? 'full') {
+    case 'full': return Math.floor(random() * bound)
+    case 'spread': return Math.floor(bound * (0.75 + random() / 2))
+    case 'none': return bound
+  }
 }

@@ -57,7 +57,7 @@ export async function createQuire (config: Config, log: Logger, backend?: Backen
   if (auth.open) log.warn(openModeWarning(config.HOST))
   else if (config.API_KEY === undefined) log.info('API_KEY is not set: the HTTP API refuses every request')
   const origins = createOriginPolicy({ allowed: config.ALLOWED_ORIGINS, authOn: authEnabled(config), host: config.HOST })
-  const chosen = backend ?? await createBackend(config, log)
+  const chosen = backend ?? await createBackend(config, log, metrics.timersActive)
   const { store, bus } = chosen
   chosen.registerMetrics?.(metrics.registry)
   const limits: DocumentLimits = {

@@ -4,7 +4,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import * as Y from 'yjs'
-import { startQuire, type QuireProcess } from './helpers/quire-process.js'
+import { startQuire, type QuireProcess } from '../harness/quire.js'
 import { connectClient, whenDoc, whenSynced } from './helpers/clients.js'
 import { textUpdate } from './helpers/frames.js'
 import { TEST_SECRET } from './helpers/tokens.js'

@@ -6,7 +6,7 @@
  * restart, an unreachable or hanging endpoint, and HS256 alongside.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { startQuire, type QuireProcess } from './helpers/quire-process.js'
+import { startQuire, type QuireProcess } from '../harness/quire.js'
 import { connectClient, whenClosed, whenDoc, whenSynced, type TestClient } from './helpers/clients.js'
 import { openRaw } from './helpers/raw-socket.js'
 import { isType, readServerFrame } from './helpers/frames.js'

@@ -5,7 +5,7 @@
  * a session; open mode.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { startQuire, type QuireProcess } from './helpers/quire-process.js'
+import { startQuire, type QuireProcess } from '../harness/quire.js'
 import { connectClient, whenAwareness, whenClosed, whenDoc, whenSynced, type TestClient } from './helpers/clients.js'
 import { openRaw } from './helpers/raw-socket.js'
 import { encodeUpdate, isType, readServerFrame, textUpdate } from './helpers/frames.js'

@@ -6,7 +6,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import WebSocket from 'ws'
 import * as Y from 'yjs'
-import { startQuire, type QuireProcess } from './helpers/quire-process.js'
+import { startQuire, type QuireProcess } from '../harness/quire.js'
 import { connectClient, whenClosed, whenDoc, whenSynced, type TestClient } from './helpers/clients.js'
 import { openRaw } from './helpers/raw-socket.js'
 import { openTcpWebSocket } from './helpers/raw-tcp.js'

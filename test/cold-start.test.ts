@@ -17,7 +17,7 @@ import { GatedStore } from './helpers/gated-store.js'
 import { FakePeer } from './helpers/fake-peer.js'
 import { readServerFrame, textUpdate } from './helpers/frames.js'
 import { connectClient, whenDoc, whenSynced } from './helpers/clients.js'
-import { startQuire } from './helpers/quire-process.js'
+import { startQuire } from '../harness/quire.js'
 
 /** A store holding `doc` as `entries` log entries (1: a compacted snapshot). */
 async function storeWith (entries: number): Promise<{ store: GatedStore, text: string }> {

@@ -5,7 +5,7 @@
  */
 import { afterAll, describe, expect, it } from 'vitest'
 import * as Y from 'yjs'
-import type { QuireProcess } from './helpers/quire-process.js'
+import type { QuireProcess } from '../harness/quire.js'
 import { whenDoc, whenSynced } from './helpers/clients.js'
 import { fleet } from './helpers/fleet.js'
 import { openRaw } from './helpers/raw-socket.js'

@@ -9,7 +9,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import WebSocket from 'ws'
 import * as Y from 'yjs'
-import { startQuire, type QuireProcess } from './helpers/quire-process.js'
+import { startQuire, type QuireProcess } from '../harness/quire.js'
 import { connectClient, whenDoc, whenSynced, type TestClient } from './helpers/clients.js'
 import { awarenessFrame, richDoc, encodeSyncStep1, encodeSyncStep2, encodeUpdate, QUERY_AWARENESS, varUint } from './helpers/frames.js'
 import { readMetrics } from './helpers/metrics.js'

@@ -5,7 +5,7 @@
  */
 import { afterAll, describe, expect, it } from 'vitest'
 import { fleet } from './helpers/fleet.js'
-import { freePort } from './helpers/ports.js'
+import { freePort } from '../harness/ports.js'
 
 const { start, stopAll } = fleet()
 afterAll(stopAll)

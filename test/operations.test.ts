@@ -5,7 +5,7 @@
 import { afterAll, describe, expect, it } from 'vitest'
 import WebSocket from 'ws'
 import * as Y from 'yjs'
-import type { QuireProcess } from './helpers/quire-process.js'
+import type { QuireProcess } from '../harness/quire.js'
 import { fleet } from './helpers/fleet.js'
 import { connectClient, whenClosed, whenDoc, whenSynced, type TestClient } from './helpers/clients.js'
 import { openRaw } from './helpers/raw-socket.js'

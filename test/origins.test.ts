@@ -13,7 +13,7 @@ import { openRaw } from './helpers/raw-socket.js'
 import { readMetrics } from './helpers/metrics.js'
 import { mintToken, TEST_SECRET } from './helpers/tokens.js'
 import { within } from './helpers/wait.js'
-import type { QuireProcess } from './helpers/quire-process.js'
+import type { QuireProcess } from '../harness/quire.js'
 
 const { start, client, stopAll } = fleet()
 afterAll(stopAll)

@@ -4,7 +4,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import * as Y from 'yjs'
-import type { QuireProcess } from './helpers/quire-process.js'
+import type { QuireProcess } from '../harness/quire.js'
 import { fleet } from './helpers/fleet.js'
 import { whenAwareness, whenDoc, whenSynced, type TestClient } from './helpers/clients.js'
 import { openRaw } from './helpers/raw-socket.js'

@@ -5,11 +5,11 @@
  * still there after everything (Quire and Redis) was killed and restarted.
  */
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
-import { startQuire, type QuireProcess } from './helpers/quire-process.js'
+import { startQuire, type QuireProcess } from '../harness/quire.js'
 import { connectClient, whenSynced, whenAwareness, type TestClient } from './helpers/clients.js'
-import { startRedis, type RedisProcess } from './helpers/redis.js'
+import { startRedis, type RedisProcess } from '../harness/redis.js'
 import { startTyping, whenConverged, whenStatus, type Typist } from './helpers/chaos.js'
-import { freePort } from './helpers/ports.js'
+import { freePort } from '../harness/ports.js'
 import { docKeys } from '../server/backend/redis/keys.js'
 
 let redis: RedisProcess

@@ -5,8 +5,8 @@
  * their pub/sub connections are killed.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { startRedisCluster, type RedisCluster } from './helpers/redis.js'
-import { startQuire, type QuireProcess } from './helpers/quire-process.js'
+import { startRedisCluster, type RedisCluster } from '../harness/redis.js'
+import { startQuire, type QuireProcess } from '../harness/quire.js'
 import { connectClient, whenDoc, whenSynced, type TestClient } from './helpers/clients.js'
 import { startTyping, whenConverged, type Typist } from './helpers/chaos.js'
 import { docKeys } from '../server/backend/redis/keys.js'

@@ -5,7 +5,7 @@ import { runStoreContract } from './store-contract.js'
 import { loadConfig } from '../server/config.js'
 import { createRedisBackend, type RedisBackend } from '../server/backend/redis/backend.js'
 import type { DocStore } from '../server/backend/store.js'
-import { startRedis, startRedisCluster, type RedisCluster, type RedisProcess } from './helpers/redis.js'
+import { startRedis, startRedisCluster, type RedisCluster, type RedisProcess } from '../harness/redis.js'
 
 let redis: RedisProcess
 let cluster: RedisCluster

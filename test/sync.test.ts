@@ -1,6 +1,6 @@
 /** Stock y-websocket clients sync text and awareness through a Quire process. */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import type { QuireProcess } from './helpers/quire-process.js'
+import type { QuireProcess } from '../harness/quire.js'
 import { fleet } from './helpers/fleet.js'
 import { whenAwareness, whenDoc, whenSynced, type TestClient } from './helpers/clients.js'
 

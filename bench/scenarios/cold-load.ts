@@ -9,7 +9,7 @@ import * as Y from 'yjs'
 import { config } from '../config.js'
 import { BenchClient } from '../clients/client.js'
 import type { ServerUnderTest } from '../servers/server.js'
-import { sleep } from '../processes.js'
+import { setTimeout as sleep } from 'node:timers/promises'
 import { figure, unavailable, type ScenarioResult } from '../results.js'
 import { largeDoc, TEXT_NAME, type LargeDoc } from '../large-doc.js'
 

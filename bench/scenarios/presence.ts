@@ -10,7 +10,7 @@ import { connectAll, closeAll, type BenchClient, type ClientOptions } from '../c
 import { readVarUint, skipVarBytes } from '../clients/varint.js'
 import type { ServerUnderTest } from '../servers/server.js'
 import { Meter, waitQuiet } from '../meter.js'
-import { sleep } from '../processes.js'
+import { setTimeout as sleep } from 'node:timers/promises'
 import { Samples, percentile } from '../stats.js'
 import { figure, type ScenarioResult } from '../results.js'
 import { encodeAwareness, newClientId, userJson } from './awareness.js'

@@ -9,7 +9,7 @@ import * as Y from 'yjs'
 import { config } from '../config.js'
 import { BenchClient, connectAll, closeAll } from '../clients/client.js'
 import type { ServerUnderTest } from '../servers/server.js'
-import { sleep } from '../processes.js'
+import { setTimeout as sleep } from 'node:timers/promises'
 import { figure, type ScenarioResult } from '../results.js'
 import { randomEdits, TEXT_NAME } from '../large-doc.js'
 

@@ -3,11 +3,11 @@
  * storing documents as files, or two instances on one Redis with
  * @hocuspocus/extension-redis and the same file storage.
  */
-import { fromRoot, tempDir, distBench } from '../paths.js'
-import { freePort } from '../processes.js'
-import { join } from 'node:path'
-import { profileArgs, startInstance, type Instance } from './instance.js'
-import { startRedis } from './redis.js'
+import { fromRoot, tempDir } from '../../harness/paths.js'
+import { freePort } from '../../harness/ports.js'
+import { startInstance, type Instance } from '../../harness/instance.js'
+import { profileArgs } from './profile.js'
+import { startBenchRedis } from './redis.js'
 import { makeServer, type ServerUnderTest } from './server.js'
 
 async function hocuspocusInstance (label: string, dataDir: string, redisPort: number | null): Promise<Instance> {
@@ -15,7 +15,7 @@ async function hocuspocusInstance (label: string, dataDir: string, redisPort: nu
   return startInstance({
     label,
     command: process.execPath,
-    args: [...profileArgs(label), join(distBench, 'servers', 'hocuspocus-main.js')],
+    args: [...profileArgs(label), fromRoot('dist', 'bench', 'servers', 'hocuspocus-main.js')],
     env: {
       PORT: String(port),
       DATA_DIR: dataDir,
@@ -28,13 +28,13 @@ async function hocuspocusInstance (label: string, dataDir: string, redisPort: nu
 }
 
 export async function startHocuspocus (): Promise<ServerUnderTest> {
-  const instance = await hocuspocusInstance('hocuspocus', tempDir('hocuspocus'), null)
+  const instance = await hocuspocusInstance('hocuspocus', tempDir('bench-hocuspocus'), null)
   return makeServer('hocuspocus', 'Hocuspocus', 'hocuspocus', [instance], null)
 }
 
 export async function startHocuspocusRedis (): Promise<ServerUnderTest> {
-  const redis = await startRedis('redis (hocuspocus)')
-  const dir = tempDir('hocuspocus-redis')
+  const redis = await startBenchRedis('redis (hocuspocus)')
+  const dir = tempDir('bench-hocuspocus-redis')
   try {
     const a = await hocuspocusInstance('hocuspocus A', dir, redis.port)
     const b = await hocuspocusInstance('hocuspocus B', dir, redis.port).catch(async (err) => { await a.stop(); throw err })

@@ -1,15 +1,16 @@
 /**
- * Quire as `npm start` runs it (node dist/server/main.js, with the node flags
- * of the start script): one instance on the
- * embedded store, or two instances on one Redis. Logs at warn so logging
- * costs nothing measurable.
+ * Quire as `npm start` runs it (harness/quire.ts: node dist/server/main.js,
+ * with the node flags of the start script): one instance on the embedded
+ * store, or two instances on one Redis. Logs at warn so logging costs
+ * nothing measurable.
  */
-import { readFileSync } from 'node:fs'
 import { config } from '../config.js'
-import { fromRoot, tempDir } from '../paths.js'
-import { freePort } from '../processes.js'
-import { profileArgs, startInstance, type Instance } from './instance.js'
-import { startRedis } from './redis.js'
+import { tempDir } from '../../harness/paths.js'
+import { freePort } from '../../harness/ports.js'
+import { startInstance, type Instance } from '../../harness/instance.js'
+import { quireCommand } from '../../harness/quire.js'
+import { profileArgs } from './profile.js'
+import { startBenchRedis } from './redis.js'
 import { makeServer, type ServerUnderTest } from './server.js'
 
 /**
@@ -34,40 +35,23 @@ export function rateLimitEnv (): Record<string, string> {
   return needed > DEFAULT_RATE_LIMIT ? { RATE_LIMIT_PER_SECOND: String(needed) } : {}
 }
 
-/**
- * Node flags that `npm start` gives Quire (package.json scripts.start:
- * `node <flags> dist/server/main.js`), so the bench runs Quire exactly as it
- * is started in production.
- */
-export function startScriptNodeArgs (): string[] {
-  try {
-    const pkg = JSON.parse(readFileSync(fromRoot('package.json'), 'utf8')) as { scripts?: Record<string, string> }
-    const m = /\bnode((?:\s+--\S+)*)\s+dist\/server\/main\.js/.exec(pkg.scripts?.start ?? '')
-    return m ? m[1].trim().split(/\s+/).filter(Boolean) : []
-  } catch {
-    return []
-  }
-}
-
 async function quireInstance (label: string, env: Record<string, string>): Promise<Instance> {
   const port = await freePort()
   return startInstance({
     label,
-    command: process.execPath,
-    args: [...startScriptNodeArgs(), ...config.quireNodeArgs, ...profileArgs(label), fromRoot('dist', 'server', 'main.js')],
+    ...quireCommand([...config.quireNodeArgs, ...profileArgs(label)]),
     env: quireEnv({ ...env, PORT: String(port) }),
     port,
-    cwd: fromRoot(),
   })
 }
 
 export async function startQuire (): Promise<ServerUnderTest> {
-  const instance = await quireInstance('quire', { DATA_DIR: tempDir('quire') })
+  const instance = await quireInstance('quire', { DATA_DIR: tempDir('bench-quire') })
   return makeServer('quire', 'Quire', 'yws', [instance], null)
 }
 
 export async function startQuireRedis (): Promise<ServerUnderTest> {
-  const redis = await startRedis('redis (quire)')
+  const redis = await startBenchRedis('redis (quire)')
   try {
     const a = await quireInstance('quire A', { REDIS_URL: redis.url })
     const b = await quireInstance('quire B', { REDIS_URL: redis.url }).catch(async (err) => { await a.stop(); throw err })

@@ -4,7 +4,7 @@
  * and the processes whose CPU and memory count as its cost.
  */
 import type { ServerKind } from '../config.js'
-import type { Instance } from './instance.js'
+import type { Instance } from '../../harness/instance.js'
 import type { RedisServer } from './redis.js'
 
 export type Wire = 'yws' | 'hocuspocus'

@@ -3,9 +3,10 @@
  * its y-leveldb persistence (YPERSISTENCE), so documents survive a restart
  * like the other servers' do.
  */
-import { fromRoot, tempDir } from '../paths.js'
-import { freePort } from '../processes.js'
-import { profileArgs, startInstance } from './instance.js'
+import { fromRoot, tempDir } from '../../harness/paths.js'
+import { freePort } from '../../harness/ports.js'
+import { startInstance } from '../../harness/instance.js'
+import { profileArgs } from './profile.js'
 import { makeServer, type ServerUnderTest } from './server.js'
 
 export async function startYWebsocket (): Promise<ServerUnderTest> {
@@ -14,7 +15,7 @@ export async function startYWebsocket (): Promise<ServerUnderTest> {
     label: 'y-websocket',
     command: process.execPath,
     args: [...profileArgs('y-websocket'), fromRoot('node_modules', 'y-websocket-v2', 'bin', 'server.cjs')],
-    env: { HOST: '127.0.0.1', PORT: String(port), YPERSISTENCE: tempDir('y-websocket') },
+    env: { HOST: '127.0.0.1', PORT: String(port), YPERSISTENCE: tempDir('bench-y-websocket') },
     port,
     cwd: fromRoot(),
   })

@@ -20,7 +20,12 @@ import { WebSocket } from 'ws'
 import { CLOSE } from '../../common/close-codes.js'
 import { wireFrame } from './ws-frame.js'
 
-/** The parts of ws 8's internals `sendShared` relies on. */
+/**
+ * The parts of ws 8's internals `sendShared` relies on. They are not ws's
+ * public API: package.json pins ws to an exact version, and
+ * test/ws-internals.test.ts fails, naming what moved, if an upgrade changes
+ * them (update both together).
+ */
 interface WsInternals {
   /** The TCP socket, set once the upgrade completes. */
   _socket: Duplex

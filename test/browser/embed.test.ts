@@ -7,7 +7,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { browserSuite, hostSite, typeAtEnd, waitForText, waitStatus, watchErrors, type HostSite } from './harness.js'
-import { freePort } from '../helpers/ports.js'
+import { freePort } from '../../harness/ports.js'
 
 // "localhost" vs "127.0.0.1" and another port: a different origin (and site)
 // from Quire's. An open-mode server serves only its own origin unless told

@@ -7,8 +7,8 @@ import { createServer } from 'node:http'
 import { chromium, type Browser, type BrowserContext, type Page, type Frame, type Locator } from 'playwright-core'
 import { afterAll, beforeAll, expect } from 'vitest'
 import * as Y from 'yjs'
-import { findBinary } from '../helpers/binaries.js'
-import { startQuire, type QuireProcess } from '../helpers/quire-process.js'
+import { findBinary } from '../../harness/binaries.js'
+import { startQuire, type QuireProcess } from '../../harness/quire.js'
 
 export async function launchBrowser (): Promise<Browser> {
   return chromium.launch({

@@ -9,7 +9,7 @@ import WS from 'ws'
 import { SignJWT } from 'jose'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { FOREIGN_TOKEN, QuireProvider, type QuireProviderOptions } from '../../client/src/provider/quire-provider.js'
-import { startQuire, type QuireProcess } from '../helpers/quire-process.js'
+import { startQuire, type QuireProcess } from '../../harness/quire.js'
 import { connectClient, whenAwareness, whenDoc, whenSynced, type TestClient } from '../helpers/clients.js'
 
 const SECRET = 'provider-test-secret-0123456789'

@@ -1,34 +1,12 @@
 /**
- * Stock y-websocket 3.x clients for tests, exactly as a user would create
- * them (plus the Node WebSocket and no BroadcastChannel, which would let two
- * providers in one process sync without the server).
+ * Stock y-websocket 3.x clients for tests (created by harness/clients.ts,
+ * shared with the bench) and waits on what they see.
  */
 import * as Y from 'yjs'
-import { WebsocketProvider } from 'y-websocket'
-import WebSocket from 'ws'
+import type { StockClient } from '../../harness/clients.js'
 
-// Every stock provider adds a process 'exit' listener (to clear its
-// awareness); tests open hundreds of them.
-process.setMaxListeners(0)
-
-export interface TestClient {
-  doc: Y.Doc
-  provider: WebsocketProvider
-  text: Y.Text
-  destroy (): void
-}
-
-export function connectClient (wsUrl: string, docName: string, opts: { token?: string, params?: Record<string, string>, doc?: Y.Doc } = {}): TestClient {
-  const doc = opts.doc ?? new Y.Doc()
-  const params: Record<string, string> = { ...opts.params }
-  if (opts.token) params.token = opts.token
-  const provider = new WebsocketProvider(wsUrl, docName, doc, {
-    WebSocketPolyfill: WebSocket as unknown as typeof globalThis.WebSocket,
-    disableBc: true,
-    params,
-  })
-  return { doc, provider, text: doc.getText('t'), destroy: () => { provider.destroy(); doc.destroy() } }
-}
+export { connectClient } from '../../harness/clients.js'
+export type TestClient = StockClient
 
 export function whenSynced (client: TestClient): Promise<void> {
   if (client.provider.synced) return Promise.resolve()

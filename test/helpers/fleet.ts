@@ -2,7 +2,7 @@
  * The Quire processes and stock clients one test file starts, so that all of
  * them are stopped after it (register `stopAll` with afterAll).
  */
-import { startQuire, type QuireProcess } from './quire-process.js'
+import { startQuire, type QuireProcess } from '../../harness/quire.js'
 import { connectClient, type TestClient } from './clients.js'
 
 export interface Fleet {

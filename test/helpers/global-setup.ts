@@ -3,7 +3,7 @@
  * real programs the tests drive must be on this machine.
  */
 import { existsSync } from 'node:fs'
-import { findBinary } from './binaries.js'
+import { findBinary } from '../../harness/binaries.js'
 
 export default function setup (): void {
   if (!existsSync('dist/server/main.js')) {

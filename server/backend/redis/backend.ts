@@ -5,7 +5,7 @@
  * listens (/healthz 200, /readyz 503), the connections retry with backoff,
  * and documents load once Redis answers.
  */
-import type { Registry } from 'prom-client'
+import { Gauge, type Registry } from 'prom-client'
 import { registerRedisMetrics, type RedisStats } from './metrics.js'
 import { randomBytes } from 'node:crypto'
 import { hostname } from 'node:os'
@@ -41,7 +41,12 @@ export function redisTarget (config: Config): RedisTarget {
   throw new Error('neither REDIS_URL nor REDIS_CLUSTER_NODES is set')
 }
 
-export async function createRedisBackend (config: Config, log: Logger): Promise<RedisBackend> {
+/**
+ * `timers` is the instance's quire_timers_active gauge; without one (a
+ * backend used on its own, as in tests), its timers count in a gauge of
+ * their own.
+ */
+export async function createRedisBackend (config: Config, log: Logger, timers?: Gauge): Promise<RedisBackend> {
   const target = redisTarget(config)
   const instanceId = newInstanceId()
   const rlog = log.child({ instance: instanceId })
@@ -71,7 +76,8 @@ export async function createRedisBackend (config: Config, log: Logger): Promise<
     stats.catchUpReads++
     return store.read(name, from)
   }
-  bus = new RedisBus({ client, instanceId, publishCommand, positions, readLog, subscriber, log: rlog })
+  const timerGauge = timers ?? new Gauge({ name: 'quire_timers_active', help: 'Redis backend timers pending', registers: [] })
+  bus = new RedisBus({ client, instanceId, publishCommand, positions, readLog, subscriber, log: rlog, timers: timerGauge })
   rlog.info({ redis: target.kind === 'cluster' ? target.nodes.map((n) => `${n.host}:${n.port}`) : redactUrl(target.url) }, 'redis backend configured')
   const registerMetrics = (registry: Registry): void => registerRedisMetrics(registry, stats, () => client.status === 'ready' && subscriber.ready)
   return { store, bus, instanceId, whenReady: ready, registerMetrics }

@@ -8,12 +8,13 @@
  */
 import { Redis, Cluster, type RedisOptions } from 'ioredis'
 import type { Logger } from '../../ops/log.js'
+import { backoffDelay, type BackoffOptions } from '../../../common/backoff.js'
 import type { RedisClient } from './scripts.js'
 
 export const COMMAND_TIMEOUT_MS = 5_000
 const CONNECT_TIMEOUT_MS = 3_000
-const RETRY_MIN_MS = 100
-const RETRY_MAX_MS = 2_000
+/** Reconnecting: 100 ms doubling to 2 s, each delay spread ±25 % so instances do not reconnect in lockstep. */
+const RECONNECT: BackoffOptions = { baseMs: 100, maxMs: 2_000, jitter: 'spread' }
 
 export type RedisTarget =
   | { kind: 'standalone', url: string }
@@ -22,10 +23,10 @@ export type RedisTarget =
 /** Where one pub/sub connection goes: the standalone server, or one cluster node (with the cluster's credentials). */
 export type SubscriberTarget = { url: string } | { host: string, port: number, username?: string, password?: string }
 
-/** Capped exponential backoff with jitter, announced in the log. */
+/** Capped exponential backoff with jitter, announced in the log. ioredis counts attempts from 1. */
 function retryStrategy (log: Logger, what: string) {
   return (attempt: number): number => {
-    const delay = Math.round(Math.min(RETRY_MIN_MS * 2 ** (attempt - 1), RETRY_MAX_MS) * (0.75 + Math.random() / 2))
+    const delay = backoffDelay(attempt - 1, RECONNECT)
     // Say so at once, then now and then while it lasts.
     if (attempt === 1 || attempt % 10 === 0) log.warn({ redis: what, attempt, retryInMs: delay }, 'redis unreachable; retrying')
     return delay

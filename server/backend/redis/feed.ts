@@ -6,8 +6,10 @@
  * the feed reads the missing range from the log instead. Messages arriving
  * during that read wait and are replayed after it.
  */
+import type { Gauge } from 'prom-client'
 import type { BusSink } from '../bus.js'
 import type { Logger } from '../../ops/log.js'
+import { Backoff, STORE_RETRY } from '../../ops/backoff.js'
 import type { AppliedLog } from './positions.js'
 
 export interface LogRange {
@@ -24,9 +26,6 @@ export interface UpdatesMessage {
 
 export type ReadLog = (name: string, from: number) => Promise<LogRange>
 
-const RETRY_MIN_MS = 250
-const RETRY_MAX_MS = 5_000
-
 interface Waiter { resolve: () => void, reject: (err: unknown) => void }
 
 export class DocFeed implements AppliedLog {
@@ -34,8 +33,8 @@ export class DocFeed implements AppliedLog {
   private reading = false
   private pending: UpdatesMessage[] = []
   private waiters: Waiter[] = []
-  private retryDelay = RETRY_MIN_MS
-  private retryTimer: NodeJS.Timeout | null = null
+  /** The next read after a failed one. */
+  private readonly retry: Backoff
   private closed = false
 
   constructor (
@@ -46,13 +45,16 @@ export class DocFeed implements AppliedLog {
     /** This instance: its own updates are already in the document. */
     private readonly self: string,
     private readonly log: Logger,
+    /** quire_timers_active: the retry timer counts there. */
+    timers: Gauge,
   ) {
     this.applied = position
+    this.retry = new Backoff(timers, STORE_RETRY)
   }
 
   receive (msg: UpdatesMessage): void {
     if (this.closed) return
-    if (this.reading || this.retryTimer) {
+    if (this.reading || this.retry.pending) {
       this.pending.push(msg)
       return
     }
@@ -83,14 +85,14 @@ export class DocFeed implements AppliedLog {
 
   close (): void {
     this.closed = true
-    this.clearRetry()
+    this.retry.cancel()
     this.pending = []
     for (const w of this.waiters.splice(0)) w.resolve()
   }
 
   private async read (): Promise<void> {
     this.reading = true
-    this.clearRetry()
+    this.retry.cancel()
     const waiters = this.waiters.splice(0)
     let failure: unknown = null
     try {
@@ -98,7 +100,7 @@ export class DocFeed implements AppliedLog {
       if (!this.closed) {
         if (range.updates.length > 0) this.sink.onRemoteUpdates(range.updates)
         this.applied = Math.max(this.applied, range.seq)
-        this.retryDelay = RETRY_MIN_MS
+        this.retry.reset()
       }
     } catch (err) {
       failure = err
@@ -110,13 +112,8 @@ export class DocFeed implements AppliedLog {
     }
     if (this.closed) return
     if (failure !== null) {
-      this.log.warn({ err: failure, doc: this.name, retryInMs: this.retryDelay }, 'catching up from the log failed; retrying')
-      this.retryTimer = setTimeout(() => {
-        this.retryTimer = null
-        if (!this.reading) void this.read()
-      }, this.retryDelay)
-      this.retryTimer.unref()
-      this.retryDelay = Math.min(this.retryDelay * 2, RETRY_MAX_MS)
+      this.log.warn({ err: failure, doc: this.name, retryInMs: this.retry.delayMs }, 'catching up from the log failed; retrying')
+      this.retry.schedule(() => { if (!this.reading) void this.read() })
       return
     }
     if (this.waiters.length > 0) {
@@ -127,10 +124,5 @@ export class DocFeed implements AppliedLog {
     const pending = this.pending
     this.pending = []
     for (const msg of pending) this.receive(msg)
-  }
-
-  private clearRetry (): void {
-    if (this.retryTimer) clearTimeout(this.retryTimer)
-    this.retryTimer = null
   }
 }

@@ -5,6 +5,7 @@
  * removes the awareness states of instances that stopped heartbeating (its
  * own heartbeat runs from construction to close).
  */
+import type { Gauge } from 'prom-client'
 import type { Bus, BusSink } from '../bus.js'
 import type { LogPosition } from '../store.js'
 import type { Logger } from '../../ops/log.js'
@@ -33,6 +34,8 @@ export interface RedisBusOptions {
   readLog: ReadLog
   subscriber: ChannelSubscriber
   log: Logger
+  /** quire_timers_active: feeds' retry timers count there. */
+  timers: Gauge
 }
 
 export class RedisBus implements Bus {
@@ -54,12 +57,12 @@ export class RedisBus implements Bus {
 
   async subscribe (name: string, position: LogPosition | null, sink: BusSink): Promise<void> {
     const { channel } = docKeys(name)
-    const { readLog, instanceId, log, positions } = this.opts
+    const { readLog, instanceId, log, positions, timers } = this.opts
     const sub: Subscription = {
       name,
       channel,
       sink,
-      feed: new DocFeed(name, position === null ? 0 : Number(position), sink, readLog, instanceId, log),
+      feed: new DocFeed(name, position === null ? 0 : Number(position), sink, readLog, instanceId, log, timers),
       presence: new PresenceDirectory(),
     }
     this.docs.set(name, sub)

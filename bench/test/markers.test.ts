@@ -7,8 +7,8 @@
  */
 import { describe, expect, it } from 'vitest'
 import * as Y from 'yjs'
-import { markerText, scanMarkers } from '../bench/clients/markers.js'
-import { percentile } from '../bench/stats.js'
+import { markerText, scanMarkers } from '../clients/markers.js'
+import { percentile } from '../stats.js'
 
 function editsOf (seqs: number[]): Uint8Array[] {
   const doc = new Y.Doc()

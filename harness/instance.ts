@@ -1,16 +1,11 @@
 /**
- * One server process on 127.0.0.1 and a fixed port: started, stopped
- * gracefully (SIGTERM, so it can persist) and restarted with the same data.
+ * One server process on 127.0.0.1 and a fixed port, whatever the server
+ * (Quire, Hocuspocus, the y-websocket server): started and awaited until it
+ * listens, stopped gracefully (SIGTERM, so it can persist) and restarted on
+ * the same port with the same data.
  */
-import { join } from 'node:path'
-import { config } from '../config.js'
-import { spawnChild, stopChild, waitForPort, type Child } from '../processes.js'
-
-/** node flags that write a CPU profile per process into BENCH_CPU_PROF_DIR/<label>, when it is set. */
-export function profileArgs (label: string): string[] {
-  if (!config.cpuProfDir) return []
-  return ['--cpu-prof', '--cpu-prof-dir', join(config.cpuProfDir, label.replace(/\W+/g, '-'))]
-}
+import { spawnChild, stopChild, type Child } from './processes.js'
+import { waitForPort } from './ports.js'
 
 export interface InstanceSpec {
   label: string
@@ -24,6 +19,7 @@ export interface InstanceSpec {
 export interface Instance {
   readonly spec: InstanceSpec
   readonly port: number
+  /** ws://127.0.0.1:port */
   readonly url: string
   child: Child
   stop (): Promise<void>
@@ -32,7 +28,7 @@ export interface Instance {
 
 export async function startInstance (spec: InstanceSpec): Promise<Instance> {
   const launch = async (): Promise<Child> => {
-    const child = spawnChild(spec.label, spec.command, spec.args, spec.env, spec.cwd)
+    const child = spawnChild(spec.label, spec.command, spec.args, { env: spec.env, cwd: spec.cwd })
     try {
       await waitForPort(child, spec.port)
     } catch (err) {
