@@ -18,11 +18,8 @@
  */
 import type { Gauge } from 'prom-client'
 import type { AppendResult } from '../backend/store.js'
-import { TrackedTimer } from '../ops/timers.js'
+import { Backoff, STORE_RETRY } from '../ops/backoff.js'
 import type { Peer } from './peer.js'
-
-const RETRY_MIN_MS = 250
-const RETRY_MAX_MS = 5000
 
 /** Where the pipeline is in its cycle: exactly one of these at a time. */
 export type Phase =
@@ -83,10 +80,12 @@ export class WritePipeline {
   private idleWaiters: Array<() => void> = []
   /** Update messages received per peer: acknowledgements count them in order. */
   private readonly counts = new Map<Peer, number>()
-  private retryTimer: TrackedTimer | null = null
-  private retryDelay = RETRY_MIN_MS
+  /** Retries of a failed append: 250 ms doubling to 5 s. */
+  private readonly retry: Backoff
 
-  constructor (private readonly hooks: PipelineHooks, private readonly opts: PipelineOptions) {}
+  constructor (private readonly hooks: PipelineHooks, private readonly opts: PipelineOptions) {
+    this.retry = new Backoff(opts.timers, STORE_RETRY)
+  }
 
   get isDegraded (): boolean { return this.failing }
   get state (): Phase { return this.phase }
@@ -160,8 +159,7 @@ export class WritePipeline {
   /** The document unloads: no more writes or retries; whoever waits is released. */
   stop (): void {
     this.phase = 'stopped'
-    this.retryTimer?.clear()
-    this.retryTimer = null
+    this.retry.cancel()
     this.releaseIdle()
     for (const w of this.durableWaiters.splice(0)) w.resolve()
   }
@@ -206,7 +204,7 @@ export class WritePipeline {
       this.failing = false
       this.hooks.degraded(false)
     }
-    this.retryDelay = RETRY_MIN_MS
+    this.retry.reset()
     this.durableSeq = batch[batch.length - 1].seq
     this.relay(batch.filter((q) => !q.relayed))
     this.acknowledge(batch)
@@ -229,11 +227,7 @@ export class WritePipeline {
     }
     this.queued = batch.concat(this.queued)
     this.phase = 'backing-off'
-    this.retryTimer = new TrackedTimer(this.opts.timers, () => {
-      this.retryTimer = null
-      this.write()
-    }, this.retryDelay)
-    this.retryDelay = Math.min(this.retryDelay * 2, RETRY_MAX_MS)
+    this.retry.schedule(() => this.write())
   }
 
   private relay (entries: Entry[]): void {
