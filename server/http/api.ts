@@ -8,12 +8,12 @@
  * `Authorization: Bearer <API_KEY>`; with no API_KEY it is open only in open
  * mode (no AUTH_SECRET), and refused otherwise.
  */
-import { timingSafeEqual } from 'node:crypto'
 import type { IncomingMessage, ServerResponse } from 'node:http'
 import { isValidDocName } from '../../common/doc-name.js'
 import { ProtocolError } from '../../common/messages.js'
 import { CLOSE } from '../../common/close-codes.js'
 import type { DocumentRegistry } from '../document/registry.js'
+import { bearerMatches } from './bearer.js'
 import type { Logger } from '../ops/log.js'
 
 export interface ApiDeps {
@@ -92,10 +92,7 @@ async function withDoc (deps: ApiDeps, name: string, res: ServerResponse, fn: (d
 
 function authorized (req: IncomingMessage, deps: ApiDeps): boolean {
   if (deps.apiKey === undefined) return deps.openMode
-  const header = req.headers.authorization ?? ''
-  const given = Buffer.from(header.startsWith('Bearer ') ? header.slice(7).trim() : '')
-  const expected = Buffer.from(deps.apiKey)
-  return given.length === expected.length && timingSafeEqual(given, expected)
+  return bearerMatches(req, deps.apiKey)
 }
 
 function readBody (req: IncomingMessage, limit: number): Promise<Uint8Array | null> {
