@@ -16,6 +16,7 @@ export interface Program {
 export const REDIS_SERVER: Program = { name: 'redis-server', envVar: 'REDIS_SERVER_BIN', debianPackage: 'redis-server' }
 export const REDIS_CLI: Program = { name: 'redis-cli', envVar: 'REDIS_CLI_BIN', debianPackage: 'redis-tools' }
 export const CHROMIUM: Program = { name: 'chromium', envVar: 'CHROMIUM_PATH', debianPackage: 'chromium' }
+export const HAPROXY: Program = { name: 'haproxy', envVar: 'HAPROXY_BIN', debianPackage: 'haproxy' }
 
 /** The program's path, or null when it is not on PATH. An override that names no file is an error. */
 export function locateBinary (name: string, envVar: string): string | null {

@@ -11,13 +11,14 @@
  * programs; the check is skipped, saying so, without it).
  */
 import { afterAll, describe, expect, it } from 'vitest'
-import { execFileSync, spawn, type ChildProcess } from 'node:child_process'
+import { spawn, type ChildProcess } from 'node:child_process'
 import { startOnce, type StartRun } from './helpers/start-once.js'
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { startQuire, type QuireProcess } from '../harness/quire.js'
 import { freePort } from '../harness/ports.js'
+import { HAPROXY, locateBinary } from '../harness/binaries.js'
 import { openRaw } from './helpers/raw-socket.js'
 import { waitFor, within } from './helpers/wait.js'
 
@@ -77,15 +78,7 @@ describe('docker-compose.yml', () => {
   })
 })
 
-function haproxyBinary (): string | null {
-  try {
-    return process.env.HAPROXY_BIN ?? execFileSync('which', ['haproxy'], { encoding: 'utf8' }).trim()
-  } catch {
-    return null
-  }
-}
-
-const haproxy = haproxyBinary()
+const haproxy = locateBinary(HAPROXY.name, HAPROXY.envVar)
 if (haproxy === null) console.warn('deploy.test.ts: haproxy not installed (apt-get install haproxy): deploy/haproxy.cfg is not exercised')
 
 describe.skipIf(haproxy === null)('deploy/haproxy.cfg, with a real HAProxy in front of one instance', () => {
