@@ -3,7 +3,7 @@
  * A bad value throws a ConfigError whose message is one line naming the variable.
  */
 import { z } from 'zod'
-import { parseOrigin } from './http/origin.js'
+import { parseOrigin } from './addresses.js'
 
 const int = (min: number, max: number) =>
   z.string().trim().regex(/^\d+$/, 'must be a whole number').transform(Number)

@@ -7,6 +7,7 @@
  * affected: they are not someone's browser acting for a page.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http'
+import { parseOrigin } from '../addresses.js'
 
 export interface OriginPolicyOptions {
   /** ALLOWED_ORIGINS, normalized (`*` allows every origin); undefined when unset. */
@@ -28,17 +29,6 @@ export interface OriginPolicy {
    * (returns true: done) or adds the headers that let the page read the answer.
    */
   cors (req: IncomingMessage, res: ServerResponse): boolean
-}
-
-/** `https://Example.com:443/` -> `https://example.com`; null for anything that is not an http(s) origin. */
-export function parseOrigin (text: string): string | null {
-  if (!/^https?:\/\/[^/?#]+\/?$/i.test(text)) return null
-  try {
-    const url = new URL(text)
-    return url.username || url.password ? null : url.origin
-  } catch {
-    return null
-  }
 }
 
 /** Whether `origin` names the same scheme, host and port the request was sent to (its Host header). */
