@@ -55,7 +55,7 @@ async function measureLatency (appendfsync: 'always' | 'everysec'): Promise<void
   const a1 = connectClient(a.wsUrl, doc)
   const a2 = connectClient(a.wsUrl, doc)
   const b1 = connectClient(b.wsUrl, doc)
-  await Promise.all([a1, a2, b1].map(whenSynced))
+  await Promise.all([a1, a2, b1].map((c) => whenSynced(c, 'the latency clients to sync')))
   await latency(a1, b1, 30) // warm up
   console.log(`appendfsync ${appendfsync}: same instance   ${summary(await latency(a1, a2, SAMPLES))}`)
   console.log(`appendfsync ${appendfsync}: across instances ${summary(await latency(a1, b1, SAMPLES))}`)
@@ -72,7 +72,7 @@ async function measureThroughput (edits: number): Promise<void> {
   const doc = 'figures/throughput'
   const writer = connectClient(a.wsUrl, doc)
   const reader = connectClient(b.wsUrl, doc)
-  await Promise.all([whenSynced(writer), whenSynced(reader)])
+  await Promise.all([whenSynced(writer, 'the writer to sync'), whenSynced(reader, 'the reader to sync')])
   const done = new Promise<number>((resolve) => {
     const on = (): void => {
       if (reader.text.length < edits) return
@@ -134,13 +134,13 @@ async function measurePresenceRemoval (rounds: number): Promise<void> {
     const doc = `figures/presence-${i}`
     const ca = connectClient(a.wsUrl, doc)
     const cb = connectClient(b.wsUrl, doc)
-    await Promise.all([whenSynced(ca), whenSynced(cb)])
+    await Promise.all([whenSynced(ca, 'the client on A to sync'), whenSynced(cb, 'the client on B to sync')])
     ca.provider.awareness.setLocalStateField('user', { name: 'A' })
     const id = ca.doc.clientID
-    await whenAwareness(cb, (s) => s.has(id))
+    await whenAwareness(cb, (s) => s.has(id), 'the client on B to see A\'s presence')
     const start = performance.now()
     await a.kill('SIGKILL')
-    await whenAwareness(cb, (s) => !s.has(id))
+    await whenAwareness(cb, (s) => !s.has(id), 'A\'s presence to go from B after kill -9')
     out.push(performance.now() - start)
     ca.destroy()
     cb.destroy()

@@ -1,5 +1,5 @@
 /**
- * Configuration (contract §2): every variable validated at start; a bad
+ * Configuration (docs/configuration.md): every variable validated at start; a bad
  * value stops the process with a non-zero exit and ONE line naming it.
  */
 import { describe, expect, it } from 'vitest'
@@ -8,29 +8,30 @@ import { mkdtempSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { loadConfig } from '../server/config.js'
+import { DEADLINE_MS, within } from './helpers/wait.js'
 
 interface Run { code: number | null, stdout: string, stderr: string }
 
 /** Start the server as `npm start` does, with only these variables; it is killed if it ever gets to listen. */
-function run (env: Record<string, string>): Promise<Run> {
-  return new Promise((resolve) => {
-    const proc = spawn(process.execPath, ['dist/server/main.js'], {
-      env: { PATH: process.env.PATH ?? '', HOST: '127.0.0.1', PORT: '0', DATA_DIR: mkdtempSync(join(tmpdir(), 'quire-cfg-')), ...env },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    })
-    let stdout = ''
-    let stderr = ''
-    proc.stdout.on('data', (c: Buffer) => {
-      stdout += c.toString()
-      if (stdout.includes('quire listening')) proc.kill('SIGKILL')
-    })
-    proc.stderr.on('data', (c: Buffer) => { stderr += c.toString() })
-    const timer = setTimeout(() => proc.kill('SIGKILL'), 10_000)
-    proc.on('exit', (code) => {
-      clearTimeout(timer)
-      resolve({ code, stdout, stderr })
-    })
+async function run (env: Record<string, string>): Promise<Run> {
+  const proc = spawn(process.execPath, ['dist/server/main.js'], {
+    env: { PATH: process.env.PATH ?? '', HOST: '127.0.0.1', PORT: '0', DATA_DIR: mkdtempSync(join(tmpdir(), 'quire-cfg-')), ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
   })
+  let stdout = ''
+  let stderr = ''
+  proc.stdout.on('data', (c: Buffer) => {
+    stdout += c.toString()
+    if (stdout.includes('quire listening')) proc.kill('SIGKILL')
+  })
+  proc.stderr.on('data', (c: Buffer) => { stderr += c.toString() })
+  const exited = new Promise<number | null>((resolve) => proc.on('exit', (code) => resolve(code)))
+  try {
+    const code = await within(exited, DEADLINE_MS, `quire with ${JSON.stringify(env)} to exit or listen`)
+    return { code, stdout, stderr }
+  } finally {
+    if (proc.exitCode === null && proc.signalCode === null) proc.kill('SIGKILL')
+  }
 }
 
 const bad: Array<[string, string]> = [
@@ -83,7 +84,7 @@ describe('a bad value stops the server at start', () => {
 })
 
 describe('good values', () => {
-  it('defaults are those of the contract, and empty strings count as unset', () => {
+  it('defaults are those of docs/configuration.md, and empty strings count as unset', () => {
     const c = loadConfig({ PORT: '', LOG_LEVEL: '' })
     expect(c).toMatchObject({
       PORT: 1234, HOST: '0.0.0.0', DATA_DIR: './data', LOG_LEVEL: 'info', MAX_MESSAGE_BYTES: 16_777_216,

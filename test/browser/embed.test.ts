@@ -8,6 +8,7 @@
 import { createServer, type Server } from 'node:http'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { browserSuite, typeAtEnd, waitForText, waitStatus, watchErrors } from './harness.js'
+import { DEADLINE_MS, within } from '../helpers/wait.js'
 
 const suite = browserSuite()
 let host: Server
@@ -41,13 +42,13 @@ beforeAll(async () => {
     res.writeHead(200, { 'content-type': 'text/html; charset=utf-8' })
     res.end(hostPage())
   })
-  await new Promise<void>((resolve) => host.listen(0, '127.0.0.1', resolve))
+  await within(new Promise<void>((resolve) => host.listen(0, '127.0.0.1', resolve)), DEADLINE_MS, 'the host page\'s server to listen')
   const address = host.address()
   // "localhost" vs "127.0.0.1" and another port: a different origin (and site) from Quire's.
   hostUrl = `http://localhost:${typeof address === 'object' && address ? address.port : 0}/`
 })
 afterAll(async () => {
-  await new Promise((resolve) => host?.close(resolve))
+  if (host) await within(new Promise((resolve) => host.close(resolve)), DEADLINE_MS, 'the host page\'s server to close')
 })
 
 describe('embedding in another origin', () => {

@@ -1,7 +1,7 @@
 /**
  * Real headless Chromium for the browser tests: one browser per test file,
  * a fresh context (own storage, own network switch) per user, and waits on
- * what the page shows (contract §7 selectors), never on the clock.
+ * what the page shows (the selectors of docs/editor.md), never on the clock.
  */
 import { chromium, type Browser, type BrowserContext, type Page, type Frame, type Locator } from 'playwright-core'
 import { afterAll, beforeAll, expect } from 'vitest'
@@ -111,9 +111,14 @@ export async function serverText (baseUrl: string, doc: string): Promise<string>
   if (res.status !== 200) throw new Error(`GET state: ${res.status}`)
   const ydoc = new Y.Doc()
   Y.applyUpdate(ydoc, new Uint8Array(await res.arrayBuffer()))
-  const text = xmlText(ydoc.getXmlFragment('default'))
+  const text = editorText(ydoc)
   ydoc.destroy()
   return text
+}
+
+/** The text of the editor's document (Tiptap's fragment "default") in a Y.Doc, without markup. */
+export function editorText (ydoc: Y.Doc): string {
+  return xmlText(ydoc.getXmlFragment('default'))
 }
 
 function xmlText (node: Y.XmlFragment | Y.XmlElement | Y.XmlText): string {

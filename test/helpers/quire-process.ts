@@ -7,6 +7,7 @@ import { mkdtempSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { freePort } from './ports.js'
+import { DEADLINE_MS, within } from './wait.js'
 
 export interface QuireProcess {
   port: number
@@ -17,10 +18,10 @@ export interface QuireProcess {
   proc: ChildProcess
   logs: string[]
   /** Resolves with the first log line (past or future) containing `text`. */
-  waitForLog (text: string): Promise<string>
+  waitForLog (text: string, timeoutMs?: number): Promise<string>
   /** Resolves with the exit code. */
   exited: Promise<number | null>
-  kill (signal?: NodeJS.Signals): Promise<number | null>
+  kill (signal?: NodeJS.Signals, timeoutMs?: number): Promise<number | null>
   /** Start again with the same environment (and port, and data dir). */
   restart (): Promise<QuireProcess>
 }
@@ -50,7 +51,7 @@ export async function startQuire (env: Record<string, string> = {}): Promise<Qui
     }
   }
   const exited = new Promise<number | null>((resolve) => proc.on('exit', (code) => resolve(code)))
-  await new Promise<void>((resolve, reject) => {
+  await within(new Promise<void>((resolve, reject) => {
     let buf = ''
     const onData = (chunk: Buffer): void => {
       buf += chunk.toString()
@@ -65,7 +66,7 @@ export async function startQuire (env: Record<string, string> = {}): Promise<Qui
     proc.stdout!.on('data', onData)
     proc.stderr!.on('data', (c: Buffer) => addLog(c.toString()))
     void exited.then((code) => reject(new Error(`quire exited with ${code} before listening:\n${logs.join('\n')}`)))
-  })
+  }), DEADLINE_MS, `quire on port ${port} to listen`)
   const q: QuireProcess = {
     port,
     url: `http://127.0.0.1:${port}`,
@@ -73,14 +74,14 @@ export async function startQuire (env: Record<string, string> = {}): Promise<Qui
     env: fullEnv,
     proc,
     logs,
-    waitForLog: (text) => {
+    waitForLog: (text, timeoutMs = DEADLINE_MS) => {
       const found = logs.find((l) => l.includes(text))
-      return found !== undefined ? Promise.resolve(found) : new Promise((resolve) => logWaiters.push({ text, resolve }))
+      return found !== undefined ? Promise.resolve(found) : within(new Promise((resolve) => logWaiters.push({ text, resolve })), timeoutMs, `a log line containing ${JSON.stringify(text)}`)
     },
     exited,
-    async kill (signal = 'SIGKILL') {
+    async kill (signal = 'SIGKILL', timeoutMs = DEADLINE_MS) {
       if (proc.exitCode === null && proc.signalCode === null) proc.kill(signal)
-      return exited
+      return within(exited, timeoutMs, `quire on port ${port} to exit after ${signal}`)
     },
     restart: () => startQuire(fullEnv),
   }

@@ -12,6 +12,7 @@ import { promisify } from 'node:util'
 import { Redis } from 'ioredis'
 import { findBinary } from './binaries.js'
 import { freePort } from './ports.js'
+import { DEADLINE_MS, waitFor, within } from './wait.js'
 
 export interface RedisProcess {
   port: number
@@ -20,7 +21,7 @@ export interface RedisProcess {
   proc: ChildProcess
   /** A plain client for inspecting and poking this server. */
   client (): Redis
-  kill (signal?: NodeJS.Signals): Promise<void>
+  kill (signal?: NodeJS.Signals, timeoutMs?: number): Promise<void>
   /** Start again on the same port and data directory. */
   restart (): Promise<RedisProcess>
   /** Kill it and remove its data. */
@@ -58,7 +59,7 @@ export async function startRedis (opts: StartOptions = {}): Promise<RedisProcess
     running.delete(proc)
     resolve()
   }))
-  await new Promise<void>((resolve, reject) => {
+  await within(new Promise<void>((resolve, reject) => {
     let out = ''
     proc.stdout!.on('data', (chunk: Buffer) => {
       out += chunk.toString()
@@ -66,7 +67,7 @@ export async function startRedis (opts: StartOptions = {}): Promise<RedisProcess
     })
     proc.stderr!.on('data', (chunk: Buffer) => { out += chunk.toString() })
     void exited.then(() => reject(new Error(`redis-server exited before it was ready:\n${out}`)))
-  })
+  }), DEADLINE_MS, `redis-server on port ${port} to be ready`)
   const clients: Redis[] = []
   const r: RedisProcess = {
     port,
@@ -79,10 +80,10 @@ export async function startRedis (opts: StartOptions = {}): Promise<RedisProcess
       clients.push(c)
       return c
     },
-    kill: async (signal = 'SIGKILL') => {
+    kill: async (signal = 'SIGKILL', timeoutMs = DEADLINE_MS) => {
       for (const c of clients.splice(0)) c.disconnect()
       if (proc.exitCode === null && proc.signalCode === null) proc.kill(signal)
-      await exited
+      await within(exited, timeoutMs, `redis-server on port ${port} to exit after ${signal}`)
     },
     restart: () => startRedis({ ...opts, port, dir }),
     stop: async () => {
@@ -116,11 +117,8 @@ export async function startRedisCluster (size = 3, opts: { password?: string } =
   // Each node must see every slot served before the cluster takes commands everywhere.
   for (const m of masters) {
     const c = m.client()
-    for (;;) {
-      const info = await c.cluster('INFO') as string
-      if (info.includes('cluster_state:ok') && info.includes(`cluster_known_nodes:${size}`)) break
-      await new Promise((r) => setTimeout(r, 50))
-    }
+    await waitFor(() => c.cluster('INFO') as Promise<string>, (info) => info.includes('cluster_state:ok') && info.includes(`cluster_known_nodes:${size}`),
+      `cluster node ${m.port} to see ${size} nodes and every slot served`)
     c.disconnect()
   }
   return {
