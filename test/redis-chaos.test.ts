@@ -68,9 +68,7 @@ async function stopTypingAndConverge (all: TestClient[]): Promise<string> {
     t.stop()
     tokens.push(...t.tokens)
   }
-  const text = await whenConverged(all, tokens, `every client to converge with all ${tokens.length} tokens typed`)
-  expect(tokens.length).toBeGreaterThan(0)
-  return text
+  return whenConverged(all, tokens, `every client to converge with all ${tokens.length} tokens typed`)
 }
 
 describe('chaos with real processes', () => {

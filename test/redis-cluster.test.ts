@@ -119,6 +119,8 @@ describe('a cluster that requires a password', () => {
       expect(Number(received?.[1])).toBeGreaterThan(0)
       const wrong = await startQuire({ REDIS_CLUSTER_NODES: locked.seeds, REDIS_PASSWORD: 'not-the-password' })
       started.push(wrong)
+      // Not just not ready yet: it tried, failed, and still says not ready.
+      await wrong.waitForLog('redis connection error')
       expect((await fetch(`${wrong.url}/readyz`)).status).toBe(503)
     } finally {
       await Promise.all(started.map((q) => q.kill()))

@@ -1,7 +1,8 @@
 /**
  * Stock y-websocket 3.x clients for tests, exactly as a user would create
  * them (plus the Node WebSocket and no BroadcastChannel, which would let two
- * providers in one process sync without the server).
+ * providers in one process sync without the server). Every wait here has a
+ * deadline (DEADLINE_MS unless given) and rejects naming `what` (wait.ts).
  */
 import * as Y from 'yjs'
 import { WebsocketProvider } from 'y-websocket'
@@ -31,23 +32,23 @@ export function connectClient (wsUrl: string, docName: string, opts: { token?: s
   return { doc, provider, text: doc.getText('t'), destroy: () => { provider.destroy(); doc.destroy() } }
 }
 
-/** Every wait below has a deadline (DEADLINE_MS unless given) and rejects naming `what` (see wait.ts). */
-
-export function whenSynced (client: TestClient, what: string, timeoutMs = DEADLINE_MS): Promise<void> {
+/** Resolves when `holds` is true, re-checked on every `event` of the provider. */
+function whenProvider (client: TestClient, event: 'sync' | 'status', holds: () => boolean, what: string, timeoutMs: number): Promise<void> {
   const { provider } = client
   return waitUntil((on) => {
-    provider.on('sync', on)
-    return () => provider.off('sync', on)
-  }, () => provider.synced, what, timeoutMs)
+    provider.on(event, on)
+    return () => provider.off(event, on)
+  }, holds, what, timeoutMs)
+}
+
+/** Resolves when the provider is synced (it got a sync step 2 in answer to its step 1). */
+export function whenSynced (client: TestClient, what: string, timeoutMs = DEADLINE_MS): Promise<void> {
+  return whenProvider(client, 'sync', () => client.provider.synced, what, timeoutMs)
 }
 
 /** Resolves when the provider's WebSocket is open (before any sync). */
 export function whenConnected (client: TestClient, what: string, timeoutMs = DEADLINE_MS): Promise<void> {
-  const { provider } = client
-  return waitUntil((on) => {
-    provider.on('status', on)
-    return () => provider.off('status', on)
-  }, () => provider.wsconnected, what, timeoutMs)
+  return whenProvider(client, 'status', () => client.provider.wsconnected, what, timeoutMs)
 }
 
 /** Resolves when `predicate` holds, re-checking on every change of the doc. */
