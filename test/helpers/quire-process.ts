@@ -66,7 +66,7 @@ export async function startQuire (env: Record<string, string> = {}): Promise<Qui
     proc.stdout!.on('data', onData)
     proc.stderr!.on('data', (c: Buffer) => addLog(c.toString()))
     void exited.then((code) => reject(new Error(`quire exited with ${code} before listening:\n${logs.join('\n')}`)))
-  }), DEADLINE_MS, `quire on port ${port} to listen`)
+  }), DEADLINE_MS, `quire on port ${port} to listen`).catch((err: unknown) => { proc.kill('SIGKILL'); throw err })
   const q: QuireProcess = {
     port,
     url: `http://127.0.0.1:${port}`,
