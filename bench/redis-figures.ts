@@ -19,7 +19,7 @@ import { docKeys } from '../server/backend/redis/keys.js'
 
 const SAMPLES = 300
 
-const whenSynced = (c: StockClient): Promise<void> => whenEvent(c.provider, 'sync', () => c.provider.synced, 'a client to sync')
+const whenSynced = (c: StockClient, what: string): Promise<void> => whenEvent(c.provider, 'sync', () => c.provider.synced, what)
 
 /** Until the client sees (or no longer sees) the awareness state of `clientId`. */
 const whenPresence = (c: StockClient, clientId: number, present: boolean): Promise<void> =>
@@ -62,7 +62,7 @@ async function measureLatency (appendfsync: 'always' | 'everysec'): Promise<void
   const a1 = connectClient(a.wsUrl, doc)
   const a2 = connectClient(a.wsUrl, doc)
   const b1 = connectClient(b.wsUrl, doc)
-  await Promise.all([a1, a2, b1].map(whenSynced))
+  await Promise.all([a1, a2, b1].map((c) => whenSynced(c, 'the latency clients to sync')))
   await latency(a1, b1, 30) // warm up
   console.log(`appendfsync ${appendfsync}: same instance   ${summary(await latency(a1, a2, SAMPLES))}`)
   console.log(`appendfsync ${appendfsync}: across instances ${summary(await latency(a1, b1, SAMPLES))}`)
@@ -79,7 +79,7 @@ async function measureThroughput (edits: number): Promise<void> {
   const doc = 'figures/throughput'
   const writer = connectClient(a.wsUrl, doc)
   const reader = connectClient(b.wsUrl, doc)
-  await Promise.all([whenSynced(writer), whenSynced(reader)])
+  await Promise.all([whenSynced(writer, 'the writer to sync'), whenSynced(reader, 'the reader to sync')])
   const done = new Promise<number>((resolve) => {
     const on = (): void => {
       if (reader.text.length < edits) return
@@ -141,7 +141,7 @@ async function measurePresenceRemoval (rounds: number): Promise<void> {
     const doc = `figures/presence-${i}`
     const ca = connectClient(a.wsUrl, doc)
     const cb = connectClient(b.wsUrl, doc)
-    await Promise.all([whenSynced(ca), whenSynced(cb)])
+    await Promise.all([whenSynced(ca, 'the client on A to sync'), whenSynced(cb, 'the client on B to sync')])
     ca.provider.awareness.setLocalStateField('user', { name: 'A' })
     const id = ca.doc.clientID
     await whenPresence(cb, id, true)

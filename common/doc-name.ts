@@ -3,7 +3,8 @@
  * request path without its leading "/", 1–255 bytes of UTF-8, "/"-separated
  * segments none of which is empty, "." or "..", and no control characters.
  */
-const CONTROL = /[\u0000-\u001f\u007f-\u009f]/
+/** Unicode category Cc: U+0000–U+001F and U+007F–U+009F. */
+const CONTROL = /\p{Cc}/u
 const LONE_SURROGATE = /[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/
 export const MAX_DOC_NAME_BYTES = 255
 const utf8 = new TextEncoder()

@@ -128,9 +128,18 @@ export function spawnChild (label: string, command: string, args: string[], opts
 }
 
 /** Send `signal` (SIGKILL unless told otherwise) and resolve with the exit code. */
-export async function killChild (child: Child, signal: NodeJS.Signals = 'SIGKILL'): Promise<number | null> {
+/** Send `signal` and resolve with the exit code; rejects, naming the child, if it has not exited within `timeoutMs`. */
+export async function killChild (child: Child, signal: NodeJS.Signals = 'SIGKILL', timeoutMs = DEFAULT_WAIT_MS): Promise<number | null> {
   if (child.isRunning()) child.proc.kill(signal)
-  return child.exited
+  let timer: NodeJS.Timeout | undefined
+  const late = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`timed out after ${timeoutMs} ms waiting for ${child.label} to exit after ${signal}`)), timeoutMs)
+  })
+  try {
+    return await Promise.race([child.exited, late])
+  } finally {
+    clearTimeout(timer)
+  }
 }
 
 /** SIGTERM (so servers can persist), then SIGKILL after `graceMs`. */

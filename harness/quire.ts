@@ -47,7 +47,8 @@ export interface QuireProcess {
   /** Resolves with the exit code (null when a signal ended it). */
   exited: Promise<number | null>
   /** SIGKILL unless told otherwise; resolves with the exit code. */
-  kill (signal?: NodeJS.Signals): Promise<number | null>
+  /** Send `signal` (SIGKILL by default); resolves with the exit code, rejects if it has not exited within `timeoutMs`. */
+  kill (signal?: NodeJS.Signals, timeoutMs?: number): Promise<number | null>
   /** Start again with the same environment (and port, and data dir). */
   restart (): Promise<QuireProcess>
 }
@@ -68,7 +69,11 @@ export async function startQuire (env: Record<string, string> = {}): Promise<Qui
   if (fullEnv.DATA_DIR === '') delete fullEnv.DATA_DIR
   const { command, args, cwd } = quireCommand()
   const child = spawnChild(`quire :${port}`, command, args, { env: fullEnv, cwd, keepLines: Infinity })
-  await child.waitForLine(LISTENING)
+  // A process that never listens is not left behind.
+  await child.waitForLine(LISTENING).catch(async (err: unknown) => {
+    await killChild(child).catch(() => {})
+    throw err
+  })
   return {
     port,
     url: `http://127.0.0.1:${port}`,
@@ -79,7 +84,7 @@ export async function startQuire (env: Record<string, string> = {}): Promise<Qui
     logs: child.output,
     waitForLog: (text, timeoutMs) => child.waitForLine(text, timeoutMs),
     exited: child.exited,
-    kill: (signal) => killChild(child, signal),
+    kill: (signal, timeoutMs) => killChild(child, signal, timeoutMs),
     restart: () => startQuire(fullEnv),
   }
 }

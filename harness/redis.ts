@@ -24,7 +24,7 @@ export interface RedisProcess {
   proc: ChildProcess
   /** A plain client for inspecting and poking this server (disconnected by kill). */
   client (): Redis
-  kill (signal?: NodeJS.Signals): Promise<void>
+  kill (signal?: NodeJS.Signals, timeoutMs?: number): Promise<void>
   /** Start again on the same port and data directory. */
   restart (): Promise<RedisProcess>
   /** Kill it and remove its data. */
@@ -84,9 +84,9 @@ export async function startRedis (opts: RedisOptions = {}): Promise<RedisProcess
       clients.push(c)
       return c
     },
-    kill: async (signal = 'SIGKILL') => {
+    kill: async (signal = 'SIGKILL', timeoutMs = DEFAULT_WAIT_MS) => {
       for (const c of clients.splice(0)) c.disconnect()
-      await killChild(child, signal)
+      await killChild(child, signal, timeoutMs)
     },
     restart: () => startRedis({ ...opts, port, dir }),
     stop: async () => {

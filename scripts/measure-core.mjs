@@ -37,7 +37,7 @@ async function startQuire (env = {}) {
   })
   const url = `http://127.0.0.1:${port}`
   for (;;) {
-    try { if ((await fetch(`${url}/healthz`)).ok) break } catch {}
+    try { if ((await fetch(`${url}/healthz`)).ok) break } catch { /* not listening yet */ }
     await new Promise((r) => setTimeout(r, 50))
   }
   return { url, wsUrl: `ws://127.0.0.1:${port}`, stop: () => new Promise((r) => { proc.on('exit', r); proc.kill('SIGTERM') }) }

@@ -7,7 +7,7 @@ import * as Y from 'yjs'
 import { startQuire, type QuireProcess } from '../harness/quire.js'
 import { connectClient, whenDoc, whenSynced } from './helpers/clients.js'
 import { textUpdate } from './helpers/frames.js'
-import { TEST_SECRET } from './helpers/tokens.js'
+import { mintToken, TEST_SECRET } from './helpers/tokens.js'
 
 const API_KEY = 'api-key-for-the-tests-0123456789'
 let quire: QuireProcess
@@ -22,7 +22,8 @@ const auth = { authorization: `Bearer ${API_KEY}` }
 const state = (q: QuireProcess, name: string, headers: Record<string, string> = auth): Promise<Response> =>
   fetch(`${q.url}/api/documents/${encodeURIComponent(name)}/state`, { headers })
 const post = (q: QuireProcess, name: string, body: Uint8Array, headers: Record<string, string> = auth): Promise<Response> =>
-  fetch(`${q.url}/api/documents/${encodeURIComponent(name)}/updates`, { method: 'POST', headers: { ...headers, 'content-type': 'application/octet-stream' }, body })
+  // slice(): a copy on its own ArrayBuffer, which is what fetch's BufferSource accepts.
+  fetch(`${q.url}/api/documents/${encodeURIComponent(name)}/updates`, { method: 'POST', headers: { ...headers, 'content-type': 'application/octet-stream' }, body: body.slice() })
 const textOf = async (res: Response): Promise<string> => {
   const doc = new Y.Doc()
   Y.applyUpdate(doc, new Uint8Array(await res.arrayBuffer()))
@@ -31,13 +32,13 @@ const textOf = async (res: Response): Promise<string> => {
 
 describe('reading and writing', () => {
   it('POST applies an update (200 once durable) that connected clients receive; GET returns the document', async () => {
-    const token = (await import('./helpers/tokens.js')).mintToken({ sub: 'reader', readonlyDocumentNames: ['api/*'] })
-    const watcher = connectClient(quire.wsUrl, 'api/doc', { token: await token })
-    await whenSynced(watcher)
+    const token = await mintToken({ sub: 'reader', readonlyDocumentNames: ['api/*'] })
+    const watcher = connectClient(quire.wsUrl, 'api/doc', { token })
+    await whenSynced(watcher, 'a connected reader to sync')
     const res = await post(quire, 'api/doc', textUpdate('seeded by the server'))
     expect(res.status).toBe(200)
     expect(await res.json()).toEqual({ ok: true })
-    await whenDoc(watcher.doc, () => watcher.text.toString() === 'seeded by the server')
+    await whenDoc(watcher.doc, () => watcher.text.toString() === 'seeded by the server', 'the POSTed update to reach the connected reader')
     watcher.destroy()
 
     const got = await state(quire, 'api/doc')
@@ -71,7 +72,8 @@ describe('reading and writing', () => {
 
 describe('errors', () => {
   it('401 without the key, with a wrong one, or with another scheme', async () => {
-    for (const headers of [{}, { authorization: 'Bearer wrong-key-wrong-key-wrong' }, { authorization: `Basic ${API_KEY}` }, { authorization: `Bearer ${API_KEY}x` }]) {
+    const refused: Array<Record<string, string>> = [{}, { authorization: 'Bearer wrong-key-wrong-key-wrong' }, { authorization: `Basic ${API_KEY}` }, { authorization: `Bearer ${API_KEY}x` }]
+    for (const headers of refused) {
       expect((await state(quire, 'api/doc', headers)).status).toBe(401)
       expect((await post(quire, 'api/doc', textUpdate('no'), headers)).status).toBe(401)
     }

@@ -18,7 +18,6 @@ import { mintToken } from './helpers/tokens.js'
 import { awarenessFrame, encodeAwareness, encodeSyncStep1, encodeUpdate } from './helpers/frames.js'
 import { encodeAwarenessUpdate } from '../common/awareness.js'
 import { CLOSE } from '../common/close-codes.js'
-import { within } from './helpers/wait.js'
 
 const SECRET = 'attack-suite-secret-0123456789'
 
@@ -39,9 +38,9 @@ async function bystanders (q: QuireProcess, doc: string): Promise<Bystanders> {
   const bob = connectClient(q.wsUrl, doc, { token: await token('bob', 'Bob') })
   alice.provider.awareness.setLocalStateField('user', { name: 'Alice', color: '#f00' })
   bob.provider.awareness.setLocalStateField('user', { name: 'Bob', color: '#00f' })
-  await within(Promise.all([whenSynced(alice), whenSynced(bob)]), 15_000, 'bystanders synced')
-  await within(whenAwareness(bob, (s) => s.has(alice.doc.clientID)), 15_000, 'bob sees alice')
-  await within(whenAwareness(alice, (s) => s.has(bob.doc.clientID)), 15_000, 'alice sees bob')
+  await Promise.all([whenSynced(alice, 'bystanders synced (alice)'), whenSynced(bob, 'bystanders synced (bob)')])
+  await whenAwareness(bob, (s) => s.has(alice.doc.clientID), 'bob sees alice', 15_000)
+  await whenAwareness(alice, (s) => s.has(bob.doc.clientID), 'alice sees bob', 15_000)
   return { alice, bob }
 }
 
@@ -49,8 +48,8 @@ async function bystanders (q: QuireProcess, doc: string): Promise<Bystanders> {
 async function stillFine ({ alice, bob }: Bystanders, marker: string): Promise<void> {
   alice.text.insert(alice.text.length, `${marker}-a `)
   bob.text.insert(bob.text.length, `${marker}-b `)
-  await within(whenDoc(alice.doc, () => alice.text.toString().includes(`${marker}-b`)), 15_000, `bob's edit ${marker} reached alice`)
-  await within(whenDoc(bob.doc, () => bob.text.toString().includes(`${marker}-a`)), 15_000, `alice's edit ${marker} reached bob`)
+  await whenDoc(alice.doc, () => alice.text.toString().includes(`${marker}-b`), `bob's edit ${marker} reached alice`, 15_000)
+  await whenDoc(bob.doc, () => bob.text.toString().includes(`${marker}-a`), `alice's edit ${marker} reached bob`, 15_000)
   const seenByBob = bob.provider.awareness.getStates().get(alice.doc.clientID) as { user?: { id?: string, name?: string } } | undefined
   expect(seenByBob?.user).toMatchObject({ id: 'alice', name: 'Alice' })
   expect((alice.provider.awareness.getLocalState() as { user: { name: string } }).user.name).toBe('Alice')
@@ -86,10 +85,10 @@ describe('attacks on one instance', () => {
     attacker.send(awarenessFrame(b.alice.doc.clientID, victimClock + 2000, 'null'))
     attacker.send(awarenessFrame(b.bob.doc.clientID, 9000, JSON.stringify({ user: { name: 'Bob (forged)' } })))
     // The attacker's own state arrives, named by its token, whatever it wrote.
-    await within(whenAwareness(b.bob, (s) => s.has(4242)), 15_000, 'the attacker\'s own state reached bob')
+    await whenAwareness(b.bob, (s) => s.has(4242), 'the attacker\'s own state reached bob', 15_000)
     expect((b.bob.provider.awareness.getStates().get(4242) as { user: unknown }).user).toEqual({ id: 'mallory', name: 'Mallory' })
     attacker.send(awarenessFrame(4242, 2, JSON.stringify({ marker: true })))
-    await within(whenAwareness(b.bob, (s) => (s.get(4242) as { marker?: boolean } | undefined)?.marker === true), 15_000, 'the attacker\'s later messages were processed')
+    await whenAwareness(b.bob, (s) => (s.get(4242) as { marker?: boolean } | undefined)?.marker === true, 'the attacker\'s later messages were processed')
     await stillFine(b, 'forge')
     expect(b.alice.provider.awareness.meta.get(b.alice.doc.clientID)!.clock).toBeLessThan(victimClock + 1000)
     expect(b.bob.provider.awareness.getStates().get(b.bob.doc.clientID)).toMatchObject({ user: { name: 'Bob' } })
@@ -103,7 +102,7 @@ describe('attacks on one instance', () => {
     const attacker = await raw(q, 'bomb', await token('mallory', 'Mallory', { read: ['bomb'] }))
     const entries = (n: number) => Array.from({ length: 20_000 }, (_, i) => ({ clientId: 1_000_000 + n * 20_000 + i, clock: 1, json: JSON.stringify({ user: { name: `x${i}`, pad: 'y'.repeat(100) } }) }))
     for (let n = 0; n < 20 && attacker.ws.readyState === attacker.ws.OPEN; n++) attacker.send(encodeAwareness(encodeAwarenessUpdate(entries(n))))
-    const closed = await within(attacker.closed, 15_000, 'the attacker closed')
+    const closed = await attacker.whenClosed('the attacker closed', 15_000)
     expect(closed.code).toBe(CLOSE.rateLimited)
     await stillFine(b, 'bomb')
     const after = rssMiB(q)
@@ -116,12 +115,12 @@ describe('attacks on one instance', () => {
     const doc = 'heavy'
     const seed = connectClient(q.wsUrl, doc, { token: await token('seed', 'Seed') })
     clients.push(seed)
-    await within(whenSynced(seed), 15_000, 'seeder synced')
+    await whenSynced(seed, 'seeder synced', 15_000)
     // About 1 MB of text in many items (so an encoding costs real time).
     seed.doc.transact(() => { for (let i = 0; i < 2000; i++) seed.text.insert(seed.text.length, `${i} ${'lorem ipsum '.repeat(40)}\n`) })
     const b = await bystanders(q, doc)
     clients.push(b.alice, b.bob)
-    await within(whenDoc(b.bob.doc, () => b.bob.text.length === seed.text.length), 30_000, 'bob has the big document')
+    await whenDoc(b.bob.doc, () => b.bob.text.length === seed.text.length, 'bob has the big document', 30_000)
     const attacker = await raw(q, doc, await token('mallory', 'Mallory', { read: [doc] }))
     let sent = 0
     const started = Date.now()
@@ -130,7 +129,7 @@ describe('attacks on one instance', () => {
       const t0 = Date.now()
       const mark = `p${t0}`
       b.alice.text.insert(0, mark)
-      void whenDoc(b.bob.doc, () => b.bob.text.toString().startsWith(mark)).then(() => latencies.push(Date.now() - t0))
+      void whenDoc(b.bob.doc, () => b.bob.text.toString().startsWith(mark), `probe ${mark} reached bob`).then(() => latencies.push(Date.now() - t0))
     }, 50)
     while (attacker.ws.readyState === attacker.ws.OPEN && Date.now() - started < 20_000) {
       // A state vector no one has: every request needs its own encoding.
@@ -143,7 +142,7 @@ describe('attacks on one instance', () => {
     clearInterval(probe)
     // Whichever budget runs out first: the event-loop time its requests cost,
     // or the unsent answers piling up on its socket.
-    const closed = await within(attacker.closed, 20_000, 'the attacker closed by a budget')
+    const closed = await attacker.whenClosed('the attacker closed by a budget', 20_000)
     expect([{ code: CLOSE.rateLimited, reason: 'too much work requested' }, { code: CLOSE.unavailable, reason: 'client too slow' }]).toContainEqual(closed)
     await stillFine(b, 'heavy')
     latencies.sort((x, y) => x - y)
@@ -154,18 +153,18 @@ describe('attacks on one instance', () => {
     const doc = 'deletes'
     const writer = connectClient(q.wsUrl, doc, { token: await token('seed', 'Seed') })
     clients.push(writer)
-    await within(whenSynced(writer), 15_000, 'writer synced')
+    await whenSynced(writer, 'writer synced', 15_000)
     writer.text.insert(0, 'x'.repeat(300_000))
     const b = await bystanders(q, doc)
     clients.push(b.alice, b.bob)
-    await within(whenDoc(b.bob.doc, () => b.bob.text.length === 300_000), 30_000, 'bob has the text')
+    await whenDoc(b.bob.doc, () => b.bob.text.length === 300_000, 'bob has the text', 30_000)
     // Every other character of the writer's one item, one delete range each
     // (an update with no structs: the delete set alone).
     const bomb = deleteSetUpdate(writer.doc.clientID, Array.from({ length: 150_000 }, (_, i) => 2 * i + 1))
     const before = rssMiB(q)
     const attacker = await raw(q, doc, await token('carol', 'Carol'))
     attacker.send(encodeUpdate(bomb))
-    const closed = await within(attacker.closed, 15_000, 'the attacker closed')
+    const closed = await attacker.whenClosed('the attacker closed', 15_000)
     expect(closed.code).toBe(CLOSE.tooLarge)
     await stillFine(b, 'deletes')
     expect(b.bob.text.length).toBe(300_000 + 'deletes-a deletes-b '.length)
@@ -197,7 +196,7 @@ describe('presence forgery across two instances on Redis', () => {
     clients.push(alice, bob)
     alice.provider.awareness.setLocalStateField('user', { name: 'Alice' })
     bob.provider.awareness.setLocalStateField('user', { name: 'Bob' })
-    await within(whenAwareness(bob, (s) => s.has(alice.doc.clientID)), 20_000, 'bob (on B) sees alice (on A)')
+    await whenAwareness(bob, (s) => s.has(alice.doc.clientID), 'bob (on B) sees alice (on A)', 20_000)
     const attacker = await raw(b, 'cross', await token('mallory', 'Mallory', { read: ['cross'] }))
     attacker.send(encodeAwareness(encodeAwarenessUpdate([
       { clientId: 4343, clock: 1, json: '{}' },
@@ -205,8 +204,8 @@ describe('presence forgery across two instances on Redis', () => {
     ])))
     attacker.send(awarenessFrame(alice.doc.clientID, 100_001, 'null'))
     attacker.send(awarenessFrame(4343, 2, '{"done":true}'))
-    await within(whenAwareness(alice, (s) => (s.get(4343) as { done?: boolean } | undefined)?.done === true), 20_000, 'the attacker\'s messages reached A')
-    await within(whenAwareness(bob, (s) => (s.get(4343) as { done?: boolean } | undefined)?.done === true), 20_000, 'the attacker\'s messages reached bob')
+    await whenAwareness(alice, (s) => (s.get(4343) as { done?: boolean } | undefined)?.done === true, 'the attacker\'s messages reached A', 20_000)
+    await whenAwareness(bob, (s) => (s.get(4343) as { done?: boolean } | undefined)?.done === true, 'the attacker\'s messages reached bob', 20_000)
     expect(bob.provider.awareness.getStates().get(alice.doc.clientID)).toMatchObject({ user: { id: 'alice', name: 'Alice' } })
     expect((alice.provider.awareness.getLocalState() as { user: { name: string } }).user.name).toBe('Alice')
     attacker.ws.close()

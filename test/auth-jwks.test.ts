@@ -8,7 +8,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { startQuire, type QuireProcess } from '../harness/quire.js'
 import { connectClient, whenClosed, whenDoc, whenSynced, type TestClient } from './helpers/clients.js'
-import { openRaw } from './helpers/raw-socket.js'
+import { anyFrame, openRaw } from './helpers/raw-socket.js'
 import { isType, readServerFrame } from './helpers/frames.js'
 import { mintToken, nowSeconds, TEST_SECRET } from './helpers/tokens.js'
 import { readMetrics } from './helpers/metrics.js'
@@ -45,7 +45,7 @@ function providerEnv (jwks: JwksServer, extra: Record<string, string> = {}): Rec
 /** How Quire answers an upgrade with this token: 'open' (it sent sync step 1) or the close code. */
 async function admission (quire: QuireProcess, doc: string, token: string): Promise<'open' | number> {
   const raw = await openRaw(`${quire.wsUrl}/${doc}?token=${token}`)
-  const result = await within(Promise.race([raw.next(isType('sync-step1')).then(() => 'open' as const), raw.closed.then((c) => c.code)]), 10_000, `admission to ${doc}`)
+  const result = await Promise.race([raw.next(isType('sync-step1'), `admission to ${doc}`, 10_000).then(() => 'open' as const), raw.whenClosed(`refusal of ${doc}`, 10_000).then((c) => c.code)])
   raw.ws.close()
   return result
 }
@@ -106,9 +106,9 @@ describe('a provider with a JWKS URL, and AUTH_SECRET alongside', () => {
       const token = await signWith(keys[which], claims())
       const a = client(quire, `idp/${alg}`, token)
       const b = client(quire, `idp/${alg}`, token)
-      await Promise.all([whenSynced(a), whenSynced(b)])
+      await Promise.all([whenSynced(a, `${alg}: writer synced`), whenSynced(b, `${alg}: reader synced`)])
       a.text.insert(0, alg)
-      await whenDoc(b.doc, () => b.text.toString() === alg)
+      await whenDoc(b.doc, () => b.text.toString() === alg, `${alg}: the edit reached the other client`)
     })
   }
 
@@ -145,7 +145,7 @@ describe('a provider with a JWKS URL, and AUTH_SECRET alongside', () => {
     it(`${what}: ${code}, and no byte of the document`, async () => {
       const token = await mint(keys)
       const raw = await openRaw(`${quire.wsUrl}/idp/refusals?token=${token}`)
-      expect((await raw.closed).code).toBe(code)
+      expect((await raw.whenClosed(`the close ${code}`)).code).toBe(code)
       expect(raw.frames).toEqual([])
     })
   }
@@ -159,8 +159,8 @@ describe('a provider with a JWKS URL, and AUTH_SECRET alongside', () => {
   it('within the skew: a token expired 26 s ago is accepted, and closed with 4401 once the skew runs out', async () => {
     const token = await signWith(keys.rs, claims({ exp: nowSeconds() - 26 }))
     const c = client(quire, 'idp/skew', token)
-    await whenSynced(c)
-    expect(await within(whenClosed(c), 10_000, 'the close once exp + 30 s passes')).toEqual({ code: 4401, reason: 'token expired' })
+    await whenSynced(c, 'the client within the skew synced')
+    expect(await whenClosed(c, 'the close once exp + 30 s passes', 10_000)).toEqual({ code: 4401, reason: 'token expired' })
   })
 
   it('within the skew: nbf and iat 20 s in the future are accepted', async () => {
@@ -171,12 +171,12 @@ describe('a provider with a JWKS URL, and AUTH_SECRET alongside', () => {
     for (const list of [['idp/ro/*'], 'elsewhere idp/ro/*']) {
       const token = await signWith(keys.ed, claims({ [ALLOWED]: [], quire: { readonly: list } }))
       const raw = await openRaw(`${quire.wsUrl}/idp/ro/doc?ack=1&token=${token}`)
-      expect(readServerFrame(await raw.next())).toEqual({ type: 'session', info: { access: 'read' } })
+      expect(readServerFrame(await raw.next(anyFrame, 'the session frame'))).toEqual({ type: 'session', info: { access: 'read' } })
       raw.ws.close()
     }
     const writer = await signWith(keys.ed, claims({ [ALLOWED]: 'idp/ro/*' }))
     const raw = await openRaw(`${quire.wsUrl}/idp/ro/doc?ack=1&token=${writer}`)
-    expect(readServerFrame(await raw.next())).toEqual({ type: 'session', info: { access: 'write' } })
+    expect(readServerFrame(await raw.next(anyFrame, 'the session frame'))).toEqual({ type: 'session', info: { access: 'write' } })
     raw.ws.close()
   })
 
@@ -341,7 +341,7 @@ describe('start-up', () => {
     await withProvider([key], (jwks) => ({ AUTH_JWKS_URL: jwks.url }), async (_jwks, quire) => {
       expect(quire.logs.some((l) => l.includes('open mode'))).toBe(false)
       const raw = await openRaw(`${quire.wsUrl}/anything`)
-      expect((await raw.closed).code).toBe(4401)
+      expect((await raw.whenClosed('the 4401')).code).toBe(4401)
       // Quire's own claim names by default; HS256 is not accepted without AUTH_SECRET.
       expect(await admission(quire, 'team/a', await signWith(key, { sub: 'u', allowedDocumentNames: ['team/*'] }))).toBe('open')
       expect(await admission(quire, 'team/a', await mintToken({ sub: 'u', allowedDocumentNames: ['team/*'] }))).toBe(4401)

@@ -7,7 +7,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { startQuire, type QuireProcess } from '../harness/quire.js'
 import { connectClient, whenAwareness, whenClosed, whenDoc, whenSynced, type TestClient } from './helpers/clients.js'
-import { openRaw } from './helpers/raw-socket.js'
+import { anyFrame, openRaw } from './helpers/raw-socket.js'
 import { encodeUpdate, isType, readServerFrame, textUpdate } from './helpers/frames.js'
 import { mintToken, nowSeconds, TEST_SECRET } from './helpers/tokens.js'
 import { GatedStore } from './helpers/gated-store.js'
@@ -38,15 +38,15 @@ describe('accepted tokens', () => {
     const token = await mintToken({ sub: 'u1', allowedDocumentNames: ['notes/*'] }, { expiresAt: hour() })
     const a = client('notes/q', token)
     const b = client('notes/q', token)
-    await Promise.all([whenSynced(a), whenSynced(b)])
+    await Promise.all([whenSynced(a, 'client a to sync'), whenSynced(b, 'client b to sync')])
     a.text.insert(0, 'signed in')
-    await whenDoc(b.doc, () => b.text.toString() === 'signed in')
+    await whenDoc(b.doc, () => b.text.toString() === 'signed in', 'a\'s edit to reach b')
   })
 
   it('in an Authorization: Bearer header', async () => {
     const token = await mintToken({ sub: 'u1', allowedDocumentNames: ['notes/*'] })
     const raw = await openRaw(`${quire.wsUrl}/notes/header`, { Authorization: `Bearer ${token}` })
-    await raw.next(isType('sync-step1'))
+    await raw.next(isType('sync-step1'), 'the server\'s sync step 1')
     raw.ws.close()
   })
 })
@@ -56,9 +56,11 @@ describe('refused tokens', () => {
   beforeAll(async () => {
     const token = await mintToken({ sub: 'owner', allowedDocumentNames: [doc] })
     const owner = client(doc, token)
-    await whenSynced(owner)
+    await whenSynced(owner, 'the owner to sync')
     owner.text.insert(0, 'the secret plans')
-    await whenDoc(owner.doc, () => owner.text.length > 0)
+    // Once another client has it, the server does: there is something to leak.
+    const witness = client(doc, token)
+    await whenDoc(witness.doc, () => witness.text.toString() === 'the secret plans', 'a second client of the owner to get the text')
   })
 
   const cases: Array<[string, () => Promise<string | undefined>, number]> = [
@@ -76,7 +78,7 @@ describe('refused tokens', () => {
     it(`${what}: ${code} at once, and not one byte of the document`, async () => {
       const token = await mint()
       const raw = await openRaw(`${quire.wsUrl}/${doc}${token === undefined ? '' : `?token=${token}`}`)
-      expect((await raw.closed).code).toBe(code)
+      expect((await raw.whenClosed(`the server to refuse a token that is ${what}`)).code).toBe(code)
       expect(raw.frames).toEqual([])
     })
   }
@@ -84,14 +86,14 @@ describe('refused tokens', () => {
   it('the same in a header', async () => {
     const bad = await mintToken({ sub: 'x', allowedDocumentNames: ['*'] }, { secret: 'some-other-secret-of-length' })
     const raw = await openRaw(`${quire.wsUrl}/${doc}`, { Authorization: `Bearer ${bad}` })
-    expect((await raw.closed).code).toBe(4401)
+    expect((await raw.whenClosed('the server to refuse a bad token in a header')).code).toBe(4401)
     expect(raw.frames).toEqual([])
   })
 
   it('a stock client is told why and does not retry', async () => {
     const token = await mintToken({ sub: 'x', allowedDocumentNames: ['elsewhere'] })
     const c = client(doc, token)
-    expect((await whenClosed(c)).code).toBe(4403)
+    expect((await whenClosed(c, 'the server to refuse the stock client')).code).toBe(4403)
     expect(c.provider.shouldConnect).toBe(false)
     expect(c.text.toString()).toBe('')
   })
@@ -104,7 +106,7 @@ describe('refused tokens', () => {
       for (const url of [`${q.wsUrl}/d1`, `${q.wsUrl}/d2?token=garbage`, `${q.wsUrl}/d3?token=${wrong}`]) {
         const raw = await openRaw(url)
         raw.send(encodeUpdate(textUpdate('sneaky')))
-        expect([4401, 4403]).toContain((await raw.closed).code)
+        expect([4401, 4403]).toContain((await raw.whenClosed(`the server to refuse ${url}`)).code)
       }
       expect(store.calls).toEqual({ load: 0, append: 0, compact: 0 })
     } finally {
@@ -140,9 +142,9 @@ describe('document name patterns', () => {
   it('prefixes work end to end', async () => {
     const token = await mintToken({ sub: 'p', allowedDocumentNames: ['team/*'] })
     const ok = client('team/deep/doc', token)
-    await whenSynced(ok)
+    await whenSynced(ok, 'a client of a document under team/ to sync')
     const raw = await openRaw(`${quire.wsUrl}/teamx?token=${token}`)
-    expect((await raw.closed).code).toBe(4403)
+    expect((await raw.whenClosed('the server to refuse teamx for team/*')).code).toBe(4403)
   })
 
   it('the identity carries sub, name and expiry', async () => {
@@ -158,34 +160,34 @@ describe('read-only connections', () => {
     const writerToken = await mintToken({ sub: 'w', name: 'Writer', allowedDocumentNames: ['shared/*'] })
     const readerToken = await mintToken({ sub: 'r', name: 'Reader', readonlyDocumentNames: ['shared/*'] })
     const writer = client('shared/ro', writerToken)
-    await whenSynced(writer)
+    await whenSynced(writer, 'the writer to sync')
     writer.text.insert(0, 'written')
     const reader = client('shared/ro', readerToken)
-    await whenDoc(reader.doc, () => reader.text.toString() === 'written')
+    await whenDoc(reader.doc, () => reader.text.toString() === 'written', 'the reader to get the writer\'s text')
 
     // Awareness both ways.
     reader.provider.awareness.setLocalStateField('user', { name: 'Reader' })
     writer.provider.awareness.setLocalStateField('user', { name: 'Writer' })
-    await whenAwareness(writer, (s) => s.has(reader.doc.clientID))
-    await whenAwareness(reader, (s) => s.has(writer.doc.clientID))
+    await whenAwareness(writer, (s) => s.has(reader.doc.clientID), 'the writer to see the reader\'s presence')
+    await whenAwareness(reader, (s) => s.has(writer.doc.clientID), 'the reader to see the writer\'s presence')
 
     // The reader types; then changes its awareness on the same connection,
     // so once the writer sees that, the server has handled the edit.
     reader.text.insert(0, 'READER WAS HERE ')
     reader.provider.awareness.setLocalStateField('typing', true)
-    await whenAwareness(writer, (s) => s.get(reader.doc.clientID)?.typing === true)
+    await whenAwareness(writer, (s) => s.get(reader.doc.clientID)?.typing === true, 'the writer to see the reader typing (sent after its edit)')
     const fresh = client('shared/ro', writerToken)
-    await whenSynced(fresh)
+    await whenSynced(fresh, 'a fresh client to sync')
     expect(fresh.text.toString()).toBe('written')
     expect(writer.text.toString()).toBe('written')
 
     // A Quire client (?ack=1) is told it reads only; its update is acknowledged and dropped.
     const raw = await openRaw(`${quire.wsUrl}/shared/ro?ack=1&token=${readerToken}`)
-    expect(readServerFrame(await raw.next())).toEqual({ type: 'session', info: { access: 'read' } })
+    expect(readServerFrame(await raw.next(anyFrame, 'the first frame'))).toEqual({ type: 'session', info: { access: 'read' } })
     raw.send(encodeUpdate(textUpdate('raw reader')))
-    await raw.next(isType('ack'))
+    await raw.next(isType('ack'), 'the acknowledgement of the read-only update')
     const fresh2 = client('shared/ro', writerToken)
-    await whenSynced(fresh2)
+    await whenSynced(fresh2, 'another fresh client to sync')
     expect(fresh2.text.toString()).toBe('written')
     raw.ws.close()
   })
@@ -195,8 +197,8 @@ describe('expiry during a session', () => {
   it('closes the connection with 4401 when the token runs out', async () => {
     const token = await mintToken({ sub: 'brief', allowedDocumentNames: ['ticking'] }, { expiresAt: nowSeconds() + 2 })
     const c = client('ticking', token)
-    await whenSynced(c)
-    expect(await whenClosed(c)).toEqual({ code: 4401, reason: 'token expired' })
+    await whenSynced(c, 'the client with a 2 s token to sync')
+    expect(await whenClosed(c, 'the server to close the connection when its token expires')).toEqual({ code: 4401, reason: 'token expired' })
     expect(c.provider.shouldConnect).toBe(false)
   })
 })
@@ -208,7 +210,7 @@ describe('open mode', () => {
       const warning = open.logs.map((l) => JSON.parse(l)).find((l) => l.level === 40 && /open mode/.test(l.msg))
       expect(warning).toBeDefined()
       const c = connectClient(open.wsUrl, 'anything')
-      await whenSynced(c)
+      await whenSynced(c, 'a client without a token to sync')
       c.destroy()
     } finally {
       await open.kill()

@@ -27,7 +27,7 @@ beforeAll(async () => {
   a = connectClient(quire.wsUrl, 'bystanders')
   b = connectClient(quire.wsUrl, 'bystanders')
   for (const c of [a, b]) c.provider.on('connection-close', (e: { code: number } | null) => bystanderCloses.push(e?.code ?? 0))
-  await Promise.all([whenSynced(a), whenSynced(b)])
+  await Promise.all([whenSynced(a, 'bystander a to sync'), whenSynced(b, 'bystander b to sync')])
 })
 afterAll(async () => {
   a.destroy()
@@ -38,7 +38,7 @@ afterAll(async () => {
 /** The bystanders still co-edit, and neither was ever disconnected. */
 async function bystandersFine (tag: string): Promise<void> {
   a.text.insert(a.text.length, `[${tag}]`)
-  await whenDoc(b.doc, () => b.text.toString().includes(`[${tag}]`))
+  await whenDoc(b.doc, () => b.text.toString().includes(`[${tag}]`), `bystander a's edit [${tag}] to reach b`)
   expect(bystanderCloses).toEqual([])
 }
 
@@ -95,7 +95,7 @@ describe('document names', () => {
         for (const [what, path] of invalid) {
           const ws = await openTcpWebSocket(port, path)
           expect(ws.status, what).toBe(101)
-          expect(await ws.closed, what).toMatchObject({ code: 4400 })
+          expect(await ws.whenClosed(`the server to close a connection to ${what}`), what).toMatchObject({ code: 4400 })
           expect(ws.frames.map((f) => f.opcode), what).toEqual([8])
           ws.socket.destroy()
         }
@@ -107,7 +107,7 @@ describe('document names', () => {
       for (const [what, path] of valid) {
         const ws = await openTcpWebSocket(quire.port, path)
         expect(ws.status, what).toBe(101)
-        await ws.received(1)
+        await ws.received(1, `the first frame on a connection to ${what}`)
         expect(ws.frames[0].opcode, what).toBe(2)
         ws.socket.destroy()
       }
@@ -142,9 +142,9 @@ describe('malformed messages', () => {
   for (const [what, frame] of frames) {
     it(`${what}: 4400 for that connection only`, async () => {
       const raw = await openRaw(`${quire.wsUrl}/bystanders`)
-      await raw.next(isType('sync-step1'))
+      await raw.next(isType('sync-step1'), 'the server\'s sync step 1')
       raw.send(frame)
-      expect((await raw.closed).code).toBe(4400)
+      expect((await raw.whenClosed(`the server to close the connection after ${what}`)).code).toBe(4400)
     })
   }
 
@@ -157,7 +157,7 @@ describe('malformed messages', () => {
     for (const [what, opcode, payload, mask] of cases) {
       const ws = await openTcpWebSocket(quire.port, '/bystanders')
       ws.send(opcode, payload, { mask })
-      expect(await ws.closed, what).toMatchObject({ code: 4400 })
+      expect(await ws.whenClosed(`the server to close the connection after ${what}`), what).toMatchObject({ code: 4400 })
       ws.socket.destroy()
     }
   })
@@ -173,12 +173,12 @@ describe('size limit (MAX_MESSAGE_BYTES)', () => {
   it('a frame over the limit gets 4413; one under it is accepted', async () => {
     const under = await openRaw(`${quire.wsUrl}/big?ack=1`)
     under.send(encodeUpdate(textUpdate('u'.repeat(MAX - 100))))
-    await under.next(isType('ack'))
+    await under.next(isType('ack'), 'the acknowledgement of an update just under the limit')
     under.ws.close()
 
     const over = await openRaw(`${quire.wsUrl}/big`)
     over.send(encodeUpdate(textUpdate('o'.repeat(MAX + 10))))
-    expect(await over.closed).toEqual({ code: 4413, reason: 'message too large' })
+    expect(await over.whenClosed('the server to close the connection after a frame over the limit')).toEqual({ code: 4413, reason: 'message too large' })
   })
 
   it('a message over the limit in fragments gets 4413 too', async () => {
@@ -186,20 +186,20 @@ describe('size limit (MAX_MESSAGE_BYTES)', () => {
     const half = new Uint8Array(MAX / 2 + 100)
     raw.ws.send(half, { binary: true, fin: false })
     raw.ws.send(half, { binary: true, fin: true })
-    expect((await raw.closed).code).toBe(4413)
+    expect((await raw.whenClosed('the server to close the connection after a fragmented message over the limit')).code).toBe(4413)
   })
 
   it('a stock client whose edit is too big is told so and does not reconnect', async () => {
     const c = connectClient(quire.wsUrl, 'big')
-    await whenSynced(c)
-    const closed = whenClosed(c)
+    await whenSynced(c, 'the client to sync')
+    const closed = whenClosed(c, 'the server to close the client after its too big edit')
     c.text.insert(0, 'x'.repeat(MAX * 2))
     expect((await closed).code).toBe(4413)
     expect(c.provider.shouldConnect).toBe(false)
     c.destroy()
     // Nothing of it was kept.
     const d = connectClient(quire.wsUrl, 'big')
-    await whenSynced(d)
+    await whenSynced(d, 'a new client to sync')
     expect(d.text.toString()).not.toContain('xxxx')
     d.destroy()
     await bystandersFine('size')
@@ -211,16 +211,16 @@ describe('size limit (MAX_MESSAGE_BYTES)', () => {
 describe('rate limit (RATE_LIMIT_PER_SECOND, RATE_LIMIT_BURST)', () => {
   it('a client flooding messages gets 4429; the others carry on', async () => {
     const raw = await openRaw(`${quire.wsUrl}/bystanders`)
-    await raw.next(isType('sync-step1'))
+    await raw.next(isType('sync-step1'), 'the server\'s sync step 1')
     for (let i = 0; i < 500; i++) raw.send(EMPTY_AWARENESS)
-    expect(await raw.closed).toEqual({ code: 4429, reason: 'message rate limit exceeded' })
+    expect(await raw.whenClosed('the server to close a client flooding messages')).toEqual({ code: 4429, reason: 'message rate limit exceeded' })
     await bystandersFine('rate')
   })
 
   it('a burst within the limit is fine', async () => {
     const raw = await openRaw(`${quire.wsUrl}/calm?ack=1`)
     for (let i = 0; i < 50; i++) raw.send(encodeUpdate(textUpdate(`${i}`)))
-    await raw.next((f) => { const m = readServerFrame(f); return m.type === 'ack' && m.count === 50 })
+    await raw.next((f) => { const m = readServerFrame(f); return m.type === 'ack' && m.count === 50 }, 'the acknowledgement of all 50 updates')
     expect(raw.ws.readyState).toBe(WebSocket.OPEN)
     raw.ws.close()
   })
@@ -231,7 +231,7 @@ describe('after all that', () => {
     expect(quire.proc.exitCode).toBeNull()
     expect((await fetch(`${quire.url}/healthz`)).status).toBe(200)
     const c = connectClient(quire.wsUrl, 'bystanders')
-    await whenSynced(c)
+    await whenSynced(c, 'a new client of the bystanders\' document to sync')
     expect(Y.encodeStateVector(c.doc)).toEqual(Y.encodeStateVector(a.doc))
     c.destroy()
   })

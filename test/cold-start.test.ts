@@ -63,7 +63,7 @@ describe('cold start: answered from the stored bytes', () => {
     expect(types(peer)).toEqual(['sync-step2'])
     expect(applyFrames(new Y.Doc(), peer.frames).getText('t').toString()).toBe(text)
     // Built by itself soon after; only then does the server ask the client for its state.
-    await peer.until((p) => types(p).includes('sync-step1'))
+    await peer.until((p) => types(p).includes('sync-step1'), 'the server\'s sync step 1 once the Y.Doc is built')
     expect(doc.isCold).toBe(false)
     expect(doc.ydoc.getText('t').toString()).toBe(text)
     await doc.destroy()
@@ -117,7 +117,7 @@ describe('cold start: answered from the stored bytes', () => {
     writerDoc.getText('t').insert(0, 'EDIT ')
     doc.handleUpdate(writer, edits[0])
     expect(doc.isCold).toBe(false)
-    await writer.until((p) => p.acks.includes(1))
+    await writer.until((p) => p.acks.includes(1), 'the acknowledgement of the writer\'s edit')
     const readerDoc = applyFrames(new Y.Doc(), reader.frames)
     expect(readerDoc.getText('t').toString()).toBe('EDIT ' + text)
     expect(doc.ydoc.getText('t').toString()).toBe('EDIT ' + text)
@@ -156,7 +156,7 @@ describe('cold start: a damaged snapshot', () => {
     const { doc } = await open(store)
     const peer = new FakePeer()
     doc.addPeer(peer)
-    await peer.until((p) => p.evicted)
+    await peer.until((p) => p.evicted, 'the peer to be evicted from the tainted document')
     expect(doc.isTainted).toBe(true)
     await doc.destroy()
     expect(store.calls.append).toBe(1)
@@ -170,14 +170,14 @@ describe('cold start with a stock client', () => {
     const quire = await startQuire()
     try {
       const writer = connectClient(quire.wsUrl, 'cold/big')
-      await whenSynced(writer)
+      await whenSynced(writer, 'the writer to sync')
       // Over the fast path's threshold (256 KiB stored), with a few thousand
       // edits in a few dozen messages (the rate limit counts messages).
       writer.text.insert(0, 'y'.repeat(300_000))
       for (let m = 0; m < 40; m++) writer.doc.transact(() => { for (let i = 0; i < 100; i++) writer.text.insert((m * 37 + i) % (writer.text.length + 1), `${i % 10}`) })
       const expected = writer.text.toString()
       const seen = connectClient(quire.wsUrl, 'cold/big')
-      await whenDoc(seen.doc, () => seen.text.length === expected.length)
+      await whenDoc(seen.doc, () => seen.text.length === expected.length, 'a second client to get the whole document before the restart')
       writer.destroy()
       seen.destroy()
       // SIGTERM: the document unloads (compacted) and the restarted server has it only in the store.
@@ -185,12 +185,12 @@ describe('cold start with a stock client', () => {
       const again = await quire.restart()
       try {
         const cold = connectClient(again.wsUrl, 'cold/big')
-        await whenSynced(cold)
+        await whenSynced(cold, 'a client of the restarted server to sync')
         // `synced` fires on the (last) sync step 2: the client has everything by then.
         expect(cold.text.toString()).toBe(expected)
         cold.text.insert(0, 'X')
         const other = connectClient(again.wsUrl, 'cold/big')
-        await whenDoc(other.doc, () => other.text.toString() === 'X' + expected)
+        await whenDoc(other.doc, () => other.text.toString() === 'X' + expected, 'another client to get the whole document and the cold client\'s edit')
         cold.destroy()
         other.destroy()
       } finally {

@@ -19,8 +19,8 @@ import { join } from 'node:path'
 import { startQuire, type QuireProcess } from '../harness/quire.js'
 import { freePort } from '../harness/ports.js'
 import { HAPROXY, locateBinary } from '../harness/binaries.js'
-import { openRaw } from './helpers/raw-socket.js'
-import { waitFor, within } from './helpers/wait.js'
+import { anyFrame, openRaw } from './helpers/raw-socket.js'
+import { waitFor } from './helpers/wait.js'
 
 /** The `environment:` block of service `quire-1`, as written (one `KEY: value` per line). */
 function composeEnvironment (): Record<string, string> {
@@ -57,7 +57,7 @@ describe('docker-compose.yml', () => {
   })
 
   it('with no AUTH_SECRET in .env, an instance stops at start and says what to set', async () => {
-    for (const dotEnv of [{}, { AUTH_SECRET: '' }]) {
+    for (const dotEnv of [{}, { AUTH_SECRET: '' }] as Array<Record<string, string>>) {
       const { code, stdout, stderr } = await runComposeInstance(dotEnv)
       expect(code).toBe(2)
       expect(stdout).toBe('')
@@ -113,7 +113,7 @@ describe.skipIf(haproxy === null)('deploy/haproxy.cfg, with a real HAProxy in fr
 
     const opens = async (doc: string, headers: Record<string, string> = {}): Promise<unknown> => {
       const raw = await openRaw(`ws://127.0.0.1:${lbPort}/${doc}`, headers)
-      const first = await within(Promise.race([raw.next().then(() => 'open'), raw.closed]), 5000, `${doc} through HAProxy`)
+      const first = await Promise.race([raw.next(anyFrame, `${doc}: a frame through HAProxy`, 5000).then(() => 'open'), raw.whenClosed(`${doc}: a close through HAProxy`, 5000)])
       raw.ws.close()
       return first
     }

@@ -57,8 +57,8 @@ describe('durable before relay', () => {
     expect(updatesIn(b)).toEqual([])
     expect(a.acks).toEqual([])
     store.appendGate.open()
-    await b.until((p) => updatesIn(p).length === 1)
-    await a.until((p) => p.acks.length === 1)
+    await b.until((p) => updatesIn(p).length === 1, 'the update to reach b once durable')
+    await a.until((p) => p.acks.length === 1, 'the sender\'s acknowledgement once durable')
     expect(a.acks).toEqual([1])
     expect(mirror(b.frames).getText('t').toString()).toBe('hello')
     // The sender is not sent its own update back.
@@ -75,7 +75,7 @@ describe('durable before relay', () => {
     await nextTurn()
     expect(late.frames).toEqual([])
     store.appendGate.open()
-    await late.until((p) => p.frames.some((f) => readServerFrame(f).type === 'sync-step2'))
+    await late.until((p) => p.frames.some((f) => readServerFrame(f).type === 'sync-step2'), 'the held sync step 2 once the update is durable')
     expect(mirror(late.frames).getText('t').toString()).toBe('pending')
   })
 
@@ -84,10 +84,10 @@ describe('durable before relay', () => {
     const a = join(doc)
     doc.handleUpdate(a, textUpdate('one'))
     doc.handleUpdate(a, new Uint8Array([0, 0]))
-    await a.until((p) => p.acks.at(-1) === 2)
+    await a.until((p) => p.acks.at(-1) === 2, 'the acknowledgement of the first two messages')
     doc.handleUpdate(a, textUpdate('two'))
     doc.handleUpdate(a, textUpdate('three'))
-    await a.until((p) => p.acks.at(-1) === 4)
+    await a.until((p) => p.acks.at(-1) === 4, 'the acknowledgement of all four messages')
     expect(a.acks).toEqual([...a.acks].sort((x, y) => x - y))
     expect(a.acks.every((n) => n >= 1 && n <= 4)).toBe(true)
   })
@@ -97,10 +97,10 @@ describe('durable before relay', () => {
     const a = join(doc)
     const update = textUpdate('once', 12345)
     doc.handleUpdate(a, update)
-    await a.until((p) => p.acks.at(-1) === 1)
+    await a.until((p) => p.acks.at(-1) === 1, 'the acknowledgement of the update')
     const appends = store.calls.append
     doc.handleUpdate(a, update)
-    await a.until((p) => p.acks.at(-1) === 2)
+    await a.until((p) => p.acks.at(-1) === 2, 'the acknowledgement of the same update again')
     expect(store.calls.append).toBe(appends)
   })
 })
@@ -112,17 +112,17 @@ describe('degraded mode (store failing)', () => {
     const b = join(doc)
     store.failAppends = new Error('store down')
     doc.handleUpdate(a, textUpdate('during outage'))
-    await b.until((p) => updatesIn(p).length === 1)
+    await b.until((p) => updatesIn(p).length === 1, 'the update to reach b live while the store fails')
     expect(doc.isDegraded).toBe(true)
     // Still live: the next update goes out at once too; a new reader is answered at once.
     doc.handleUpdate(a, textUpdate('more'))
-    await b.until((p) => updatesIn(p).length === 2)
+    await b.until((p) => updatesIn(p).length === 2, 'the next update to reach b live too')
     const late = join(doc)
     doc.handleSyncStep1(late, new Uint8Array([0]))
     expect(late.frames.length).toBe(1)
     expect(a.acks).toEqual([])
     store.failAppends = null
-    await a.until((p) => p.acks.at(-1) === 2)
+    await a.until((p) => p.acks.at(-1) === 2, 'both updates acknowledged once the store is back')
     await doc.whenDurable()
     expect(doc.isDegraded).toBe(false)
     const stored = await store.load('doc')
@@ -138,13 +138,13 @@ describe('read-only peers', () => {
     const writer = join(doc)
     const reader = join(doc, false)
     doc.handleUpdate(reader, textUpdate('vandalism'))
-    await reader.until((p) => p.acks.at(-1) === 1)
+    await reader.until((p) => p.acks.at(-1) === 1, 'the acknowledgement of the read-only peer\'s update')
     expect(doc.ydoc.getText('t').toString()).toBe('')
     expect(store.calls.append).toBe(0)
     expect(updatesIn(writer)).toEqual([])
     // Their awareness is shared like anyone's.
     doc.handleAwareness(reader, new Uint8Array([1, 5, 1, ...new TextEncoder().encode('\u0002{}')]))
-    await writer.until((p) => p.frames.some((f) => readServerFrame(f).type === 'awareness'))
+    await writer.until((p) => p.frames.some((f) => readServerFrame(f).type === 'awareness'), 'the read-only peer\'s awareness to reach the writer')
   })
 })
 
@@ -165,7 +165,7 @@ describe('awareness held by connections', () => {
     const watcher = join(doc)
     const old = join(doc)
     doc.handleAwareness(old, announce(7, 1, '{"user":"u"}'))
-    await watcher.until((p) => statesSeenBy(p).has(7))
+    await watcher.until((p) => statesSeenBy(p).has(7), 'the watcher to see client 7')
     // Reconnected: the same state, same clock, from a new connection.
     const fresh = join(doc)
     doc.handleAwareness(fresh, announce(7, 1, '{"user":"u"}'))
@@ -174,7 +174,7 @@ describe('awareness held by connections', () => {
     expect(statesSeenBy(watcher).has(7)).toBe(true)
     // When the connection that holds it goes, it goes.
     doc.removePeer(fresh)
-    await watcher.until((p) => !statesSeenBy(p).has(7))
+    await watcher.until((p) => !statesSeenBy(p).has(7), 'client 7 to go once the connection holding it goes')
   })
 
   it('a state another connection merely echoes is not held by it', async () => {
@@ -185,9 +185,9 @@ describe('awareness held by connections', () => {
     doc.handleAwareness(owner, announce(7, 1, '{"user":"u"}'))
     // Stock clients re-broadcast states they accept: this is not an announcement.
     doc.handleAwareness(other, announce(7, 1, '{"user":"u"}'))
-    await other.until((p) => statesSeenBy(p).has(7))
+    await other.until((p) => statesSeenBy(p).has(7), 'the other connection to see client 7')
     doc.removePeer(owner)
-    await other.until((p) => !statesSeenBy(p).has(7))
+    await other.until((p) => !statesSeenBy(p).has(7), 'client 7 to go with its owner, not held by the echo')
   })
 })
 
@@ -224,7 +224,7 @@ describe('garbage from clients', () => {
     expect(doc.isTainted).toBe(false)
     // (Acknowledgements count every update message, refused ones too: in a real
     // connection a refused one is the last, as it closes the connection.)
-    await within(writer.until((p) => p.acks.at(-1) === lastAccepted), 10_000, 'every accepted update acknowledged (a stalled pipeline never gets there)')
+    await writer.until((p) => p.acks.at(-1) === lastAccepted, 'every accepted update to be acknowledged (a stalled pipeline never gets there)', 10_000)
     await doc.whenDurable()
     // Store, a client that saw only the relayed frames, and a newcomer agree.
     // (A newcomer rather than the server's own Y.Doc: Yjs may keep structs
@@ -247,7 +247,7 @@ describe('garbage from clients', () => {
     const writer = join(doc)
     const watcher = join(doc)
     doc.handleUpdate(writer, textUpdate('sound'))
-    await watcher.until((p) => updatesIn(p).length === 1)
+    await watcher.until((p) => updatesIn(p).length === 1, 'the sound update to reach the watcher')
     // Yjs throwing after integrating (as it does on some garbage): an observer that throws does just that.
     doc.ydoc.getText('t').observe(() => { throw new Error('boom') })
     expect(() => doc.handleUpdate(writer, textUpdate('half-applied'))).toThrow(ProtocolError)

@@ -11,7 +11,7 @@ import { fleet } from './helpers/fleet.js'
 import { openRaw } from './helpers/raw-socket.js'
 import { encodeUpdate, readServerFrame, textUpdate } from './helpers/frames.js'
 import { allZero, liveCounts } from './helpers/metrics.js'
-import { waitFor, within } from './helpers/wait.js'
+import { waitFor } from './helpers/wait.js'
 import { LevelStore } from '../server/backend/embedded/level-store.js'
 
 const { start, client, stop, stopAll } = fleet()
@@ -25,12 +25,12 @@ describe.each(['always', 'everysec'])('write-through, DATA_FSYNC=%s', (fsync) =>
     for (let round = 0; round < 3; round++) {
       const a = client(quire, 'wt/doc')
       const b = client(quire, 'wt/doc')
-      await Promise.all([whenSynced(a), whenSynced(b)])
+      await Promise.all([whenSynced(a, `round ${round}: the writer to sync`), whenSynced(b, `round ${round}: the watcher to sync`)])
       // A burst of separate edits; the moment b has seen the last one, kill.
       for (let i = 0; i < 100; i++) a.text.insert(a.text.length, `${round}:${i};`)
       const marker = `${round}:99;`
       expected.push(...Array.from({ length: 100 }, (_, i) => `${round}:${i};`))
-      await whenDoc(b.doc, () => b.text.toString().includes(marker))
+      await whenDoc(b.doc, () => b.text.toString().includes(marker), `round ${round}: the watcher to see the last edit of the burst`)
       const killed = kill9(quire)
       // These clients must not reconnect and re-send what they hold.
       a.destroy()
@@ -38,7 +38,7 @@ describe.each(['always', 'everysec'])('write-through, DATA_FSYNC=%s', (fsync) =>
       await killed
       quire = await start(quire.env)
       const c = client(quire, 'wt/doc')
-      await whenSynced(c)
+      await whenSynced(c, `round ${round}: a client of the restarted process to sync`)
       expect(c.text.toString()).toBe(expected.join(''))
       c.destroy()
     }
@@ -48,11 +48,11 @@ describe.each(['always', 'everysec'])('write-through, DATA_FSYNC=%s', (fsync) =>
     let quire = await start({ DATA_FSYNC: fsync })
     const raw = await openRaw(`${quire.wsUrl}/wt/acked?ack=1`)
     raw.send(encodeUpdate(textUpdate('acknowledged')))
-    await raw.next((f) => { const m = readServerFrame(f); return m.type === 'ack' && m.count === 1 })
+    await raw.next((f) => { const m = readServerFrame(f); return m.type === 'ack' && m.count === 1 }, 'the acknowledgement of the update')
     await kill9(quire)
     quire = await start(quire.env)
     const c = client(quire, 'wt/acked')
-    await whenSynced(c)
+    await whenSynced(c, 'a client of the restarted process to sync')
     expect(c.text.toString()).toBe('acknowledged')
   })
 })
@@ -62,7 +62,7 @@ describe('compaction', () => {
     // One client sends 3,000 messages in one go: above the default burst.
     const quire = await start({ RATE_LIMIT_BURST: '100000' })
     const a = client(quire, 'compact/doc')
-    await whenSynced(a)
+    await whenSynced(a, 'the writer to sync')
     // 3,000 separate edits (typing, with some deletions), well past the
     // compaction threshold, so compaction happens live and again on unload.
     for (let i = 0; i < 3000; i++) {
@@ -70,7 +70,7 @@ describe('compaction', () => {
       else a.text.insert(Math.floor(a.text.length * ((i * 37) % 100) / 100), String.fromCharCode(97 + (i % 26)))
     }
     const b = client(quire, 'compact/doc')
-    await within(whenDoc(b.doc, () => b.text.toString() === a.text.toString()), 30_000, 'the second client to catch up')
+    await whenDoc(b.doc, () => b.text.toString() === a.text.toString(), 'the second client to catch up with 3,000 edits', 30_000)
     const encoded = Y.encodeStateAsUpdate(a.doc).length
     a.destroy()
     b.destroy()

@@ -17,7 +17,7 @@ import { LevelStore } from '../server/backend/embedded/level-store.js'
 import { GatedStore, gate, nextTurn } from './helpers/gated-store.js'
 import { startInProcess } from './helpers/in-process.js'
 import { startQuire, type QuireProcess } from '../harness/quire.js'
-import { connectClient, whenClosed, whenDoc, whenSynced, type TestClient } from './helpers/clients.js'
+import { connectClient, whenClosed, whenConnected, whenDoc, whenSynced, type TestClient } from './helpers/clients.js'
 import { openRaw } from './helpers/raw-socket.js'
 import { allZero, liveCounts } from './helpers/metrics.js'
 import { waitFor } from './helpers/wait.js'
@@ -70,17 +70,14 @@ describe('loading (unit, slow store)', () => {
       for (let i = 0; i < 8; i++) {
         const c = connectClient(q.wsUrl, 'big')
         clients.push(c)
-        void whenSynced(c).then(() => textAtSync.push(c.text.toString()))
+        c.provider.on('sync', (synced: boolean) => { if (synced) textAtSync.push(c.text.toString()) })
       }
       // Every client is connected and waiting on the same load.
       await waitFor(() => store.calls.load, (n) => n === 1, 'the load to start')
-      await Promise.all(clients.map((c) => new Promise<void>((resolve) => {
-        if (c.provider.wsconnected) resolve()
-        else c.provider.on('status', ({ status }: { status: string }) => { if (status === 'connected') resolve() })
-      })))
+      await Promise.all(clients.map((c, i) => whenConnected(c, `client ${i} to connect`)))
       expect(textAtSync).toEqual([])
       store.loadGate.open()
-      await Promise.all(clients.map(whenSynced))
+      await Promise.all(clients.map((c, i) => whenSynced(c, `client ${i} to sync once the load is done`)))
       expect(textAtSync).toEqual(Array(8).fill(full))
       expect(store.calls.load).toBe(1)
     } finally {
@@ -127,15 +124,15 @@ describe('failed loads', () => {
     processes.push(quire)
     const c = connectClient(quire.wsUrl, 'broken')
     try {
-      const close = await whenClosed(c)
+      const close = await whenClosed(c, 'the client of the corrupt document to be closed')
       expect(close).toEqual({ code: 1011, reason: 'document failed to load' })
       expect(c.text.toString()).toBe('')
       const raw = await openRaw(`${quire.wsUrl}/broken`)
-      expect(await raw.closed).toEqual({ code: 1011, reason: 'document failed to load' })
+      expect(await raw.whenClosed('a raw client of the corrupt document to be closed')).toEqual({ code: 1011, reason: 'document failed to load' })
       expect(raw.frames).toEqual([])
       // Other documents are unaffected.
       const other = connectClient(quire.wsUrl, 'fine')
-      await whenSynced(other)
+      await whenSynced(other, 'a client of another document to sync')
       other.destroy()
     } finally {
       c.destroy()
@@ -195,13 +192,13 @@ describe('a real process', () => {
     const quire = await startQuire()
     processes.push(quire)
     const a = connectClient(quire.wsUrl, 'solo')
-    await whenSynced(a)
+    await whenSynced(a, 'the only client to sync')
     a.text.insert(0, 'bye')
     expect((await liveCounts(quire.url)).documents).toBe(1)
     a.destroy()
     await waitFor(() => liveCounts(quire.url), allZero, 'documents, document objects, timers and connections back to zero')
     const b = connectClient(quire.wsUrl, 'solo')
-    await whenDoc(b.doc, () => b.text.toString() === 'bye')
+    await whenDoc(b.doc, () => b.text.toString() === 'bye', 'a new client to get the text back from the store')
     b.destroy()
   })
 
@@ -214,7 +211,7 @@ describe('a real process', () => {
     const ROUNDS = 10
     for (let round = 0; round < ROUNDS; round++) {
       const clients = Array.from({ length: DOCS }, (_, i) => connectClient(quire.wsUrl, `leak/${i}`, { token }))
-      await Promise.all(clients.map(whenSynced))
+      await Promise.all(clients.map((c, i) => whenSynced(c, `round ${round}: the client of leak/${i} to sync`)))
       for (const [i, c] of clients.entries()) {
         c.text.insert(0, `${round}.${i} `)
         c.provider.awareness.setLocalStateField('user', { name: `u${i}` })
@@ -237,7 +234,7 @@ describe('a real process', () => {
     await waitFor(() => liveCounts(quire.url), allZero, 'documents, document objects, timers and connections back to zero', 30_000)
     // And nothing was lost on the way.
     const check = connectClient(quire.wsUrl, 'leak/42', { token })
-    await whenDoc(check.doc, () => check.text.toString().split(' ').filter(Boolean).length === ROUNDS)
+    await whenDoc(check.doc, () => check.text.toString().split(' ').filter(Boolean).length === ROUNDS, `leak/42 to hold the edits of all ${ROUNDS} rounds`)
     check.destroy()
   })
 })

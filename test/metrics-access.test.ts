@@ -19,7 +19,7 @@ describe('/metrics', () => {
     const local = await scrape(q.url)
     expect(local.status).toBe(200)
     expect(await local.text()).toMatch(/^quire_connections 0$/m)
-    for (const header of [{ 'x-forwarded-for': '203.0.113.7' }, { forwarded: 'for=203.0.113.7' }, { 'x-real-ip': '203.0.113.7' }]) {
+    for (const header of [{ 'x-forwarded-for': '203.0.113.7' }, { forwarded: 'for=203.0.113.7' }, { 'x-real-ip': '203.0.113.7' }] as Array<Record<string, string>>) {
       const relayed = await scrape(q.url, header)
       expect(relayed.status, JSON.stringify(header)).toBe(403)
       expect(await relayed.text()).toMatch(/METRICS_TOKEN or METRICS_PORT/)

@@ -9,10 +9,9 @@ import { afterAll, describe, expect, it } from 'vitest'
 import { request } from 'node:http'
 import { fleet } from './helpers/fleet.js'
 import { whenSynced } from './helpers/clients.js'
-import { openRaw } from './helpers/raw-socket.js'
+import { anyFrame, openRaw } from './helpers/raw-socket.js'
 import { readMetrics } from './helpers/metrics.js'
 import { mintToken, TEST_SECRET } from './helpers/tokens.js'
-import { within } from './helpers/wait.js'
 import type { QuireProcess } from '../harness/quire.js'
 
 const { start, client, stopAll } = fleet()
@@ -25,7 +24,7 @@ const LISTED = 'https://app.example:8443'
 async function upgrade (q: QuireProcess, doc: string, headers: Record<string, string>): Promise<'open' | { code: number, reason: string }> {
   const raw = await openRaw(`${q.wsUrl}/${doc}`, headers)
   // An admitted connection gets the server's sync step 1 first; a refused one only a close.
-  const first = await within(Promise.race([raw.next().then(() => 'open' as const), raw.closed]), 5000, `${doc}: first frame or close`)
+  const first = await Promise.race([raw.next(anyFrame, `${doc}: first frame`, 5000).then(() => 'open' as const), raw.whenClosed(`${doc}: close`, 5000)])
   raw.ws.close()
   return first
 }
@@ -72,7 +71,7 @@ describe('open mode, ALLOWED_ORIGINS unset: only the server\'s own origin', () =
     expect(await upgrade(q, 'origins/own', { origin: `https://localhost:${q.port}`, host: `localhost:${q.port}` })).toBe('open')
     expect((await http(q, 'GET', STATE, { origin: `http://127.0.0.1:${q.port}` })).status).toBe(200)
     // A stock y-websocket client from Node sends no Origin.
-    await within(whenSynced(client(q, 'origins/stock')), 10_000, 'stock client synced')
+    await whenSynced(client(q, 'origins/stock'), 'stock client synced', 10_000)
     expect((await http(q, 'GET', STATE, {})).status).toBe(200)
     expect((await readMetrics(q.url)).get('quire_connection_closes_total{code="4403"}')).toBeUndefined()
   })

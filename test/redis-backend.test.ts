@@ -23,6 +23,7 @@ import { decodeAwarenessUpdate, encodeAwarenessUpdate } from '../common/awarenes
 import type { BusSink } from '../server/backend/bus.js'
 import { BEAT_MS, TTL_MS } from '../server/backend/redis/heartbeat.js'
 import { Presence } from '../server/document/presence.js'
+import { DEADLINE_MS, sleep, waitOn, within } from './helpers/wait.js'
 
 const log = pino({ level: 'silent' })
 let redis: RedisProcess
@@ -44,27 +45,32 @@ afterAll(async () => { await redis.stop() })
 async function instance (url = redis.url, wait = true): Promise<RedisBackend> {
   const b = await createRedisBackend(loadConfig({ REDIS_URL: url }), log)
   backends.push(b)
-  if (wait) await b.whenReady()
+  if (wait) await within(b.whenReady(), DEADLINE_MS, `a backend on ${url} to be ready`)
   return b
 }
 
 interface Replica extends BusSink {
   doc: Y.Doc
+  /** Every awareness update received, in order. */
   awareness: Uint8Array[]
+  /** Called after each awareness update is added to `awareness`. */
+  awarenessListeners: Set<() => void>
   text (): string
 }
 
 function replica (): Replica {
   const doc = new Y.Doc()
   const awareness: Uint8Array[] = []
+  const awarenessListeners = new Set<() => void>()
   return {
     doc,
     awareness,
+    awarenessListeners,
     text: () => doc.getText('t').toString(),
     onRemoteUpdates: (updates) => { for (const u of updates) Y.applyUpdate(doc, u) },
     onRemoteAwareness: (update) => {
       awareness.push(update)
-      doc.emit('awareness', [update])
+      for (const on of [...awarenessListeners]) on()
     },
   }
 }
@@ -84,17 +90,12 @@ async function type (b: RedisBackend, r: Replica, name: string, text: string): P
   return position
 }
 
-function whenAwarenessUpdate (r: Replica, match: (u: Uint8Array) => boolean): Promise<Uint8Array> {
-  const found = r.awareness.find(match)
-  if (found) return Promise.resolve(found)
-  return new Promise((resolve) => {
-    const on = (u: Uint8Array): void => {
-      if (!match(u)) return
-      r.doc.off('awareness', on)
-      resolve(u)
-    }
-    r.doc.on('awareness', on)
-  })
+/** The first awareness update (received or future) that matches. */
+function whenAwarenessUpdate (r: Replica, match: (u: Uint8Array) => boolean, what: string, timeoutMs = DEADLINE_MS): Promise<Uint8Array> {
+  return waitOn((on) => {
+    r.awarenessListeners.add(on)
+    return () => { r.awarenessListeners.delete(on) }
+  }, () => r.awareness.find(match), what, timeoutMs)
 }
 
 /** Append entries behind the instances' backs, with no message: a lost publish. */
@@ -120,7 +121,7 @@ describe('write path', () => {
       if (args[0].toLowerCase() === 'publish') published()
     })
     await type(a, r, name, 'y')
-    await publishedSeen
+    await within(publishedSeen, DEADLINE_MS, 'MONITOR to show the PUBLISH of the append')
     monitor.disconnect()
     const fromClient = seen.filter((s) => s.source !== 'lua')
     expect(fromClient.map((s) => s.args[0].toLowerCase())).toEqual(['evalsha'])
@@ -138,7 +139,7 @@ describe('write path', () => {
     await listener.subscribe(docKeys(name).channel)
     const updates = typing('hi', ra.doc)
     await a.store.append(name, updates)
-    await whenDoc(rb.doc, () => rb.text() === 'hi')
+    await whenDoc(rb.doc, () => rb.text() === 'hi', 'the update to reach the other instance')
     listener.disconnect()
     expect(messages.length).toBe(1)
     for (const u of updates) expect(messages[0].includes(Buffer.from(u))).toBe(true)
@@ -152,10 +153,10 @@ describe('catching up', () => {
     const ra = await open(a, name)
     const rb = await open(b, name)
     await type(a, ra, name, 'one ')
-    await whenDoc(rb.doc, () => rb.text() === 'one ')
+    await whenDoc(rb.doc, () => rb.text() === 'one ', 'the first append to reach b')
     await appendUnpublished(name, typing('two ', ra.doc))
     await type(a, ra, name, 'three')
-    await whenDoc(rb.doc, () => rb.text() === 'one two three')
+    await whenDoc(rb.doc, () => rb.text() === 'one two three', 'b to fill the gap from the log on the next message')
     expect(b.bus.appliedPosition(name)).toBe(Number((await raw.get(docKeys(name).seq))))
   })
 
@@ -171,7 +172,7 @@ describe('catching up', () => {
     const pipe = raw.multi().client('KILL', 'TYPE', 'pubsub')
     keys.forEach((k, i) => pipe.rpush(k.log, ...updates[i].map((u) => Buffer.from(u))).incrby(k.seq, updates[i].length))
     await pipe.exec()
-    await Promise.all(rb.map((r, i) => whenDoc(r.doc, () => r.text() === `missed ${i}`)))
+    await Promise.all(rb.map((r, i) => whenDoc(r.doc, () => r.text() === `missed ${i}`, `b to catch up ${names[i]} after its pub/sub connection was killed`)))
   })
 })
 
@@ -205,8 +206,8 @@ describe('compaction', () => {
     const rb = await open(b, name)
     await type(a, ra, name, 'aaa')
     await type(b, rb, name, 'bbb')
-    await whenDoc(ra.doc, () => ra.text().length === 6)
-    await whenDoc(rb.doc, () => rb.text().length === 6)
+    await whenDoc(ra.doc, () => ra.text().length === 6, 'b\'s append to reach a')
+    await whenDoc(rb.doc, () => rb.text().length === 6, 'a\'s append to reach b')
     const seq = await raw.get(docKeys(name).seq)
     const snapA = Y.encodeStateAsUpdate(ra.doc)
     const snapB = Y.encodeStateAsUpdate(rb.doc)
@@ -257,10 +258,10 @@ describe('awareness across instances', () => {
     await open(a, name)
     const rb = await open(b, name)
     a.bus.publishAwareness(name, state(7, 1, '{"user":"ann"}'))
-    await whenAwarenessUpdate(rb, has(7, '{"user":"ann"}'))
+    await whenAwarenessUpdate(rb, has(7, '{"user":"ann"}'), 'Ann\'s state to reach instance b')
     const c = await instance()
     const rc = await open(c, name)
-    await whenAwarenessUpdate(rc, has(7, '{"user":"ann"}'))
+    await whenAwarenessUpdate(rc, has(7, '{"user":"ann"}'), 'a late instance to get Ann\'s state by asking')
   })
 
   it('removes the clients of an instance that stopped heartbeating', async () => {
@@ -269,12 +270,12 @@ describe('awareness across instances', () => {
     await open(a, name)
     const rb = await open(b, name)
     a.bus.publishAwareness(name, state(41, 3, '{"user":"bob"}'))
-    await whenAwarenessUpdate(rb, has(41, '{"user":"bob"}'))
+    await whenAwarenessUpdate(rb, has(41, '{"user":"bob"}'), 'Bob\'s state to reach instance b')
     // A crash: connections gone, no goodbye.
     const died = performance.now()
     ;(a.store as unknown as { opts: { client: Redis } }).opts.client.disconnect()
     await a.bus.close()
-    const removal = await whenAwarenessUpdate(rb, has(41, 'null'))
+    const removal = await whenAwarenessUpdate(rb, has(41, 'null'), 'b to remove the clients of the instance that stopped heartbeating')
     console.log(`dead instance's presence removed after ${Math.round(performance.now() - died)} ms`)
     expect(decodeAwarenessUpdate(removal)).toEqual([{ clientId: 41, clock: 3, json: 'null' }])
     // Had the instance only stalled, its client's next renewal shows it again.
@@ -295,16 +296,16 @@ describe('outages', () => {
     const ra = await open(a, name)
     const rb = await open(b, name)
     await type(a, ra, name, 'before ')
-    await whenDoc(rb.doc, () => rb.text() === 'before ')
+    await whenDoc(rb.doc, () => rb.text() === 'before ', 'the first append to reach b')
     await local.kill()
     await expect(type(a, ra, name, 'lost?')).rejects.toThrow()
     expect(await a.store.isReady()).toBe(false)
     const back = await local.restart()
     try {
-      await a.whenReady()
+      await within(a.whenReady(), DEADLINE_MS, 'instance a to be ready again once Redis is back')
       // The document layer retries its pending updates; here, once by hand.
       await a.store.append(name, [Y.encodeStateAsUpdate(ra.doc)])
-      await whenDoc(rb.doc, () => rb.text() === 'before lost?')
+      await whenDoc(rb.doc, () => rb.text() === 'before lost?', 'the retried append to reach b once Redis is back')
       expect(await a.store.isReady()).toBe(true)
     } finally {
       await back.stop()
@@ -318,24 +319,28 @@ describe('outages', () => {
     await open(a, name)
     const rb = await open(b, name)
     a.bus.publishAwareness(name, encodeAwarenessUpdate([{ clientId: 52, clock: 1, json: '{"user":"cy"}' }]))
-    await whenAwarenessUpdate(rb, (u) => decodeAwarenessUpdate(u).some((e) => e.clientId === 52))
+    await whenAwarenessUpdate(rb, (u) => decodeAwarenessUpdate(u).some((e) => e.clientId === 52), 'client 52\'s state to reach b')
     const aClient = (a.store as unknown as { opts: { client: Redis } }).opts.client
     await local.kill()
     aClient.disconnect() // A comes back later than B, by hand
-    // Fault durations (no event to wait for): Redis away longer than the
-    // heartbeat TTL, so every entry expires; then A reconnects a beat after B.
-    await new Promise((resolve) => setTimeout(resolve, TTL_MS + 500))
+    // Fault durations, not waits for an event: what must NOT happen (B calling
+    // A dead) could only happen during them. Redis stays away longer than the
+    // heartbeat TTL, so every entry has expired when it returns; then B runs
+    // two beats before A is back.
+    const OUTAGE_MS = TTL_MS + 500
+    const B_ALONE_MS = 2 * BEAT_MS
+    await sleep(OUTAGE_MS)
     const back = await local.restart()
     try {
-      await b.whenReady()
-      await new Promise((resolve) => setTimeout(resolve, 2 * BEAT_MS))
+      await within(b.whenReady(), DEADLINE_MS, 'instance b to be ready again once Redis is back')
+      await sleep(B_ALONE_MS)
       await aClient.connect()
-      await a.whenReady()
+      await within(a.whenReady(), DEADLINE_MS, 'instance a to be ready again after reconnecting')
       // Now A really dies; B reports it then, and did not before.
       const beforeDeath = rb.awareness.length
       aClient.disconnect()
       await a.bus.close()
-      const removal = await whenAwarenessUpdate(rb, (u) => decodeAwarenessUpdate(u).some((e) => e.clientId === 52 && e.json === 'null'))
+      const removal = await whenAwarenessUpdate(rb, (u) => decodeAwarenessUpdate(u).some((e) => e.clientId === 52 && e.json === 'null'), 'b to remove client 52 once A really died')
       expect(rb.awareness.indexOf(removal)).toBeGreaterThanOrEqual(beforeDeath)
     } finally {
       await back.stop()
@@ -349,7 +354,7 @@ describe('outages', () => {
     const loading = a.store.load('outage/late')
     const late = await startRedis({ port })
     try {
-      expect(await loading).toEqual({ updates: [], position: null, bytes: 0 })
+      expect(await within(loading, DEADLINE_MS, 'the load to complete once Redis came')).toEqual({ updates: [], position: null, bytes: 0 })
     } finally {
       await late.stop()
     }

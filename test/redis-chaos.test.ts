@@ -6,7 +6,8 @@
  */
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
 import { startQuire, type QuireProcess } from '../harness/quire.js'
-import { connectClient, whenSynced, whenAwareness, type TestClient } from './helpers/clients.js'
+import { connectClient, whenDoc, whenSynced, whenAwareness, type TestClient } from './helpers/clients.js'
+import { DEADLINE_MS } from './helpers/wait.js'
 import { startRedis, type RedisProcess } from '../harness/redis.js'
 import { startTyping, whenConverged, whenStatus, type Typist } from './helpers/chaos.js'
 import { freePort } from '../harness/ports.js'
@@ -44,17 +45,9 @@ function typing (c: TestClient, label: string): Typist {
 }
 
 /** Resolves once `c` holds at least `n` tokens typed by clients whose label starts with `prefix`. */
-function whenTokens (c: TestClient, prefix: string, n: number): Promise<void> {
+function whenTokens (c: TestClient, prefix: string, n: number, what: string, timeoutMs = DEADLINE_MS): Promise<void> {
   const count = (): number => c.text.toString().split(`<${prefix}`).length - 1
-  if (count() >= n) return Promise.resolve()
-  return new Promise((resolve) => {
-    const on = (): void => {
-      if (count() < n) return
-      c.doc.off('afterTransaction', on)
-      resolve()
-    }
-    c.doc.on('afterTransaction', on)
-  })
+  return whenDoc(c.doc, () => count() >= n, `${what} (${n} tokens <${prefix}…>)`, timeoutMs)
 }
 
 /** Kill everything (-9), start Redis and one Quire again, and read the document with a fresh client. */
@@ -65,7 +58,7 @@ async function afterRestartOfEverything (doc: string): Promise<string> {
   redis = await redis.restart()
   const q = await quire()
   const fresh = client(q, doc)
-  await whenSynced(fresh)
+  await whenSynced(fresh, 'a fresh client to sync after everything restarted')
   return fresh.text.toString()
 }
 
@@ -75,9 +68,7 @@ async function stopTypingAndConverge (all: TestClient[]): Promise<string> {
     t.stop()
     tokens.push(...t.tokens)
   }
-  const text = await whenConverged(all, tokens)
-  expect(tokens.length).toBeGreaterThan(0)
-  return text
+  return whenConverged(all, tokens, `every client to converge with all ${tokens.length} tokens typed`)
 }
 
 describe('chaos with real processes', () => {
@@ -87,24 +78,26 @@ describe('chaos with real processes', () => {
     const a1 = client(a, doc); const a2 = client(a, doc)
     const b1 = client(b, doc); const b2 = client(b, doc)
     const all = [a1, a2, b1, b2]
-    await Promise.all(all.map(whenSynced))
+    await Promise.all(all.map((c, i) => whenSynced(c, `client ${i} to sync`)))
     a1.provider.awareness.setLocalStateField('user', { name: 'Ann' })
     const annId = a1.doc.clientID
-    await whenAwareness(b1, (s) => s.has(annId))
+    await whenAwareness(b1, (s) => s.has(annId), 'b1 (on the other instance) to see Ann')
     all.forEach((c, i) => typing(c, `k${i}`))
-    await whenTokens(b1, 'k0', 10)
+    await whenTokens(b1, 'k0', 10, 'b1 to get Ann\'s typing')
 
     // The server removes Ann (not b1's own 30 s timeout): the change comes from the provider.
-    const removed = new Promise<number>((resolve) => {
-      b1.provider.awareness.on('change', ({ removed }: { removed: number[] }, origin: unknown) => {
-        if (removed.includes(annId) && origin !== 'timeout') resolve(performance.now())
-      })
-    })
+    let removedAt: number | undefined
+    const onChange = ({ removed }: { removed: number[] }, origin: unknown): void => {
+      if (removed.includes(annId) && origin !== 'timeout') removedAt ??= performance.now()
+    }
+    b1.provider.awareness.on('change', onChange)
     const killedAt = performance.now()
     await a.kill('SIGKILL')
-    const removedAt = await removed
-    console.log(`presence of a killed instance's client removed after ${Math.round(removedAt - killedAt)} ms`)
-    await whenTokens(b2, 'k2', 40) // B's clients go on editing together meanwhile
+    // "Within seconds": well under the 30 s after which b1 would drop her state itself.
+    await whenAwareness(b1, () => removedAt !== undefined, 'the server to remove the killed instance\'s client from b1', 10_000)
+    b1.provider.awareness.off('change', onChange)
+    console.log(`presence of a killed instance's client removed after ${Math.round(removedAt! - killedAt)} ms`)
+    await whenTokens(b2, 'k2', 40, 'B\'s clients to go on editing together meanwhile')
 
     const again = await a.restart()
     quires.push(again)
@@ -117,18 +110,18 @@ describe('chaos with real processes', () => {
     const [a, b] = [await quire(), await quire()]
     const a1 = client(a, doc); const a2 = client(a, doc); const b1 = client(b, doc)
     const all = [a1, a2, b1]
-    await Promise.all(all.map(whenSynced))
+    await Promise.all(all.map((c, i) => whenSynced(c, `client ${i} to sync`)))
     let closes = 0
     for (const c of all) c.provider.on('connection-close', () => { closes++ })
     all.forEach((c, i) => typing(c, `r${i}`))
-    await whenTokens(b1, 'r0', 10)
+    await whenTokens(b1, 'r0', 10, 'b1 to get a1\'s typing')
 
     await redis.kill('SIGKILL')
     await Promise.all([a, b].map((q) => whenStatus(`${q.url}/readyz`, 503)))
     expect((await fetch(`${a.url}/healthz`)).status).toBe(200)
     // Live editing goes on among one instance's clients while Redis is away.
     const before = a2.text.toString().split('<r0').length - 1
-    await whenTokens(a2, 'r0', before + 10)
+    await whenTokens(a2, 'r0', before + 10, 'a2 to go on getting a1\'s typing while Redis is away')
 
     redis = await redis.restart()
     await Promise.all([a, b].map((q) => whenStatus(`${q.url}/readyz`, 200)))
@@ -141,11 +134,11 @@ describe('chaos with real processes', () => {
     const doc = 'chaos/pubsub-kill'
     const [a, b] = [await quire(), await quire()]
     const all = [client(a, doc), client(a, doc), client(b, doc), client(b, doc)]
-    await Promise.all(all.map(whenSynced))
+    await Promise.all(all.map((c, i) => whenSynced(c, `client ${i} to sync`)))
     all.forEach((c, i) => typing(c, `p${i}`))
     const admin = redis.client()
     for (let round = 0; round < 8; round++) {
-      await whenTokens(all[3], 'p0', 5 * (round + 1))
+      await whenTokens(all[3], 'p0', 5 * (round + 1), `round ${round}: a client on B to get more of a client on A's typing`)
       await admin.client('KILL', 'TYPE', 'pubsub')
     }
     const text = await stopTypingAndConverge(all)
@@ -156,11 +149,11 @@ describe('chaos with real processes', () => {
     const doc = 'chaos/compaction'
     const [a, b] = [await quire({ LOG_LEVEL: 'debug' }), await quire({ LOG_LEVEL: 'debug' })]
     const all = [client(a, doc), client(a, doc), client(b, doc), client(b, doc)]
-    await Promise.all(all.map(whenSynced))
+    await Promise.all(all.map((c, i) => whenSynced(c, `client ${i} to sync`)))
     all.forEach((c, i) => typing(c, `c${i}`))
     // Both instances count every entry (their own and the other's) and pass
     // the compaction threshold (1000 entries) at about the same moment.
-    await whenTokens(all[0], 'c', 1300)
+    await whenTokens(all[0], 'c', 1300, 'four typists to get past the compaction threshold', 45_000)
     const text = await stopTypingAndConverge(all)
     const compacted = (q: QuireProcess): number => q.logs.filter((l) => l.includes('"log compacted"')).length
     expect(compacted(a)).toBeGreaterThan(0)
@@ -185,10 +178,10 @@ describe('chaos with real processes', () => {
       await whenStatus(`${q.url}/readyz`, 200)
       expect(await (await fetch(`${q.url}/metrics`)).text()).toMatch(/^quire_redis_up 1$/m)
       const c = client(q, 'chaos/late-redis')
-      await whenSynced(c)
+      await whenSynced(c, 'a client to sync once Redis came')
       c.text.insert(0, 'hello')
       const d = client(q, 'chaos/late-redis')
-      await whenConverged([c, d], ['hello'])
+      await whenConverged([c, d], ['hello'], 'a second client to get the first one\'s edit')
       // A graceful stop with Redis: drains, leaves the heartbeat set, exits 0.
       expect(await q.kill('SIGTERM')).toBe(0)
     } finally {

@@ -34,9 +34,9 @@ function client (q: QuireProcess, doc: string): TestClient {
 
 /** The master that serves a slot, by asking the cluster. */
 async function ownerPort (slot: number): Promise<number> {
-  const slots = await cluster.masters[0].client().cluster('SLOTS') as Array<[number, number, [string, number]]>
-  const range = slots.find(([from, to]) => slot >= from && slot <= to)!
-  return range[2][1]
+  const slots = await cluster.masters[0].client().cluster('SLOTS')
+  const [, , [, port]] = slots.find(([from, to]) => slot >= from && slot <= to)!
+  return port
 }
 
 /** Doc names whose slots fall on three different masters. */
@@ -66,7 +66,7 @@ describe('Redis Cluster', () => {
     const docs = await docsOnEveryShard()
     const [a, b] = quires
     const groups = docs.map((doc) => [client(a, doc), client(b, doc)])
-    await Promise.all(groups.flat().map(whenSynced))
+    await Promise.all(groups.flat().map((c, i) => whenSynced(c, `client ${i} to sync`)))
 
     for (const [i, doc] of docs.entries()) {
       const channel = docKeys(doc).channel
@@ -79,22 +79,22 @@ describe('Redis Cluster', () => {
       }
       groups[i][0].text.insert(0, `hello ${i}`)
     }
-    await Promise.all(groups.map((g, i) => whenConverged(g, [`hello ${i}`])))
+    await Promise.all(groups.map((g, i) => whenConverged(g, [`hello ${i}`], `the clients of ${docs[i]} to converge on "hello ${i}"`)))
 
     const typists: Typist[] = groups.flat().map((c, i) => startTyping(c, `s${i}`))
     for (let round = 0; round < 4; round++) {
-      await whenConverged([groups[0][1]], [`<s0.${5 * (round + 1)}>`])
+      await whenConverged([groups[0][1]], [`<s0.${5 * (round + 1)}>`], `round ${round}: the second client of ${docs[0]} to get token ${5 * (round + 1)} of the first`)
       await Promise.all(cluster.masters.map((m) => m.client().client('KILL', 'TYPE', 'pubsub')))
     }
     for (const t of typists) t.stop()
-    const texts = await Promise.all(groups.map((g, i) => whenConverged(g, [...typists[2 * i].tokens, ...typists[2 * i + 1].tokens])))
+    const texts = await Promise.all(groups.map((g, i) => whenConverged(g, [...typists[2 * i].tokens, ...typists[2 * i + 1].tokens], `the clients of ${docs[i]} to converge with every token typed`)))
 
     // Everything is in the cluster: a new instance serves the same texts.
     await Promise.all(quires.map((q) => q.kill('SIGKILL')))
     quires = [await startQuire({ REDIS_CLUSTER_NODES: cluster.seeds })]
     for (const [i, doc] of docs.entries()) {
       const fresh = client(quires[0], doc)
-      await whenSynced(fresh)
+      await whenSynced(fresh, `a client of the new instance to sync ${doc}`)
       expect(fresh.text.toString()).toBe(texts[i])
     }
   })
@@ -111,14 +111,16 @@ describe('a cluster that requires a password', () => {
       started.push(a, b)
       const ca = client(a, 'auth/doc')
       const cb = client(b, 'auth/doc')
-      await Promise.all([whenSynced(ca), whenSynced(cb)])
+      await Promise.all([whenSynced(ca, 'the client on instance a to sync'), whenSynced(cb, 'the client on instance b to sync')])
       // Across instances: the update goes through the cluster's sharded pub/sub.
       ca.text.insert(0, 'through a locked cluster')
-      await whenDoc(cb.doc, () => cb.text.toString() === 'through a locked cluster')
+      await whenDoc(cb.doc, () => cb.text.toString() === 'through a locked cluster', 'the edit on a to reach b through the locked cluster')
       const received = /^quire_redis_pubsub_messages_total (\d+)$/m.exec(await (await fetch(`${b.url}/metrics`)).text())
       expect(Number(received?.[1])).toBeGreaterThan(0)
       const wrong = await startQuire({ REDIS_CLUSTER_NODES: locked.seeds, REDIS_PASSWORD: 'not-the-password' })
       started.push(wrong)
+      // Not just not ready yet: it tried, failed, and still says not ready.
+      await wrong.waitForLog('redis connection error')
       expect((await fetch(`${wrong.url}/readyz`)).status).toBe(503)
     } finally {
       await Promise.all(started.map((q) => q.kill()))

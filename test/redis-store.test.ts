@@ -6,6 +6,7 @@ import { loadConfig } from '../server/config.js'
 import { createRedisBackend, type RedisBackend } from '../server/backend/redis/backend.js'
 import type { DocStore } from '../server/backend/store.js'
 import { startRedis, startRedisCluster, type RedisCluster, type RedisProcess } from '../harness/redis.js'
+import { DEADLINE_MS, within } from './helpers/wait.js'
 
 let redis: RedisProcess
 let cluster: RedisCluster
@@ -23,7 +24,7 @@ function harness (env: () => Record<string, string>) {
   const backends = new Map<DocStore, RedisBackend>()
   const open = async (): Promise<DocStore> => {
     const backend = await createRedisBackend(loadConfig(env()), log)
-    await backend.whenReady()
+    await within(backend.whenReady(), DEADLINE_MS, 'the Redis backend to be ready')
     const close = backend.store.close.bind(backend.store)
     backend.store.close = async () => {
       await backend.bus.close()

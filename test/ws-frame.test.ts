@@ -9,7 +9,7 @@ import { Sender } from 'ws'
 import { wireFrame } from '../server/transport/ws-frame.js'
 
 const wsFrame = (payload: Buffer): Buffer =>
-  Buffer.concat(Sender.frame(payload, { fin: true, opcode: 2, mask: false, readOnly: false, rsv1: false }) as Buffer[])
+  Buffer.concat(Sender.frame(payload, { fin: true, opcode: 2, mask: false, readOnly: false, rsv1: false }))
 
 const ours = (payload: Uint8Array): Buffer => {
   const frame = wireFrame(payload)

@@ -133,9 +133,14 @@ export async function serverText (baseUrl: string, doc: string): Promise<string>
   if (res.status !== 200) throw new Error(`GET state: ${res.status}`)
   const ydoc = new Y.Doc()
   Y.applyUpdate(ydoc, new Uint8Array(await res.arrayBuffer()))
-  const text = xmlText(ydoc.getXmlFragment('default'))
+  const text = editorText(ydoc)
   ydoc.destroy()
   return text
+}
+
+/** The text of the editor's document (Tiptap's fragment "default") in a Y.Doc, without markup. */
+export function editorText (ydoc: Y.Doc): string {
+  return xmlText(ydoc.getXmlFragment('default'))
 }
 
 function xmlText (node: Y.XmlFragment | Y.XmlElement | Y.XmlText): string {

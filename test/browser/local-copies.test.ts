@@ -231,7 +231,7 @@ describe('local copies belong to a user', () => {
     const alices = [database('alice', 'private/one'), database('alice', 'private/two')]
     expect(await databaseNames(one.page)).toEqual(expect.arrayContaining([...alices, database('bob', 'bob/notes')]))
 
-    await one.page.evaluate(() => document.querySelector('quire-editor')!.signOut())
+    await one.page.evaluate(() => (document.querySelector('quire-editor') as unknown as { signOut (): Promise<void> }).signOut())
     const names = await waitFor(() => databaseNames(one.page), (list) => !list.some((n) => alices.includes(n)), 'Alice\'s copies to be deleted')
     expect(names).toContain(database('bob', 'bob/notes'))
     const scope = scopeOf(suite.quire.wsUrl, identityOfSub('alice'))

@@ -4,11 +4,38 @@
  * survives closing the page (IndexedDB) and reaches Alice once Bob's browser
  * opens the document again online.
  */
+import type { Page } from 'playwright-core'
 import { describe, expect, it } from 'vitest'
+import * as Y from 'yjs'
 import { ANONYMOUS, localKeys } from '../../client/src/provider/local-keys.js'
-import { browserSuite, docText, localCopyWritten, typeAtEnd, waitForText, waitStatus, watchErrors } from './harness.js'
+import { browserSuite, docText, editorText, typeAtEnd, waitForText, waitStatus, watchErrors } from './harness.js'
+import { DEADLINE_MS, waitFor, within } from '../helpers/wait.js'
 
 const suite = browserSuite()
+
+/** The text of the document as the page's local copy (y-indexeddb's database `dbName`) holds it. */
+async function localText (page: Page, dbName: string): Promise<string> {
+  const updates = await within(page.evaluate((name) => new Promise<number[][]>((resolve, reject) => {
+    const req = indexedDB.open(name)
+    req.onerror = () => reject(req.error)
+    req.onsuccess = () => {
+      const db = req.result
+      try {
+        const all = db.transaction('updates', 'readonly').objectStore('updates').getAll()
+        all.onsuccess = () => { resolve((all.result as Uint8Array[]).map((u) => Array.from(u))); db.close() }
+        all.onerror = () => reject(all.error)
+      } catch (err) {
+        db.close()
+        reject(err)
+      }
+    }
+  }), dbName), DEADLINE_MS, `the page to read IndexedDB ${dbName}`)
+  const doc = new Y.Doc()
+  for (const u of updates) Y.applyUpdate(doc, new Uint8Array(u))
+  const text = editorText(doc)
+  doc.destroy()
+  return text
+}
 
 describe('offline editing', () => {
   it('merges edits made offline, also across closing the page', async () => {
@@ -38,8 +65,11 @@ describe('offline editing', () => {
     // Offline again: an edit, the page closed before the network comes back.
     await bob.context.setOffline(true)
     await waitStatus(bob.page, 'offline')
+    const dbName = localKeys(suite.quire.wsUrl, ANONYMOUS, 'offline').database
+    expect(await localText(bob.page, dbName)).not.toContain('Kept on this device.')
     await typeAtEnd(bob.page, bobEditor, ' Kept on this device.')
-    expect(await localCopyWritten(bob.page, localKeys(suite.quire.wsUrl, ANONYMOUS, 'offline').database)).toBeGreaterThan(0)
+    // IndexedDB writes are asynchronous: close the page only once the edit is in the local copy.
+    await waitFor(() => localText(bob.page, dbName), (text) => text.includes('Kept on this device.'), 'the offline edit to be in the page\'s IndexedDB')
     await bob.page.close()
     await bob.context.setOffline(false)
 

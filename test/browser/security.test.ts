@@ -159,14 +159,14 @@ describe('the editor under its Content-Security-Policy', () => {
     await Promise.all([waitStatus(a.page, 'connected'), waitStatus(b.page, 'connected')])
     const node = connectClient(suite.quire.wsUrl, 'sec/csp')
     try {
-      await within(whenSynced(node), 10_000, 'Node client synced')
+      await whenSynced(node, 'Node client synced', 10_000)
       await a.page.locator('button[aria-label="Bold"], button[title="Bold"]').first().click()
       await typeAtEnd(a.page, a.page.locator('.ProseMirror'), 'Typed under a strict policy.')
       await waitStatus(a.page, 'connected', true)
       await b.page.locator('.collaboration-carets__label', { hasText: 'Vic' }).waitFor()
       await b.page.locator('[data-testid="presence-user"]', { hasText: 'Vic' }).waitFor()
       const fragment = node.doc.getXmlFragment('default')
-      await within(whenDoc(node.doc, () => fragment.toString().includes('Typed under a strict policy.')), 10_000, 'Node client got the text')
+      await whenDoc(node.doc, () => fragment.toString().includes('Typed under a strict policy.'), 'Node client got the text', 10_000)
     } finally {
       node.destroy()
     }

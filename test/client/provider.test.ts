@@ -8,9 +8,10 @@ import * as Y from 'yjs'
 import WS from 'ws'
 import { SignJWT } from 'jose'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { FOREIGN_TOKEN, QuireProvider, type QuireProviderOptions } from '../../client/src/provider/quire-provider.js'
+import { FOREIGN_TOKEN, QuireProvider, type ProviderEvents, type QuireProviderOptions } from '../../client/src/provider/quire-provider.js'
 import { startQuire, type QuireProcess } from '../../harness/quire.js'
 import { connectClient, whenAwareness, whenDoc, whenSynced, type TestClient } from '../helpers/clients.js'
+import { DEADLINE_MS, waitOn } from '../helpers/wait.js'
 
 const SECRET = 'provider-test-secret-0123456789'
 let open: QuireProcess
@@ -52,19 +53,15 @@ function stock (server: QuireProcess, doc: string, token?: string): TestClient {
   return c
 }
 
-/** Resolves on the first event `name` whose arguments satisfy `test`, or when `test` already holds. */
-function when<T> (p: QuireProvider, name: string, test: () => T | false | null | undefined): Promise<T> {
-  return new Promise((resolve) => {
-    const check = (): void => {
-      const value = test()
-      if (value !== false && value !== null && value !== undefined) {
-        p.off(name, check)
-        resolve(value)
-      }
-    }
-    p.on(name, check)
-    check()
-  })
+/** Resolves with the value of `test` once it is neither false, null nor undefined: at once, or on an event `name`. */
+function when<T> (p: QuireProvider, name: keyof ProviderEvents, test: () => T | false | null | undefined, what: string, timeoutMs = DEADLINE_MS): Promise<T> {
+  return waitOn((on) => {
+    p.on(name, on)
+    return () => p.off(name, on)
+  }, () => {
+    const value = test()
+    return value === false || value === null ? undefined : value
+  }, what, timeoutMs)
 }
 
 const sign = (claims: Record<string, unknown>, expiresInSeconds?: number): Promise<string> => {
@@ -76,46 +73,46 @@ const sign = (claims: Record<string, unknown>, expiresInSeconds?: number): Promi
 describe('QuireProvider', () => {
   it('reports saved only once the server acknowledged, and syncs with a stock client', async () => {
     const p = provider(open, 'provider/saved')
-    await when(p, 'synced', () => p.synced)
-    await when(p, 'saved', () => p.saved)
+    await when(p, 'synced', () => p.synced, 'the provider to sync')
+    await when(p, 'saved', () => p.saved, 'the provider to be saved after its sync')
     const other = stock(open, 'provider/saved')
-    await whenSynced(other)
+    await whenSynced(other, 'a stock client to sync')
 
     p.ydoc.getText('t').insert(0, 'hello')
     expect(p.saved).toBe(false)
-    await when(p, 'saved', () => p.saved)
-    await whenDoc(other.doc, () => other.text.toString() === 'hello')
+    await when(p, 'saved', () => p.saved, 'the server to acknowledge the edit')
+    await whenDoc(other.doc, () => other.text.toString() === 'hello', 'the provider\'s edit to reach the stock client')
 
     other.text.insert(5, ' world')
-    await whenDoc(p.ydoc, () => p.ydoc.getText('t').toString() === 'hello world')
+    await whenDoc(p.ydoc, () => p.ydoc.getText('t').toString() === 'hello world', 'the stock client\'s edit to reach the provider')
     expect(p.saved).toBe(true)
   })
 
   it('shares its awareness, and takes it away when destroyed', async () => {
     const p = provider(open, 'provider/awareness')
     const other = stock(open, 'provider/awareness')
-    await Promise.all([when(p, 'synced', () => p.synced), whenSynced(other)])
+    await Promise.all([when(p, 'synced', () => p.synced, 'the provider to sync'), whenSynced(other, 'a stock client to sync')])
     p.awareness.setLocalStateField('user', { name: 'Node' })
     const id = p.ydoc.clientID
-    await whenAwareness(other, (s) => (s.get(id)?.user as { name?: string } | undefined)?.name === 'Node')
+    await whenAwareness(other, (s) => (s.get(id)?.user as { name?: string } | undefined)?.name === 'Node', 'the stock client to see the provider\'s user')
     p.destroy()
-    await whenAwareness(other, (s) => !s.has(id))
+    await whenAwareness(other, (s) => !s.has(id), 'the provider\'s state to go from the stock client once destroyed')
   })
 
   it('asks for a token on every connect and reconnects after a server restart', async () => {
     let asked = 0
     const p = provider(open, 'provider/restart', { getToken: () => `token-${++asked}`, backoff: { baseMs: 50, maxMs: 200 } })
-    await when(p, 'synced', () => p.synced)
+    await when(p, 'synced', () => p.synced, 'the provider to sync')
     expect(asked).toBe(1)
     await open.kill('SIGKILL')
-    await when(p, 'status', () => p.status === 'offline')
+    await when(p, 'status', () => p.status === 'offline', 'the provider to go offline when the server dies')
     p.ydoc.getText('t').insert(0, 'while down')
     expect(p.saved).toBe(false)
     open = await open.restart()
-    await when(p, 'saved', () => p.synced && p.saved)
+    await when(p, 'saved', () => p.synced && p.saved, 'the provider to reconnect and have its offline edit acknowledged')
     expect(asked).toBeGreaterThanOrEqual(2)
     const check = stock(open, 'provider/restart')
-    await whenDoc(check.doc, () => check.text.toString() === 'while down')
+    await whenDoc(check.doc, () => check.text.toString() === 'while down', 'a stock client to get the edit made while the server was down')
   })
 
   it('reconnects at once when the page becomes visible or the browser comes online, not after its backoff', async () => {
@@ -135,15 +132,15 @@ describe('QuireProvider', () => {
       delete globals.window
       delete globals.document
     }
-    await when(p, 'synced', () => p.synced)
+    await when(p, 'synced', () => p.synced, 'the provider to sync')
     let current = server
     for (const wake of [() => { tab.visibilityState = 'visible'; tab.dispatchEvent(new Event('visibilitychange')) }, () => page.dispatchEvent(new Event('online'))]) {
       await current.kill('SIGKILL')
-      await when(p, 'status', () => p.status === 'offline')
+      await when(p, 'status', () => p.status === 'offline', 'the provider to go offline when the server dies')
       current = await current.restart()
       cleanup.push(() => { void current.kill() })
       wake()
-      await when(p, 'status', () => p.status === 'connected')
+      await when(p, 'status', () => p.status === 'connected', 'the provider to reconnect on the page event (its backoff is 10 minutes)')
     }
   })
 
@@ -159,21 +156,21 @@ describe('QuireProvider', () => {
     })
     let refusals = 0
     p.on('connection-close', ({ code }: { code: number }) => { if (code === 4401) refusals++ })
-    await when(p, 'synced', () => p.synced)
-    await when(p, 'synced', () => tokens.length >= 2 && p.synced)
+    await when(p, 'synced', () => p.synced, 'the provider to sync')
+    await when(p, 'synced', () => tokens.length >= 2 && p.synced, 'the provider to sync again with a refreshed token')
     expect(refusals).toBe(0)
   })
 
   it('turns read-only when the server says so', async () => {
     const p = provider(secured, 'provider/read', { token: await sign({ readonlyDocumentNames: ['provider/*'] }) })
-    await when(p, 'access', () => p.access === 'read')
-    await when(p, 'synced', () => p.synced)
+    await when(p, 'access', () => p.access === 'read', 'the server to tell the provider it reads only')
+    await when(p, 'synced', () => p.synced, 'the read-only provider to sync')
   })
 
   it('stops for good on a 44xx close and says why', async () => {
     const before = sockets
     const p = provider(secured, 'elsewhere/doc', { token: await sign({ allowedDocumentNames: ['provider/*'] }), backoff: { baseMs: 1, maxMs: 1 } })
-    const info = await when(p, 'stopped', () => p.stoppedBy)
+    const info = await when(p, 'stopped', () => p.stoppedBy, 'the provider to stop on the 4403')
     expect(info.code).toBe(4403)
     expect(info.reason).toMatch(/does not cover/)
     expect(p.status).toBe('offline')
@@ -184,15 +181,15 @@ describe('QuireProvider', () => {
   it('empties its document on a 4403 for an uncovered document, here only, and never connects again', async () => {
     let token = await sign({ allowedDocumentNames: ['provider/*'] })
     const p = provider(secured, 'provider/revoked', { getToken: () => token })
-    await when(p, 'synced', () => p.synced)
+    await when(p, 'synced', () => p.synced, 'the provider to sync')
     p.ydoc.getText('t').insert(0, 'kept on the server')
     p.ydoc.getMap('m').set('k', 'v')
-    await when(p, 'saved', () => p.saved)
+    await when(p, 'saved', () => p.saved, 'the edits to be saved')
 
     token = await sign({ allowedDocumentNames: ['elsewhere/*'] })
     p.disconnect()
     p.connect()
-    const reason = await when(p, 'cleared', () => p.cleared)
+    const reason = await when(p, 'cleared', () => p.cleared, 'the document to be cleared after the 4403')
     expect(reason).toBe('forbidden')
     expect(p.stoppedBy?.code).toBe(4403)
     expect(p.ydoc.getText('t').toString()).toBe('')
@@ -203,20 +200,20 @@ describe('QuireProvider', () => {
     p.connect()
     expect(p.status).toBe('offline')
     const check = stock(secured, 'provider/revoked', token)
-    await whenDoc(check.doc, () => check.text.toString() === 'kept on the server')
+    await whenDoc(check.doc, () => check.text.toString() === 'kept on the server', 'the server to still hold the text')
     expect(sockets - before).toBe(0)
   })
 
   it('refuses, without connecting, a token for someone else than its first one', async () => {
     let token = await sign({ allowedDocumentNames: ['provider/*'] })
     const p = provider(secured, 'provider/foreign', { getToken: () => token })
-    await when(p, 'synced', () => p.synced)
+    await when(p, 'synced', () => p.synced, 'the provider to sync')
     expect(p.tokenUser).toEqual({ id: 'user-1', name: null })
     token = await sign({ sub: 'user-2', name: 'Someone Else', allowedDocumentNames: ['provider/*'] })
     const before = sockets
     p.disconnect()
     p.connect()
-    const info = await when(p, 'stopped', () => p.stoppedBy)
+    const info = await when(p, 'stopped', () => p.stoppedBy, 'the provider to stop')
     expect(info).toEqual({ code: 4401, reason: FOREIGN_TOKEN })
     expect(sockets - before).toBe(0)
     expect(p.tokenUser).toEqual({ id: 'user-1', name: null })

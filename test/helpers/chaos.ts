@@ -4,6 +4,7 @@
  * several clients, and polling an HTTP status until it is what we expect.
  */
 import type { TestClient } from './clients.js'
+import { DEADLINE_MS, waitFor, waitOn } from './wait.js'
 
 export interface Typist {
   /** Every token this client typed, in order. */
@@ -28,38 +29,29 @@ export function startTyping (client: TestClient, label: string, everyMs = 15): T
   return { tokens, stop: () => clearInterval(timer) }
 }
 
-/** Resolves when every client holds the same text and it contains every token. */
-export function whenConverged (clients: TestClient[], tokens: string[] = []): Promise<string> {
-  const check = (): string | null => {
+/** Resolves when every client is synced and holds the same text, and it contains every token. */
+export function whenConverged (clients: TestClient[], tokens: string[], what: string, timeoutMs = DEADLINE_MS): Promise<string> {
+  const converged = (): string | undefined => {
     const first = clients[0].text.toString()
-    for (const c of clients) if (c.text.toString() !== first || !c.provider.synced) return null
-    for (const t of tokens) if (!first.includes(t)) return null
+    for (const c of clients) if (c.text.toString() !== first || !c.provider.synced) return undefined
+    for (const t of tokens) if (!first.includes(t)) return undefined
     return first
   }
-  return new Promise((resolve) => {
-    const done = check()
-    if (done !== null) return resolve(done)
-    const on = (): void => {
-      const text = check()
-      if (text === null) return
-      for (const c of clients) {
-        c.doc.off('afterTransaction', on)
-        c.provider.off('sync', on)
-      }
-      resolve(text)
-    }
+  return waitOn((on) => {
     for (const c of clients) {
       c.doc.on('afterTransaction', on)
       c.provider.on('sync', on)
     }
-  })
+    return () => {
+      for (const c of clients) {
+        c.doc.off('afterTransaction', on)
+        c.provider.off('sync', on)
+      }
+    }
+  }, converged, what, timeoutMs)
 }
 
 /** Poll `url` until it answers `status` (there is no event to wait on for readiness). */
-export async function whenStatus (url: string, status: number, everyMs = 50): Promise<void> {
-  for (;;) {
-    const got = await fetch(url).then((r) => r.status, () => 0)
-    if (got === status) return
-    await new Promise((resolve) => setTimeout(resolve, everyMs))
-  }
+export async function whenStatus (url: string, status: number, timeoutMs = DEADLINE_MS): Promise<void> {
+  await waitFor(() => fetch(url).then((r) => r.status, () => 0), (got) => got === status, `${url} to answer ${status}`, timeoutMs)
 }

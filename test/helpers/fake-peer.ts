@@ -1,11 +1,12 @@
 /** A connection as the document sees it, recording what it is sent. */
 import type { Peer } from '../../server/document/peer.js'
+import { DEADLINE_MS, waitUntil } from './wait.js'
 
 export class FakePeer implements Peer {
   readonly clientIds = new Set<number>()
   frames: Uint8Array[] = []
   acks: number[] = []
-  private waiters: Array<() => void> = []
+  private waiters = new Set<() => void>()
 
   refused: { code: number, reason: string } | null = null
   charged = 0
@@ -38,20 +39,14 @@ export class FakePeer implements Peer {
   }
 
   /** Resolves once `predicate` holds, re-checked whenever this peer is sent something. */
-  until (predicate: (peer: this) => boolean): Promise<void> {
-    if (predicate(this)) return Promise.resolve()
-    return new Promise((resolve) => {
-      const check = (): void => {
-        if (predicate(this)) resolve()
-        else this.waiters.push(check)
-      }
-      this.waiters.push(check)
-    })
+  until (predicate: (peer: this) => boolean, what: string, timeoutMs = DEADLINE_MS): Promise<void> {
+    return waitUntil((on) => {
+      this.waiters.add(on)
+      return () => { this.waiters.delete(on) }
+    }, () => predicate(this), what, timeoutMs)
   }
 
   private wake (): void {
-    const waiters = this.waiters
-    this.waiters = []
-    for (const w of waiters) w()
+    for (const w of [...this.waiters]) w()
   }
 }

@@ -1,46 +1,44 @@
-/** A bare WebSocket for protocol-level tests: send frames, await frames or the close. */
+/** A bare WebSocket for protocol-level tests: send frames, await frames or the close (each with a deadline, see wait.ts). */
 import WebSocket from 'ws'
+import { DEADLINE_MS, waitOn, waitUntil, within } from './wait.js'
 
 export interface RawSocket {
   ws: WebSocket
   frames: Uint8Array[]
-  closed: Promise<{ code: number, reason: string }>
+  /** Resolves with the server's close (code, reason). */
+  whenClosed (what: string, timeoutMs?: number): Promise<{ code: number, reason: string }>
   /** Resolves with the first frame (already received or future) that matches. */
-  next (match?: (f: Uint8Array) => boolean): Promise<Uint8Array>
+  next (match: (f: Uint8Array) => boolean, what: string, timeoutMs?: number): Promise<Uint8Array>
+  /** Resolves once `holds` is true, re-checked on every frame. */
+  until (holds: () => boolean, what: string, timeoutMs?: number): Promise<void>
   send (frame: Uint8Array | string): void
 }
+
+/** Any frame, for `next`. */
+export const anyFrame = (): boolean => true
 
 export function openRaw (url: string, headers: Record<string, string> = {}): Promise<RawSocket> {
   const ws = new WebSocket(url, { headers })
   const frames: Uint8Array[] = []
-  const waiters: Array<{ match: (f: Uint8Array) => boolean, resolve: (f: Uint8Array) => void }> = []
-  ws.on('message', (data: Buffer) => {
-    const f = new Uint8Array(data)
-    frames.push(f)
-    for (const w of [...waiters]) {
-      if (w.match(f)) {
-        waiters.splice(waiters.indexOf(w), 1)
-        w.resolve(f)
-      }
-    }
-  })
+  ws.on('message', (data: Buffer) => { frames.push(new Uint8Array(data)) })
   const closed = new Promise<{ code: number, reason: string }>((resolve) => {
     ws.on('close', (code, reason) => resolve({ code, reason: reason.toString() }))
   })
+  const onFrame = (on: () => void): () => void => {
+    ws.on('message', on)
+    return () => ws.off('message', on)
+  }
   const sock: RawSocket = {
     ws,
     frames,
-    closed,
-    next: (match = () => true) => {
-      const found = frames.find(match)
-      if (found) return Promise.resolve(found)
-      return new Promise((resolve) => waiters.push({ match, resolve }))
-    },
+    whenClosed: (what, timeoutMs = DEADLINE_MS) => within(closed, timeoutMs, what),
+    next: (match, what, timeoutMs = DEADLINE_MS) => waitOn(onFrame, () => frames.find(match), what, timeoutMs),
+    until: (holds, what, timeoutMs = DEADLINE_MS) => waitUntil(onFrame, holds, what, timeoutMs),
     send: (frame) => ws.send(frame),
   }
-  return new Promise((resolve, reject) => {
+  // A refused upgrade still opens, then closes with a code.
+  return within(new Promise((resolve, reject) => {
     ws.on('open', () => resolve(sock))
     ws.on('error', reject)
-    // A refused upgrade still opens, then closes with a code.
-  })
+  }), DEADLINE_MS, `a WebSocket to ${url} to open`)
 }

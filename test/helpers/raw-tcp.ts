@@ -6,6 +6,7 @@
  */
 import { connect, type Socket } from 'node:net'
 import { randomBytes } from 'node:crypto'
+import { DEADLINE_MS, waitUntil, within } from './wait.js'
 
 export interface TcpFrame { opcode: number, payload: Buffer }
 
@@ -14,15 +15,15 @@ export interface TcpWebSocket {
   /** HTTP status of the upgrade answer (101 when it was accepted). */
   status: number
   frames: TcpFrame[]
-  /** The server's close frame (code, reason) or null if the TCP connection ended without one. */
-  closed: Promise<{ code: number, reason: string } | null>
+  /** Resolves with the server's close frame (code, reason), or null if the TCP connection ended without one. */
+  whenClosed (what: string, timeoutMs?: number): Promise<{ code: number, reason: string } | null>
   send (opcode: number, payload: Uint8Array, opts?: { mask?: boolean }): void
   /** Resolves once at least `count` frames have arrived. */
-  received (count: number): Promise<void>
+  received (count: number, what: string, timeoutMs?: number): Promise<void>
 }
 
 export function openTcpWebSocket (port: number, path: string, headers: Record<string, string> = {}): Promise<TcpWebSocket> {
-  return new Promise((resolve, reject) => {
+  return within(new Promise((resolve, reject) => {
     const socket = connect(port, '127.0.0.1')
     const extra = Object.entries(headers).map(([k, v]) => `${k}: ${v}\r\n`).join('')
     socket.on('connect', () => socket.write(
@@ -46,15 +47,13 @@ export function openTcpWebSocket (port: number, path: string, headers: Record<st
           socket,
           status,
           frames,
-          closed,
+          whenClosed: (what, timeoutMs = DEADLINE_MS) => within(closed, timeoutMs, what),
           send: (opcode, payload, opts = {}) => socket.write(encodeFrame(opcode, payload, opts.mask ?? true)),
-          received: (count) => new Promise<void>((resolve) => {
-            const check = (): void => {
-              if (frames.length >= count) resolve()
-              else socket.once('data', () => setImmediate(check))
-            }
-            check()
-          }),
+          // Registered after the parsing 'data' listener above, so a chunk's frames are counted before the check.
+          received: (count, what, timeoutMs = DEADLINE_MS) => waitUntil((on) => {
+            socket.on('data', on)
+            return () => socket.off('data', on)
+          }, () => frames.length >= count, what, timeoutMs),
         }
         resolve(ws)
       }
@@ -69,7 +68,7 @@ export function openTcpWebSocket (port: number, path: string, headers: Record<st
         }
       }
     })
-  })
+  }), DEADLINE_MS, `the answer to a WebSocket upgrade of ${path} on port ${port}`)
 }
 
 function encodeFrame (opcode: number, payload: Uint8Array, mask: boolean): Buffer {

@@ -93,7 +93,6 @@ export interface QuireProviderOptions {
 }
 
 export interface ProviderEvents {
-  [name: string]: (...args: any[]) => void
   status: (status: ConnectionStatus) => void
   saved: (saved: boolean) => void
   synced: (synced: boolean) => void
