@@ -9,13 +9,12 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { readFileSync } from 'node:fs'
 import * as Y from 'yjs'
-import * as encoding from 'lib0/encoding'
 import { startQuire, type QuireProcess } from '../harness/quire.js'
 import { startRedis, type RedisProcess } from '../harness/redis.js'
 import { connectClient, whenAwareness, whenDoc, whenSynced, type TestClient } from './helpers/clients.js'
 import { openRaw, type RawSocket } from './helpers/raw-socket.js'
 import { mintToken } from './helpers/tokens.js'
-import { awarenessFrame, encodeAwareness, encodeSyncStep1, encodeUpdate } from './helpers/frames.js'
+import { awarenessFrame, deleteSetUpdate, encodeAwareness, encodeSyncStep1, encodeUpdate } from './helpers/frames.js'
 import { encodeAwarenessUpdate } from '../common/awareness.js'
 import { CLOSE } from '../common/close-codes.js'
 
@@ -211,20 +210,6 @@ describe('presence forgery across two instances on Redis', () => {
     attacker.ws.close()
   })
 })
-
-/** A Yjs update (v1) that deletes one character at each of `clocks` of `client`, and nothing else. */
-function deleteSetUpdate (client: number, clocks: number[]): Uint8Array {
-  const e = encoding.createEncoder()
-  encoding.writeVarUint(e, 0) // no structs
-  encoding.writeVarUint(e, 1) // one client in the delete set
-  encoding.writeVarUint(e, client)
-  encoding.writeVarUint(e, clocks.length)
-  for (const clock of clocks) {
-    encoding.writeVarUint(e, clock)
-    encoding.writeVarUint(e, 1)
-  }
-  return encoding.toUint8Array(e)
-}
 
 function varUintBytes (n: number): number[] {
   const out: number[] = []

@@ -2,8 +2,9 @@
  * Fuzz: thousands of random and mutated frames over many connections
  * (truncated varints, huge length prefixes, garbage updates, bad awareness
  * JSON, text frames, and valid frames among them), some into the document
- * two stock clients are editing. The server must stay healthy, close only
- * the offending connections and only with 4400, and the pair must keep
+ * two stock clients are editing, plus what attackers tried (docs/security.md).
+ * The server must stay healthy, close only the offending connections and
+ * only with 4400 or a budget's code (4413, 4429), and the pair must keep
  * syncing throughout.
  *
  * Seeded: each run picks a seed (shown in the test's name, and printed with
@@ -20,7 +21,9 @@ import WebSocket from 'ws'
 import * as Y from 'yjs'
 import { startQuire, type QuireProcess } from '../harness/quire.js'
 import { connectClient, whenDoc, whenSynced, type TestClient } from './helpers/clients.js'
-import { awarenessFrame, richDoc, encodeSyncStep1, encodeSyncStep2, encodeUpdate, QUERY_AWARENESS, varUint } from './helpers/frames.js'
+import { awarenessFrame, deleteSetUpdate, encodeAwareness, richDoc, encodeSyncStep1, encodeSyncStep2, encodeUpdate, QUERY_AWARENESS, varUint } from './helpers/frames.js'
+import { encodeAwarenessUpdate } from '../common/awareness.js'
+import { CLOSE } from '../common/close-codes.js'
 import { readMetrics } from './helpers/metrics.js'
 import { DEADLINE_MS, within } from './helpers/wait.js'
 
@@ -80,6 +83,15 @@ function corpus (): Uint8Array[] {
     awarenessFrame(4243, 7, 'null'),
     QUERY_AWARENESS,
     new Uint8Array([2, 0, 5, 104, 101, 108, 108, 111]),
+    // What attackers tried (test/attacks.test.ts, docs/security.md):
+    // one message claiming many client ids, another's id set and removed,
+    encodeAwareness(encodeAwarenessUpdate(Array.from({ length: 2000 }, (_, i) => ({ clientId: 5000 + i, clock: 1, json: '{"user":{"name":"x"}}' })))),
+    encodeAwareness(encodeAwarenessUpdate([{ clientId: 4242, clock: 1000, json: '{"user":{"name":"forged"}}' }, { clientId: 4243, clock: 1000, json: 'null' }])),
+    // a sync step 1 no one has (a fresh encoding each time), an update of
+    // nothing but single-character deletes, and an update that brings nothing.
+    encodeSyncStep1(new Uint8Array([2, ...varUint(123456), ...varUint(99), ...varUint(654321), ...varUint(7)])),
+    encodeUpdate(deleteSetUpdate(doc.clientID, Array.from({ length: 500 }, (_, i) => 2 * i))),
+    encodeUpdate(new Uint8Array([0, 0])),
   ]
 }
 
@@ -186,11 +198,13 @@ describe('fuzz', () => {
     await pair
     console.log(`fuzz seed ${SEED}: ${result.frames} frames over ${result.connections} connections; closes by code: ${JSON.stringify(Object.fromEntries(result.closes))}`)
 
-    // Only 4400; 1011 "document reloading" only if the server's safety net
-    // for a half-applied update fired (the checks before applying make that
-    // unheard of); never an internal error or anything else.
+    // Only 4400 and the budgets' codes (the attack frames: too many client
+    // ids, too costly an update); 1011 "document reloading" only if the
+    // server's safety net for a half-applied update fired (the checks before
+    // applying make that unheard of); never an internal error or anything else.
     const reloads = (await readMetrics(quire.url)).get('quire_errors_total{kind="tainted"}') ?? 0
-    for (const code of result.closes.keys()) expect(reloads > 0 ? [4400, 1011] : [4400]).toContain(code)
+    const expected: number[] = [CLOSE.badRequest, CLOSE.tooLarge, CLOSE.rateLimited, ...(reloads > 0 ? [CLOSE.internalError] : [])]
+    for (const code of result.closes.keys()) expect(expected).toContain(code)
     // The one thing that may touch the pair: an update that got half-way
     // into the document makes the server reload it, and its clients
     // reconnect (1011 is transient) and carry on.

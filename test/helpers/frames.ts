@@ -103,3 +103,17 @@ export function varUint (n: number): number[] {
   encoding.writeVarUint(e, n)
   return [...encoding.toUint8Array(e)]
 }
+
+/** A Yjs update (v1) that deletes one character at each of `clocks` of `client`, and nothing else. */
+export function deleteSetUpdate (client: number, clocks: number[]): Uint8Array {
+  const e = encoding.createEncoder()
+  encoding.writeVarUint(e, 0) // no structs
+  encoding.writeVarUint(e, 1) // one client in the delete set
+  encoding.writeVarUint(e, client)
+  encoding.writeVarUint(e, clocks.length)
+  for (const clock of clocks) {
+    encoding.writeVarUint(e, clock)
+    encoding.writeVarUint(e, 1)
+  }
+  return encoding.toUint8Array(e)
+}
