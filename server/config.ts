@@ -3,6 +3,7 @@
  * A bad value throws a ConfigError whose message is one line naming the variable.
  */
 import { z } from 'zod'
+import { parseTrustProxy } from './transport/client-address.js'
 
 const int = (min: number, max: number) =>
   z.string().trim().regex(/^\d+$/, 'must be a whole number').transform(Number)
@@ -36,6 +37,33 @@ const schema = z.object({
   SHUTDOWN_TIMEOUT_MS: int(0, 600_000).default(10_000),
   /** Connections this instance accepts before answering 4503. */
   MAX_CONNECTIONS: int(1, 10_000_000).default(100_000),
+  /** Connections one client address holds (TRUST_PROXY decides what the address is); beyond it 4429. */
+  MAX_CONNECTIONS_PER_IP: int(1, 10_000_000).default(200),
+  /** Connections one user (token `sub`) holds, with AUTH_SECRET; beyond it 4429. */
+  MAX_CONNECTIONS_PER_USER: int(1, 10_000_000).default(100),
+  /** Upgrades not yet admitted (token being checked) or refused and closing; beyond it HTTP 503. */
+  MAX_PENDING_UPGRADES: int(1, 10_000_000).default(1000),
+  /** A connection not reading what it is sent is closed (4503) past this; unset: MAX_MESSAGE_BYTES, never below it. */
+  MAX_SEND_BACKLOG_BYTES: int(64 * 1024, 2 ** 40).optional(),
+  /** All connections' unsent bytes together; past it the largest backlogs are closed (4503). */
+  MAX_INSTANCE_BACKLOG_BYTES: int(1024 * 1024, 2 ** 40).default(512 * 1024 * 1024),
+  /** What one client may send while its document loads (4503 past it); unset: twice MAX_MESSAGE_BYTES, never below one. */
+  MAX_WAITING_BYTES: int(64 * 1024, 2 ** 40).optional(),
+  /** A socket that has not sent a complete HTTP request (or upgrade) head in this long is closed. */
+  HEADERS_TIMEOUT_MS: int(100, 300_000).default(10_000),
+  /**
+   * Whose X-Forwarded-For to believe for the client address: unset, none;
+   * a number N, the N proxies in front of Quire; or a comma-separated list
+   * of proxy addresses or CIDR ranges.
+   */
+  TRUST_PROXY: z.string().trim().transform((value, ctx) => {
+    const trust = parseTrustProxy(value)
+    if (trust === null) {
+      ctx.addIssue({ code: 'custom', message: 'must be a number of proxies (0-32) or comma-separated IP addresses or CIDR ranges' })
+      return z.NEVER
+    }
+    return trust
+  }).optional(),
   /** Where the built web client lives; empty disables serving it. */
   CLIENT_DIR: z.string().optional(),
   /**
@@ -48,7 +76,8 @@ const schema = z.object({
   KEEPALIVE_MS: int(50, 12_000).default(10_000),
 })
 
-export type Config = z.infer<typeof schema>
+/** The budgets whose defaults follow MAX_MESSAGE_BYTES are always filled in by loadConfig. */
+export type Config = z.infer<typeof schema> & { MAX_SEND_BACKLOG_BYTES: number, MAX_WAITING_BYTES: number }
 
 export class ConfigError extends Error {}
 
@@ -72,8 +101,22 @@ export function loadConfig (env: NodeJS.ProcessEnv = process.env): Config {
     const shown = input[name] === undefined || secret ? '' : ` (got ${JSON.stringify(input[name])})`
     throw new ConfigError(`invalid ${name}${shown}: ${issue.message.replace(/\s+/g, ' ')}`)
   }
+  const atLeastOneMessage = (name: 'MAX_SEND_BACKLOG_BYTES' | 'MAX_WAITING_BYTES'): void => {
+    const value = result.data[name]
+    if (value !== undefined && value < result.data.MAX_MESSAGE_BYTES) {
+      throw new ConfigError(`invalid ${name} (got "${value}"): must be at least MAX_MESSAGE_BYTES (${result.data.MAX_MESSAGE_BYTES}), or a single largest message could never pass`)
+    }
+  }
+  atLeastOneMessage('MAX_SEND_BACKLOG_BYTES')
+  atLeastOneMessage('MAX_WAITING_BYTES')
   if (result.data.REDIS_URL && result.data.REDIS_CLUSTER_NODES) {
     throw new ConfigError('invalid REDIS_CLUSTER_NODES: set either REDIS_URL or REDIS_CLUSTER_NODES, not both')
   }
-  return result.data
+  return {
+    ...result.data,
+    // A client that has caught up can always be sent one largest message.
+    MAX_SEND_BACKLOG_BYTES: result.data.MAX_SEND_BACKLOG_BYTES ?? result.data.MAX_MESSAGE_BYTES,
+    // A stock client reconnecting sends its sync step 1, its offline edits (one message) and its presence.
+    MAX_WAITING_BYTES: result.data.MAX_WAITING_BYTES ?? 2 * result.data.MAX_MESSAGE_BYTES,
+  }
 }
