@@ -15,6 +15,29 @@ export interface TrafficCounts {
   messagesIn: Map<string, number>
 }
 
+/**
+ * The budgets whose refusals `quire_limit_refusals_total` counts, by its
+ * `limit` label (docs/configuration.md, "Limits"). Each is zero from the start.
+ */
+export const LIMIT = {
+  /** MAX_CONNECTIONS: the instance is full (4503). */
+  connections: 'connections',
+  /** MAX_CONNECTIONS_PER_IP (4429). */
+  connectionsPerIp: 'connections_per_ip',
+  /** MAX_CONNECTIONS_PER_USER (4429). */
+  connectionsPerUser: 'connections_per_user',
+  /** MAX_PENDING_UPGRADES: upgrades not yet admitted or closing (HTTP 503). */
+  pendingUpgrades: 'pending_upgrades',
+  /** HEADERS_TIMEOUT_MS: a socket that never finished its request head (HTTP 408 or closed). */
+  requestHeaders: 'request_headers',
+  /** MAX_SEND_BACKLOG_BYTES: one connection not reading (4503). */
+  backlogConnection: 'backlog_connection',
+  /** MAX_INSTANCE_BACKLOG_BYTES: the largest backlogs, when all together are too much (4503). */
+  backlogInstance: 'backlog_instance',
+  /** MAX_WAITING_BYTES: sent too much while its document loads (4503). */
+  waitingBytes: 'waiting_bytes',
+} as const
+
 export function createMetrics () {
   const registry = new Registry()
   // Node's own metrics as quire_process_*, quire_nodejs_* (memory, CPU, event loop lag).
@@ -60,7 +83,11 @@ export function createMetrics () {
     persistFailures: new Counter({ name: 'quire_persist_failures_total', help: 'Store writes that failed and will be retried', registers: [registry] }),
     closes: new Counter({ name: 'quire_connection_closes_total', help: 'Connections closed by the server, by close code', labelNames: ['code'], registers: [registry] }),
     errors: new Counter({ name: 'quire_errors_total', help: 'Errors by kind', labelNames: ['kind'], registers: [registry] }),
+    refusals: new Counter({ name: 'quire_limit_refusals_total', help: 'Clients refused or closed for going over a budget, by budget', labelNames: ['limit'], registers: [registry] }),
+    pendingUpgrades: new Gauge({ name: 'quire_pending_upgrades', help: 'WebSocket upgrades not yet admitted (token being checked) or refused and closing', registers: [registry] }),
+    sendBacklog: new Gauge({ name: 'quire_send_backlog_bytes', help: 'Bytes sent to all connections but not yet handed to the network, at the last housekeeping tick', registers: [registry] }),
   }
+  for (const limit of Object.values(LIMIT)) m.refusals.inc({ limit }, 0)
   return m
 }
 
