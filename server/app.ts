@@ -9,17 +9,19 @@ import { fileURLToPath } from 'node:url'
 import { dirname, join, resolve } from 'node:path'
 import type { Config } from './config.js'
 import type { Logger } from './ops/log.js'
-import { createMetrics } from './ops/metrics.js'
+import { createMetrics, LIMIT } from './ops/metrics.js'
 import { createAuthenticator } from './auth/token.js'
 import { createBackend } from './backend/create.js'
 import type { Backend } from './backend/backend.js'
 import { DocumentRegistry } from './document/registry.js'
 import { SyncEndpoint } from './transport/upgrade.js'
+import { clientAddressOf } from './transport/client-address.js'
+import { enforceRequestDeadline, requestDeadlineOptions } from './transport/request-deadline.js'
 import { CLOSE } from '../common/close-codes.js'
 import { createStaticHandler } from './http/static.js'
 import { createApiHandler } from './http/api.js'
 
-/** Housekeeping period: keep-alives, outdated awareness. */
+/** Housekeeping period: keep-alives, outdated awareness, the instance's send backlog. */
 const TICK_MS = 2_500
 
 /**
@@ -60,6 +62,14 @@ export async function createQuire (config: Config, log: Logger, backend?: Backen
     log,
     maxMessageBytes: config.MAX_MESSAGE_BYTES,
     maxConnections: config.MAX_CONNECTIONS,
+    admission: {
+      pendingUpgrades: config.MAX_PENDING_UPGRADES,
+      perAddress: config.MAX_CONNECTIONS_PER_IP,
+      perUser: config.MAX_CONNECTIONS_PER_USER,
+    },
+    connection: { sendBacklogBytes: config.MAX_SEND_BACKLOG_BYTES, waitingBytes: config.MAX_WAITING_BYTES },
+    maxInstanceBacklogBytes: config.MAX_INSTANCE_BACKLOG_BYTES,
+    clientAddress: clientAddressOf(config.TRUST_PROXY),
     rateLimit: { perSecond: config.RATE_LIMIT_PER_SECOND, burst: config.RATE_LIMIT_BURST },
     keepAliveMs: config.KEEPALIVE_MS,
   })
@@ -73,7 +83,7 @@ export async function createQuire (config: Config, log: Logger, backend?: Backen
     // leaked out of the registry or the endpoint still shows.
   }
 
-  const server = createServer((req, res) => {
+  const server = createServer(requestDeadlineOptions(config.HEADERS_TIMEOUT_MS), (req, res) => {
     const pathname = new URL(req.url ?? '/', 'http://localhost').pathname
     const route = async (): Promise<void> => {
       if (pathname === '/healthz') return void text(res, 200, 'ok\n')
@@ -97,12 +107,14 @@ export async function createQuire (config: Config, log: Logger, backend?: Backen
       else res.destroy()
     })
   })
+  enforceRequestDeadline(server, config.HEADERS_TIMEOUT_MS, () => metrics.refusals.inc({ limit: LIMIT.requestHeaders }))
   server.on('upgrade', (req, socket, head) => endpoint.handleUpgrade(req, socket, head))
 
   const tick = setInterval(() => {
     const now = Date.now()
     for (const doc of registry.documents()) doc.sweep(now)
     for (const conn of endpoint.connections) conn.keepAlive(now)
+    metrics.sendBacklog.set(endpoint.sweepBacklog())
   }, tickMs(config.KEEPALIVE_MS))
   tick.unref()
 
