@@ -27,8 +27,6 @@ class Tally {
     if (n > 0) this.counts.set(key, n)
     else this.counts.delete(key)
   }
-
-  get size (): number { return this.counts.size }
 }
 
 export class Admission {
@@ -67,11 +65,6 @@ export class Admission {
   userFull (userId: string): boolean { return this.perUser.count(userId) >= this.limits.perUser }
   addUser (userId: string): void { this.perUser.add(userId) }
   removeUser (userId: string): void { this.perUser.remove(userId) }
-
-  /** What is held now, for tests of the ledger itself. */
-  get held (): { pending: number, addresses: number, users: number } {
-    return { pending: this.pending, addresses: this.perAddress.size, users: this.perUser.size }
-  }
 
   private setPending (delta: number): void {
     this.pending += delta
