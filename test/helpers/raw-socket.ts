@@ -10,8 +10,9 @@ export interface RawSocket {
   send (frame: Uint8Array | string): void
 }
 
-export function openRaw (url: string, headers: Record<string, string> = {}): Promise<RawSocket> {
-  const ws = new WebSocket(url, { headers })
+/** `options`: ws's client options, e.g. `localAddress` to connect from another loopback address. */
+export function openRaw (url: string, headers: Record<string, string> = {}, options: WebSocket.ClientOptions = {}): Promise<RawSocket> {
+  const ws = new WebSocket(url, { ...options, headers })
   const frames: Uint8Array[] = []
   const waiters: Array<{ match: (f: Uint8Array) => boolean, resolve: (f: Uint8Array) => void }> = []
   ws.on('message', (data: Buffer) => {
