@@ -16,7 +16,7 @@ import { machineInfo } from './machine.js'
 import { renderReport } from './report.js'
 import { unavailable, type ScenarioResult } from './results.js'
 import type { ServerUnderTest } from './servers/server.js'
-import { startQuire, startQuireRedis, rateLimitEnv } from './servers/quire.js'
+import { startQuire, startQuireRedis, benchLimitsEnv } from './servers/quire.js'
 import { startScriptNodeArgs } from '../harness/quire.js'
 import { startHocuspocus, startHocuspocusRedis } from './servers/hocuspocus.js'
 import { startYWebsocket } from './servers/y-websocket.js'
@@ -80,7 +80,7 @@ function log (message: string): void {
 const firstLine = (err: unknown): string => (err as Error).message.split('\n')[0].slice(0, 300)
 
 function writeReport (): string {
-  const report = renderReport({ machine, startedAt, seconds: elapsed(), quireEnv: rateLimitEnv(), quireNodeArgs: [...startScriptNodeArgs(), ...config.quireNodeArgs] }, results)
+  const report = renderReport({ machine, startedAt, seconds: elapsed(), quireEnv: benchLimitsEnv(), quireNodeArgs: [...startScriptNodeArgs(), ...config.quireNodeArgs] }, results)
   mkdirSync(fromRoot('docs'), { recursive: true })
   writeFileSync(fromRoot('docs', 'benchmarks.md'), report + '\n')
   return report

@@ -14,9 +14,9 @@ export const CLOSE = {
   forbidden: 4403,
   /** A message over MAX_MESSAGE_BYTES. */
   tooLarge: 4413,
-  /** Over the message rate limit. */
+  /** Over the message rate limit, or too many connections from one address or user. */
   rateLimited: 4429,
-  /** The instance is overloaded or draining: reconnect later or elsewhere. */
+  /** The instance is full, draining, or the client does not read what it is sent: reconnect later or elsewhere. */
   unavailable: 4503,
   /** The document failed to load, or reloads: reconnect. */
   internalError: 1011,
@@ -40,7 +40,7 @@ export const CLOSE_REASONS: Record<CloseCode, string> = {
   [CLOSE.unauthorized]: 'missing, invalid or expired token',
   [CLOSE.forbidden]: 'token does not cover this document',
   [CLOSE.tooLarge]: 'message too large',
-  [CLOSE.rateLimited]: 'message rate limit exceeded',
+  [CLOSE.rateLimited]: 'message rate or connection limit exceeded',
   [CLOSE.unavailable]: 'instance unavailable',
   [CLOSE.internalError]: 'internal error',
   [CLOSE.restarting]: 'server restarting',

@@ -19,12 +19,17 @@ export interface StockClient {
   destroy (): void
 }
 
-export function connectClient (wsUrl: string, docName: string, opts: { token?: string, params?: Record<string, string>, doc?: Y.Doc } = {}): StockClient {
+/** `localAddress`: connect from this address (another loopback address, 127.0.0.2…, is another client). */
+export function connectClient (wsUrl: string, docName: string, opts: { token?: string, params?: Record<string, string>, doc?: Y.Doc, localAddress?: string } = {}): StockClient {
   const doc = opts.doc ?? new Y.Doc()
   const params: Record<string, string> = { ...opts.params }
   if (opts.token) params.token = opts.token
+  const { localAddress } = opts
+  const Socket = localAddress === undefined ? WebSocket : class extends WebSocket {
+    constructor (url: string, protocols?: string | string[]) { super(url, protocols, { localAddress }) }
+  }
   const provider = new WebsocketProvider(wsUrl, docName, doc, {
-    WebSocketPolyfill: WebSocket as unknown as typeof globalThis.WebSocket,
+    WebSocketPolyfill: Socket as unknown as typeof globalThis.WebSocket,
     disableBc: true,
     params,
   })

@@ -9,13 +9,15 @@ import { fileURLToPath } from 'node:url'
 import { dirname, join, resolve } from 'node:path'
 import { authEnabled, type Config } from './config.js'
 import type { Logger } from './ops/log.js'
-import { createMetrics } from './ops/metrics.js'
+import { createMetrics, LIMIT } from './ops/metrics.js'
 import { createAuthenticator } from './auth/token.js'
 import { createBackend } from './backend/create.js'
 import type { Backend } from './backend/backend.js'
 import { DocumentRegistry } from './document/registry.js'
 import type { DocumentLimits } from './document/document.js'
 import { SyncEndpoint } from './transport/upgrade.js'
+import { clientAddressOf } from './transport/client-address.js'
+import { enforceRequestDeadline, requestDeadlineOptions } from './transport/request-deadline.js'
 import { CLOSE } from '../common/close-codes.js'
 import { createStaticHandler } from './http/static.js'
 import { createApiHandler } from './http/api.js'
@@ -23,7 +25,7 @@ import { createOriginPolicy, isLoopbackHost } from './http/origin.js'
 import { createMetricsAccess } from './http/metrics-access.js'
 import { BASE_HEADERS, NOTHING_ACTIVE, embedAncestors } from './http/headers.js'
 
-/** Housekeeping period: keep-alives, outdated awareness. */
+/** Housekeeping period: keep-alives, outdated awareness, the instance's send backlog. */
 const TICK_MS = 2_500
 
 /**
@@ -75,6 +77,14 @@ export async function createQuire (config: Config, log: Logger, backend?: Backen
     log,
     maxMessageBytes: config.MAX_MESSAGE_BYTES,
     maxConnections: config.MAX_CONNECTIONS,
+    admission: {
+      pendingUpgrades: config.MAX_PENDING_UPGRADES,
+      perAddress: config.MAX_CONNECTIONS_PER_IP,
+      perUser: config.MAX_CONNECTIONS_PER_USER,
+    },
+    connection: { sendBacklogBytes: config.MAX_SEND_BACKLOG_BYTES, waitingBytes: config.MAX_WAITING_BYTES },
+    maxInstanceBacklogBytes: config.MAX_INSTANCE_BACKLOG_BYTES,
+    clientAddress: clientAddressOf(config.TRUST_PROXY),
     rateLimit: { perSecond: config.RATE_LIMIT_PER_SECOND, burst: config.RATE_LIMIT_BURST },
     workBudget: { msPerSecond: config.WORK_BUDGET_MS_PER_SECOND, burstMs: config.WORK_BUDGET_BURST_MS },
     keepAliveMs: config.KEEPALIVE_MS,
@@ -106,7 +116,7 @@ export async function createQuire (config: Config, log: Logger, backend?: Backen
     res.end(body)
   }
 
-  const server = createServer(withHeaders(log, async (req, res, pathname) => {
+  const server = createServer(requestDeadlineOptions(config.HEADERS_TIMEOUT_MS), withHeaders(log, async (req, res, pathname) => {
     if (pathname === '/healthz') return text(res, 200, 'ok\n')
     if (pathname === '/readyz') {
       const ready = draining ? false : await store.isReady().catch(() => false)
@@ -123,6 +133,7 @@ export async function createQuire (config: Config, log: Logger, backend?: Backen
     if (serveStatic(req, res, pathname)) return
     text(res, 404, 'not found\n')
   }))
+  enforceRequestDeadline(server, config.HEADERS_TIMEOUT_MS, () => metrics.refusals.inc({ limit: LIMIT.requestHeaders }))
   server.on('upgrade', (req, socket, head) => endpoint.handleUpgrade(req, socket, head))
   const metricsServer = config.METRICS_PORT === undefined
     ? null
@@ -135,6 +146,7 @@ export async function createQuire (config: Config, log: Logger, backend?: Backen
     const now = Date.now()
     for (const doc of registry.documents()) doc.sweep(now)
     for (const conn of endpoint.connections) conn.keepAlive(now)
+    metrics.sendBacklog.set(endpoint.sweepBacklog())
   }, tickMs(config.KEEPALIVE_MS))
   tick.unref()
 

@@ -3,7 +3,7 @@
  * A bad value throws a ConfigError whose message is one line naming the variable.
  */
 import { z } from 'zod'
-import { parseOrigin } from './addresses.js'
+import { parseOrigin, parseTrustProxy } from './addresses.js'
 
 const int = (min: number, max: number) =>
   z.string().trim().regex(/^\d+$/, 'must be a whole number').transform(Number)
@@ -99,6 +99,33 @@ const schema = z.object({
   SHUTDOWN_TIMEOUT_MS: int(0, 600_000).default(10_000),
   /** Connections this instance accepts before answering 4503. */
   MAX_CONNECTIONS: int(1, 10_000_000).default(100_000),
+  /** Connections one client address holds (TRUST_PROXY decides what the address is); beyond it 4429. */
+  MAX_CONNECTIONS_PER_IP: int(1, 10_000_000).default(200),
+  /** Connections one user (token `sub`) holds, with AUTH_SECRET; beyond it 4429. */
+  MAX_CONNECTIONS_PER_USER: int(1, 10_000_000).default(100),
+  /** Upgrades not yet admitted (token being checked) or refused and closing; beyond it HTTP 503. */
+  MAX_PENDING_UPGRADES: int(1, 10_000_000).default(1000),
+  /** A connection not reading what it is sent is closed (4503) past this; unset: MAX_MESSAGE_BYTES, never below it. */
+  MAX_SEND_BACKLOG_BYTES: int(64 * 1024, 2 ** 40).optional(),
+  /** All connections' unsent bytes together; past it the largest backlogs are closed (4503). */
+  MAX_INSTANCE_BACKLOG_BYTES: int(1024 * 1024, 2 ** 40).default(512 * 1024 * 1024),
+  /** What one client may send while its document loads (4503 past it); unset: twice MAX_MESSAGE_BYTES, never below one. */
+  MAX_WAITING_BYTES: int(64 * 1024, 2 ** 40).optional(),
+  /** A socket that has not sent a complete HTTP request (or upgrade) head in this long is closed. */
+  HEADERS_TIMEOUT_MS: int(100, 300_000).default(10_000),
+  /**
+   * Whose X-Forwarded-For to believe for the client address: unset, none;
+   * a number N, the N proxies in front of Quire; or a comma-separated list
+   * of proxy addresses or CIDR ranges.
+   */
+  TRUST_PROXY: z.string().trim().transform((value, ctx) => {
+    const trust = parseTrustProxy(value)
+    if (trust === null) {
+      ctx.addIssue({ code: 'custom', message: 'must be a number of proxies (0-32) or comma-separated IP addresses or CIDR ranges' })
+      return z.NEVER
+    }
+    return trust
+  }).optional(),
   /** Where the built web client lives; empty disables serving it. */
   CLIENT_DIR: z.string().optional(),
   /**
@@ -129,8 +156,11 @@ const schema = z.object({
 
 type Parsed = z.infer<typeof schema>
 
-/** The configuration once defaults that depend on other variables are filled in. */
-export type Config = Omit<Parsed, 'HOST'> & { HOST: string }
+/**
+ * The configuration once defaults that depend on other variables are filled
+ * in: HOST (on auth), and the budgets that follow MAX_MESSAGE_BYTES.
+ */
+export type Config = Omit<Parsed, 'HOST'> & { HOST: string, MAX_SEND_BACKLOG_BYTES: number, MAX_WAITING_BYTES: number }
 
 /** With auth, every interface; in open mode only this machine, unless HOST says otherwise. */
 function defaultHost (config: Parsed): string {
@@ -159,6 +189,14 @@ export function loadConfig (env: NodeJS.ProcessEnv = process.env): Config {
     const shown = input[name] === undefined || secret ? '' : ` (got ${JSON.stringify(input[name])})`
     throw new ConfigError(`invalid ${name}${shown}: ${issue.message.replace(/\s+/g, ' ')}`)
   }
+  const atLeastOneMessage = (name: 'MAX_SEND_BACKLOG_BYTES' | 'MAX_WAITING_BYTES'): void => {
+    const value = result.data[name]
+    if (value !== undefined && value < result.data.MAX_MESSAGE_BYTES) {
+      throw new ConfigError(`invalid ${name} (got "${value}"): must be at least MAX_MESSAGE_BYTES (${result.data.MAX_MESSAGE_BYTES}), or a single largest message could never pass`)
+    }
+  }
+  atLeastOneMessage('MAX_SEND_BACKLOG_BYTES')
+  atLeastOneMessage('MAX_WAITING_BYTES')
   if (result.data.REDIS_URL && result.data.REDIS_CLUSTER_NODES) {
     throw new ConfigError('invalid REDIS_CLUSTER_NODES: set either REDIS_URL or REDIS_CLUSTER_NODES, not both')
   }
@@ -178,7 +216,14 @@ export function loadConfig (env: NodeJS.ProcessEnv = process.env): Config {
     throw new ConfigError('neither AUTH_SECRET nor AUTH_JWKS_URL is set and OPEN_MODE=refuse: set AUTH_SECRET to a random secret of 16+ characters ' +
       '(e.g. `openssl rand -hex 32`), or set OPEN_MODE=allow to serve without authentication (anyone who reaches the server can then read and write every document)')
   }
-  return { ...data, HOST: data.HOST ?? defaultHost(data) }
+  return {
+    ...data,
+    HOST: data.HOST ?? defaultHost(data),
+    // A client that has caught up can always be sent one largest message.
+    MAX_SEND_BACKLOG_BYTES: data.MAX_SEND_BACKLOG_BYTES ?? data.MAX_MESSAGE_BYTES,
+    // A stock client reconnecting sends its sync step 1, its offline edits (one message) and its presence.
+    MAX_WAITING_BYTES: data.MAX_WAITING_BYTES ?? 2 * data.MAX_MESSAGE_BYTES,
+  }
 }
 
 /**

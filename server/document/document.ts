@@ -18,7 +18,7 @@ import { EMPTY_UPDATE, encodeSyncStep1, encodeSyncStep2, encodeUpdate, isEmptySt
 import { CLOSE } from '../../common/close-codes.js'
 import type { Bus, BusSink } from '../backend/bus.js'
 import type { DocStore, StoredDoc } from '../backend/store.js'
-import type { Metrics } from '../ops/metrics.js'
+import { LIMIT, type Limit, type Metrics } from '../ops/metrics.js'
 import type { Logger } from '../ops/log.js'
 import { checkUpdate, integrate } from './update-check.js'
 import { WritePipeline } from './write-pipeline.js'
@@ -184,7 +184,7 @@ export class SharedDocument implements BusSink {
       }
       frame = this.diffFor(peer, stateVector)
     }
-    if (!this.pipeline.sendWhenDurable(peer, frame)) this.refuse(peer, 'gated_replies', CLOSE.rateLimited, 'too many sync requests waiting')
+    if (!this.pipeline.sendWhenDurable(peer, frame)) this.refuse(peer, LIMIT.gatedReplies, CLOSE.rateLimited, 'too many sync requests waiting')
   }
 
   /**
@@ -337,7 +337,7 @@ export class SharedDocument implements BusSink {
     if ('refused' in checked) throw new ProtocolError('malformed update')
     const ydoc = this.ydoc
     if (this.deletesExisting(ydoc, checked.cost.deleteRanges, update) > this.limits.maxUpdateDeleteRanges) {
-      this.deps.metrics.refusals.inc({ limit: 'update_delete_ranges' })
+      this.deps.metrics.refusals.inc({ limit: LIMIT.updateDeleteRanges })
       throw new UpdateTooCostly()
     }
     const started = performance.now()
@@ -381,7 +381,7 @@ export class SharedDocument implements BusSink {
     for (const peer of [...this.peers]) if (peer !== origin) peer.evict()
   }
 
-  private refuse (peer: Peer, limit: string, code: number, reason: string): void {
+  private refuse (peer: Peer, limit: Limit, code: number, reason: string): void {
     this.deps.metrics.refusals.inc({ limit })
     peer.refuse(code, reason)
   }

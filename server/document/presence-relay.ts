@@ -36,6 +36,7 @@ import { decodeAwarenessUpdate, encodeAwarenessUpdate, validateState, type Aware
 import { CLOSE } from '../../common/close-codes.js'
 import { encodeAwareness, KEEPALIVE_FRAME } from '../../common/messages.js'
 import { TrackedTimer } from '../ops/timers.js'
+import { LIMIT, type Limit } from '../ops/metrics.js'
 import { Presence } from './presence.js'
 import type { Peer } from './peer.js'
 
@@ -64,7 +65,7 @@ export interface PresenceRelayDeps {
   /** Awareness of this instance's clients, for the other instances. */
   publish (update: Uint8Array): void
   /** A budget was hit (the `limit` label of quire_limit_refusals_total). */
-  refused (limit: string): void
+  refused (limit: Limit): void
 }
 
 interface Claim { peer: Peer, entry: AwarenessEntry }
@@ -157,13 +158,13 @@ export class PresenceRelay {
     }
     const { limits } = this.deps
     for (const entry of own) {
-      if (entry.json.length > limits.maxStateBytes) return this.refuse(peer, 'awareness_state_bytes', CLOSE.tooLarge, 'awareness state too large')
+      if (entry.json.length > limits.maxStateBytes) return this.refuse(peer, LIMIT.awarenessStateBytes, CLOSE.tooLarge, 'awareness state too large')
       // Only what is kept is parsed: echoes and forgeries cost no JSON parse.
       validateState(entry.json)
     }
     if (taken.length > 0) {
-      if (peer.clientIds.size + taken.length > limits.maxClientIdsPerConnection) return this.refuse(peer, 'client_ids_per_connection', CLOSE.rateLimited, 'too many awareness client ids')
-      if (this.owners.size + this.remoteOwners.size + taken.length > limits.maxStatesPerDocument) return this.refuse(peer, 'presence_per_document', CLOSE.unavailable, 'too many people in this document')
+      if (peer.clientIds.size + taken.length > limits.maxClientIdsPerConnection) return this.refuse(peer, LIMIT.clientIdsPerConnection, CLOSE.rateLimited, 'too many awareness client ids')
+      if (this.owners.size + this.remoteOwners.size + taken.length > limits.maxStatesPerDocument) return this.refuse(peer, LIMIT.presencePerDocument, CLOSE.unavailable, 'too many people in this document')
       for (const id of taken) {
         this.owners.set(id, peer)
         peer.clientIds.add(id)
@@ -296,7 +297,7 @@ export class PresenceRelay {
     return true
   }
 
-  private refuse (peer: Peer, limit: string, code: number, reason: string): false {
+  private refuse (peer: Peer, limit: Limit, code: number, reason: string): false {
     this.deps.refused(limit)
     peer.refuse(code, reason)
     return false

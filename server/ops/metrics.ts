@@ -15,6 +15,43 @@ export interface TrafficCounts {
   messagesIn: Map<string, number>
 }
 
+/**
+ * The budgets whose refusals `quire_limit_refusals_total` counts, by its
+ * `limit` label (docs/configuration.md, "Limits"). Each is zero from the start.
+ */
+export const LIMIT = {
+  /** MAX_CONNECTIONS: the instance is full (4503). */
+  connections: 'connections',
+  /** MAX_CONNECTIONS_PER_IP (4429). */
+  connectionsPerIp: 'connections_per_ip',
+  /** MAX_CONNECTIONS_PER_USER (4429). */
+  connectionsPerUser: 'connections_per_user',
+  /** MAX_PENDING_UPGRADES: upgrades not yet admitted or closing (HTTP 503). */
+  pendingUpgrades: 'pending_upgrades',
+  /** HEADERS_TIMEOUT_MS: a socket that never finished its request head (HTTP 408 or closed). */
+  requestHeaders: 'request_headers',
+  /** MAX_SEND_BACKLOG_BYTES: one connection not reading (4503). */
+  backlogConnection: 'backlog_connection',
+  /** MAX_INSTANCE_BACKLOG_BYTES: the largest backlogs, when all together are too much (4503). */
+  backlogInstance: 'backlog_instance',
+  /** MAX_WAITING_BYTES: sent too much while its document loads (4503). */
+  waitingBytes: 'waiting_bytes',
+  /** WORK_BUDGET_MS_PER_SECOND / _BURST_MS: a connection's requests cost too much event-loop time (4429). */
+  workBudget: 'work_budget',
+  /** MAX_UPDATE_DELETE_RANGES: an update whose cost is far beyond its size (4413). */
+  updateDeleteRanges: 'update_delete_ranges',
+  /** MAX_GATED_REPLIES: too many sync answers waiting for durability (4429). */
+  gatedReplies: 'gated_replies',
+  /** MAX_AWARENESS_CLIENT_IDS: too many awareness client ids on one connection (4429). */
+  clientIdsPerConnection: 'client_ids_per_connection',
+  /** MAX_AWARENESS_STATE_BYTES: one awareness state too large (4413). */
+  awarenessStateBytes: 'awareness_state_bytes',
+  /** MAX_PRESENCE_PER_DOCUMENT: too many people in one document (4503). */
+  presencePerDocument: 'presence_per_document',
+} as const
+
+export type Limit = typeof LIMIT[keyof typeof LIMIT]
+
 export function createMetrics () {
   const registry = new Registry()
   // Node's own metrics as quire_process_*, quire_nodejs_* (memory, CPU, event loop lag).
@@ -50,7 +87,6 @@ export function createMetrics () {
     connections: new Gauge({ name: 'quire_connections', help: 'Open WebSocket connections', registers: [registry] }),
     documentsLoaded: new Gauge({ name: 'quire_documents_loaded', help: 'Documents loaded in memory', registers: [registry] }),
     documentsAlive: new Gauge({ name: 'quire_documents_alive', help: 'Document objects created minus destroyed: equals quire_documents_loaded unless one leaked out of the registry', registers: [registry] }),
-    refusals: new Counter({ name: 'quire_limit_refusals_total', help: 'Requests refused because a budget was spent, by limit (docs/security.md)', labelNames: ['limit'], registers: [registry] }),
     timersActive: new Gauge({ name: 'quire_timers_active', help: 'Per-document and per-connection timers pending (presence flush, write retry, token expiry)', registers: [registry] }),
     persistSeconds: new Histogram({
       name: 'quire_persist_seconds',
@@ -61,7 +97,11 @@ export function createMetrics () {
     persistFailures: new Counter({ name: 'quire_persist_failures_total', help: 'Store writes that failed and will be retried', registers: [registry] }),
     closes: new Counter({ name: 'quire_connection_closes_total', help: 'Connections closed by the server, by close code', labelNames: ['code'], registers: [registry] }),
     errors: new Counter({ name: 'quire_errors_total', help: 'Errors by kind', labelNames: ['kind'], registers: [registry] }),
+    refusals: new Counter({ name: 'quire_limit_refusals_total', help: 'Clients refused or closed for going over a budget, by budget', labelNames: ['limit'], registers: [registry] }),
+    pendingUpgrades: new Gauge({ name: 'quire_pending_upgrades', help: 'WebSocket upgrades not yet admitted (token being checked) or refused and closing', registers: [registry] }),
+    sendBacklog: new Gauge({ name: 'quire_send_backlog_bytes', help: 'Bytes sent to all connections but not yet handed to the network, at the last housekeeping tick', registers: [registry] }),
   }
+  for (const limit of Object.values(LIMIT)) m.refusals.inc({ limit }, 0)
   return m
 }
 

@@ -5,21 +5,29 @@
  */
 import { WebSocket } from 'ws'
 import type { QuireSocket } from './socket.js'
-import { decodeMessage, encodeAck, encodeSession, KEEPALIVE_FRAME, ProtocolError } from '../../common/messages.js'
+import { decodeMessage, encodeAck, encodeSession, KEEPALIVE_FRAME, MESSAGE_SYNC, ProtocolError, SYNC_STEP2 } from '../../common/messages.js'
 import type { Peer, SharedDocument } from '../document/document.js'
 import type { Identity } from '../auth/token.js'
-import type { Metrics, TrafficCounts } from '../ops/metrics.js'
+import { LIMIT, type Metrics, type TrafficCounts } from '../ops/metrics.js'
 import type { Logger } from '../ops/log.js'
 import { RateLimiter } from './rate-limit.js'
 import { CLOSE } from '../../common/close-codes.js'
 import { TrackedTimer } from '../ops/timers.js'
 
-/** A client that cannot take what we send is dropped rather than buffered forever. */
-const MAX_BUFFERED_BYTES = 64 * 1024 * 1024
-/** What a client may send while its document loads before it is dropped (4503). */
-const MAX_WAITING_BYTES = 64 * 1024 * 1024
 /** setTimeout cannot wait longer than this. */
 const MAX_TIMER_MS = 2 ** 31 - 1
+
+/** What one connection may make the server hold (docs/configuration.md, "Limits"). */
+export interface ConnectionLimits {
+  /**
+   * MAX_SEND_BACKLOG_BYTES: a client that does not read what it is sent is
+   * dropped (4503) rather than buffered for. Checked before each send, so a
+   * client under it can always be sent one more message, however big.
+   */
+  sendBacklogBytes: number
+  /** MAX_WAITING_BYTES: what a client may send while its document loads (4503 past it). */
+  waitingBytes: number
+}
 
 export interface ConnectionOptions {
   identity: Identity
@@ -33,6 +41,7 @@ export interface ConnectionOptions {
   rateLimit: { perSecond: number, burst: number }
   /** Send an empty awareness update after this long without sending anything (KEEPALIVE_MS). */
   keepAliveMs: number
+  limits: ConnectionLimits
   metrics: Metrics
   log: Logger
 }
@@ -47,6 +56,15 @@ export class Connection implements Peer {
   private waitingBytes = 0
   private closed = false
   private expiryTimer: TrackedTimer | null = null
+  /**
+   * The answer to the client's first sync step 1 is the whole document
+   * (however big) for a fresh client: until it has been read, its bytes are
+   * allowed on top of the backlog budget, or a fresh client on a slow link
+   * could never open a document bigger than the budget. `answering` is set
+   * from that step 1 until the answer's sync step 2 has been sent.
+   */
+  private answering: 'not yet' | 'now' | 'done' = 'not yet'
+  private answerAllowance = 0
   private readonly limiter: RateLimiter
   private readonly work: RateLimiter
   private readonly traffic: TrafficCounts
@@ -105,9 +123,18 @@ export class Connection implements Peer {
 
   send (frame: Uint8Array): void {
     if (this.closed || this.ws.readyState !== WebSocket.OPEN) return
-    if (this.ws.bufferedAmount > MAX_BUFFERED_BYTES) {
+    const backlog = this.ws.bufferedAmount
+    const budget = this.opts.limits.sendBacklogBytes
+    if (backlog > budget + this.answerAllowance) {
+      this.opts.metrics.refusals.inc({ limit: LIMIT.backlogConnection })
       this.close(CLOSE.unavailable, 'client too slow')
       return
+    }
+    if (this.answering === 'now') {
+      this.answerAllowance += frame.length
+      if (frame[0] === MESSAGE_SYNC && frame[1] === SYNC_STEP2) this.answering = 'done'
+    } else if (this.answerAllowance > 0 && backlog <= budget) {
+      this.answerAllowance = 0
     }
     // A broadcast hands every peer the same frame: it is WebSocket-framed once for all of them.
     this.ws.sendShared(frame)
@@ -123,7 +150,7 @@ export class Connection implements Peer {
 
   charge (ms: number): void {
     if (this.work.charge(ms)) return
-    this.opts.metrics.refusals.inc({ limit: 'work_budget' })
+    this.opts.metrics.refusals.inc({ limit: LIMIT.workBudget })
     this.close(CLOSE.rateLimited, 'too much work requested')
   }
 
@@ -159,7 +186,10 @@ export class Connection implements Peer {
     this.traffic.bytesIn += data.length
     if (this.doc !== null) return this.process(data)
     this.waitingBytes += data.length
-    if (this.waitingBytes > MAX_WAITING_BYTES) return this.close(CLOSE.unavailable, 'too much sent while the document loads')
+    if (this.waitingBytes > this.opts.limits.waitingBytes) {
+      this.opts.metrics.refusals.inc({ limit: LIMIT.waitingBytes })
+      return this.close(CLOSE.unavailable, 'too much sent while the document loads')
+    }
     this.waiting.push(data)
   }
 
@@ -170,7 +200,10 @@ export class Connection implements Peer {
       const byType = this.traffic.messagesIn
       byType.set(message.type, (byType.get(message.type) ?? 0) + 1)
       switch (message.type) {
-        case 'sync-step1': doc.handleSyncStep1(this, message.stateVector); break
+        case 'sync-step1':
+          if (this.answering === 'not yet') this.answering = 'now'
+          doc.handleSyncStep1(this, message.stateVector)
+          break
         case 'sync-step2':
         case 'update': doc.handleUpdate(this, message.update); break
         case 'awareness': doc.handleAwareness(this, message.update); break

@@ -2,19 +2,42 @@
  * The WebSocket upgrade: doc name, token and admission are decided on the
  * request itself, before any document is loaded or any message read. A
  * refused client still completes the handshake so it can be told why with a
- * close code (browsers cannot see an HTTP status on a failed upgrade).
+ * close code (browsers cannot see an HTTP status on a failed upgrade); its
+ * socket is then freed within CLOSE_GRACE_MS whether or not it answers.
+ *
+ * Budgets (docs/configuration.md, "Limits"), checked in this order:
+ *   MAX_PENDING_UPGRADES     upgrades not yet admitted: HTTP 503, no handshake
+ *   MAX_CONNECTIONS          4503 "instance full"
+ *   MAX_CONNECTIONS_PER_IP   4429 "too many connections from this address"
+ *   (token)                  4401 / 4403
+ *   MAX_CONNECTIONS_PER_USER 4429 "too many connections for this user" (with AUTH_SECRET)
+ * and, for the connections' lifetime, MAX_INSTANCE_BACKLOG_BYTES (sweepBacklog).
  */
 import type { IncomingMessage } from 'node:http'
 import type { Duplex } from 'node:stream'
-import { WebSocketServer } from 'ws'
+import { WebSocketServer, type ServerOptions } from 'ws'
 import { docNameFromPath } from '../../common/doc-name.js'
 import { AuthError, type Authenticator, type Identity } from '../auth/token.js'
-import { Connection } from './connection.js'
+import { Connection, type ConnectionLimits } from './connection.js'
 import { QuireSocket } from './socket.js'
+import { Admission, type AdmissionLimits } from './admission.js'
 import { CLOSE } from '../../common/close-codes.js'
 import type { DocumentRegistry } from '../document/registry.js'
-import type { Metrics } from '../ops/metrics.js'
+import { LIMIT, type Metrics } from '../ops/metrics.js'
 import type { Logger } from '../ops/log.js'
+
+/**
+ * How long a closed socket may wait for the client's closing handshake
+ * before it is cut off (ws waits 30 s by default). A refused or too slow
+ * client that never answers would otherwise hold its socket, and what was
+ * queued for it, that long.
+ */
+export const CLOSE_GRACE_MS = 1000
+
+/** The answer to an upgrade beyond MAX_PENDING_UPGRADES: no handshake, the socket is dropped at once. */
+const PENDING_FULL_BODY = 'too many pending upgrades\n'
+const PENDING_FULL_RESPONSE = 'HTTP/1.1 503 Service Unavailable\r\nConnection: close\r\nRetry-After: 1\r\n' +
+  `Content-Type: text/plain\r\nContent-Length: ${PENDING_FULL_BODY.length}\r\n\r\n${PENDING_FULL_BODY}`
 
 export interface UpgradeDeps {
   auth: Authenticator
@@ -23,6 +46,12 @@ export interface UpgradeDeps {
   log: Logger
   maxMessageBytes: number
   maxConnections: number
+  admission: AdmissionLimits
+  connection: ConnectionLimits
+  /** MAX_INSTANCE_BACKLOG_BYTES */
+  maxInstanceBacklogBytes: number
+  /** The client address per-address budgets count (client-address.ts). */
+  clientAddress: (req: IncomingMessage) => string
   rateLimit: { perSecond: number, burst: number }
   workBudget: { msPerSecond: number, burstMs: number }
   keepAliveMs: number
@@ -33,15 +62,20 @@ export interface UpgradeDeps {
 export class SyncEndpoint {
   readonly connections = new Set<Connection>()
   private readonly wss: WebSocketServer
+  private readonly admission: Admission
   private accepting = true
 
   constructor (private readonly deps: UpgradeDeps) {
-    this.wss = new WebSocketServer({
+    // closeTimeout is ws's (8.23+), not yet in its type definitions.
+    const options: ServerOptions & { closeTimeout: number } = {
       noServer: true,
       maxPayload: deps.maxMessageBytes,
       perMessageDeflate: false,
       WebSocket: QuireSocket,
-    })
+      closeTimeout: CLOSE_GRACE_MS,
+    }
+    this.wss = new WebSocketServer(options)
+    this.admission = new Admission(deps.admission, deps.metrics)
   }
 
   /** Stop admitting connections (draining); new ones get 4503. */
@@ -49,13 +83,21 @@ export class SyncEndpoint {
 
   handleUpgrade (req: IncomingMessage, socket: Duplex, head: Buffer): void {
     socket.on('error', () => socket.destroy())
-    void this.admit(req, socket, head).catch((err) => {
+    const pending = this.admission.holdPending(socket)
+    if (pending === null) {
+      this.deps.metrics.refusals.inc({ limit: LIMIT.pendingUpgrades })
+      // The answer fits the fresh socket's send buffer: it leaves before the socket is destroyed.
+      socket.write(PENDING_FULL_RESPONSE)
+      socket.destroy()
+      return
+    }
+    void this.admit(req, socket, head, pending.admitted).catch((err) => {
       this.deps.log.error({ err }, 'upgrade failed')
       socket.destroy()
     })
   }
 
-  private async admit (req: IncomingMessage, socket: Duplex, head: Buffer): Promise<void> {
+  private async admit (req: IncomingMessage, socket: Duplex, head: Buffer, admitted: () => void): Promise<void> {
     const url = new URL(req.url ?? '/', 'http://localhost')
     // Before anything else: a page from elsewhere learns nothing, not even whether its doc name is valid.
     const foreign = this.deps.originRefusal?.(req) ?? null
@@ -63,7 +105,10 @@ export class SyncEndpoint {
     const docName = docNameFromPath(req.url ?? '/')
     if (docName === null) return this.refuse(req, socket, head, CLOSE.badRequest, 'invalid document name')
     if (!this.accepting) return this.refuse(req, socket, head, CLOSE.unavailable, 'instance draining')
-    if (this.connections.size >= this.deps.maxConnections) return this.refuse(req, socket, head, CLOSE.unavailable, 'instance full')
+    if (this.full()) return this.refuse(req, socket, head, CLOSE.unavailable, 'instance full', LIMIT.connections)
+    if (!this.admission.holdAddress(socket, this.deps.clientAddress(req))) {
+      return this.refuse(req, socket, head, CLOSE.rateLimited, 'too many connections from this address', LIMIT.connectionsPerIp)
+    }
     const header = req.headers.authorization
     const token = url.searchParams.get('token') ?? (header?.startsWith('Bearer ') ? header.slice(7).trim() : undefined)
     let identity: Identity
@@ -74,14 +119,30 @@ export class SyncEndpoint {
       throw err
     }
     if (socket.destroyed) return
-    this.wss.handleUpgrade(req, socket, head, (ws) => this.accept(ws as QuireSocket, identity, docName, url.searchParams.get('ack') === '1'))
+    // Others may have been admitted while the token was checked.
+    if (this.full()) return this.refuse(req, socket, head, CLOSE.unavailable, 'instance full', LIMIT.connections)
+    // In open mode everyone is "anonymous": only the per-address budget applies.
+    const perUser = !this.deps.auth.open
+    if (perUser && this.admission.userFull(identity.userId)) {
+      return this.refuse(req, socket, head, CLOSE.rateLimited, 'too many connections for this user', LIMIT.connectionsPerUser)
+    }
+    // handleUpgrade calls back synchronously: nobody else is admitted between the checks and accept.
+    this.wss.handleUpgrade(req, socket, head, (ws) => {
+      admitted()
+      this.accept(ws as QuireSocket, identity, docName, url.searchParams.get('ack') === '1', perUser)
+    })
   }
 
-  private accept (ws: QuireSocket, identity: Identity, docName: string, wantsAcks: boolean): void {
+  private full (): boolean { return this.connections.size >= this.deps.maxConnections }
+
+  private accept (ws: QuireSocket, identity: Identity, docName: string, wantsAcks: boolean, perUser: boolean): void {
     const { registry, metrics, log } = this.deps
+    if (perUser) this.admission.addUser(identity.userId)
     const { rateLimit, workBudget, keepAliveMs, auth } = this.deps
-    const conn = new Connection(ws, { identity, verified: !auth.open, workBudget, docName, wantsAcks, rateLimit, keepAliveMs, metrics, log }, (c) => {
+    const options = { identity, verified: !auth.open, workBudget, docName, wantsAcks, rateLimit, keepAliveMs, limits: this.deps.connection, metrics, log }
+    const conn = new Connection(ws, options, (c) => {
       this.connections.delete(c)
+      if (perUser) this.admission.removeUser(identity.userId)
       metrics.connections.set(this.connections.size)
       const doc = c.document
       if (doc) registry.release(doc)
@@ -98,10 +159,34 @@ export class SyncEndpoint {
     })
   }
 
-  private refuse (req: IncomingMessage, socket: Duplex, head: Buffer, code: number, reason: string): void {
+  /** Complete the handshake only to close with `code`; the socket stays a pending upgrade until it is gone. */
+  private refuse (req: IncomingMessage, socket: Duplex, head: Buffer, code: number, reason: string, limit?: string): void {
     if (socket.destroyed) return
     this.deps.metrics.closes.inc({ code: String(code) })
+    if (limit !== undefined) this.deps.metrics.refusals.inc({ limit })
     this.wss.handleUpgrade(req, socket, head, (ws) => ws.close(code, reason))
+  }
+
+  /**
+   * MAX_INSTANCE_BACKLOG_BYTES, run by the housekeeping tick: when all
+   * connections' send backlogs together pass it, close the largest (4503)
+   * until the rest fit. Sampling here keeps the send path free of any
+   * instance-wide bookkeeping. Returns the backlog that remains.
+   */
+  sweepBacklog (): number {
+    let total = 0
+    for (const conn of this.connections) total += conn.sendBacklog
+    const budget = this.deps.maxInstanceBacklogBytes
+    if (total <= budget) return total
+    const largest = [...this.connections].filter((c) => c.sendBacklog > 0).sort((a, b) => b.sendBacklog - a.sendBacklog)
+    for (const conn of largest) {
+      if (total <= budget) break
+      total -= conn.sendBacklog
+      this.deps.metrics.refusals.inc({ limit: LIMIT.backlogInstance })
+      conn.close(CLOSE.unavailable, 'client too slow')
+    }
+    this.deps.log.warn({ budget, remaining: total }, 'send backlog over MAX_INSTANCE_BACKLOG_BYTES: closed the slowest clients')
+    return total
   }
 
   /** Close every connection with `code`. */

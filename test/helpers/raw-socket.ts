@@ -17,8 +17,9 @@ export interface RawSocket {
 /** Any frame, for `next`. */
 export const anyFrame = (): boolean => true
 
-export function openRaw (url: string, headers: Record<string, string> = {}): Promise<RawSocket> {
-  const ws = new WebSocket(url, { headers })
+/** `options`: ws's client options, e.g. `localAddress` to connect from another loopback address. */
+export function openRaw (url: string, headers: Record<string, string> = {}, options: WebSocket.ClientOptions = {}): Promise<RawSocket> {
+  const ws = new WebSocket(url, { ...options, headers })
   const frames: Uint8Array[] = []
   ws.on('message', (data: Buffer) => { frames.push(new Uint8Array(data)) })
   const closed = new Promise<{ code: number, reason: string }>((resolve) => {
