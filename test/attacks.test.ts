@@ -106,7 +106,7 @@ describe('attacks on one instance', () => {
     await stillFine(b, 'bomb')
     const after = rssMiB(q)
     console.log(`awareness bomb: RSS ${before.toFixed(1)} -> ${after.toFixed(1)} MiB; bob holds ${b.bob.provider.awareness.getStates().size} awareness states`)
-    expect(after - before).toBeLessThan(64)
+    expect(after - before).toBeLessThan(32)
     expect(b.bob.provider.awareness.getStates().size).toBeLessThanOrEqual(3)
   })
 

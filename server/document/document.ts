@@ -7,6 +7,7 @@
  *   cold-start.ts      serving the stored bytes until the Y.Doc is built
  *   compaction.ts      when to fold the stored log into a snapshot
  *   presence-relay.ts  who may set which awareness state; coalesced flushes
+ *   fan-out.ts         sending updates to the peers, merged into few frames
  *
  * It holds the Y.Doc and the peers (connections) on it here, routes their
  * messages, and offers server-side code a direct API (`readState`,
@@ -14,23 +15,22 @@
  */
 import * as Y from 'yjs'
 import type { Gauge } from 'prom-client'
-import { EMPTY_UPDATE, encodeSyncStep1, encodeSyncStep2, encodeUpdate, isEmptyStateVector, ProtocolError } from '../../common/messages.js'
+import { EMPTY_UPDATE, encodeSyncStep1, encodeSyncStep2, isEmptyStateVector, ProtocolError } from '../../common/messages.js'
 import { CLOSE } from '../../common/close-codes.js'
 import type { Bus, BusSink } from '../backend/bus.js'
 import type { DocStore, StoredDoc } from '../backend/store.js'
 import { LIMIT, type Limit, type Metrics } from '../ops/metrics.js'
 import type { Logger } from '../ops/log.js'
-import { checkUpdate, integrate } from './update-check.js'
+import { checkUpdate, deletesOfExisting, integrate } from './update-check.js'
 import { WritePipeline } from './write-pipeline.js'
 import { ColdStart, COLD_MIN_BYTES } from './cold-start.js'
 import { Compaction } from './compaction.js'
 import { DEFAULT_PRESENCE_LIMITS, PresenceRelay, type PresenceLimits } from './presence-relay.js'
 import type { Peer } from './peer.js'
+import { broadcast } from './fan-out.js'
 
 export type { Peer }
 
-/** Updates merged into one relayed frame at most (Y.mergeUpdates grows faster than linearly). */
-const MERGE_CHUNK = 64
 /** Answers to distinct non-empty state vectors kept between changes. */
 const DIFF_CACHE_SIZE = 8
 
@@ -89,7 +89,7 @@ export class SharedDocument implements BusSink {
     this.compaction = new Compaction(stored, deps.store, name, deps.log)
     this.pipeline = new WritePipeline({
       append: (updates) => deps.store.append(name, updates),
-      relay: (updates, except) => this.broadcast(updates, except),
+      relay: (updates, except) => broadcast(this.peers, updates, except),
       stored: (updates, position) => {
         this.compaction.noteStored(updates, position)
         this.notify(updates, 'local')
@@ -275,7 +275,7 @@ export class SharedDocument implements BusSink {
     }
     this.compaction.noteRemote(applied)
     // Already durable: relay at once.
-    this.broadcast(applied, null)
+    broadcast(this.peers, applied, null)
     this.notify(applied, 'remote')
   }
 
@@ -336,7 +336,7 @@ export class SharedDocument implements BusSink {
     const checked = checkUpdate(update)
     if ('refused' in checked) throw new ProtocolError('malformed update')
     const ydoc = this.ydoc
-    if (this.deletesExisting(ydoc, checked.cost.deleteRanges, update) > this.limits.maxUpdateDeleteRanges) {
+    if (checked.cost.deleteRanges > this.limits.maxUpdateDeleteRanges && deletesOfExisting(ydoc, update) > this.limits.maxUpdateDeleteRanges) {
       this.deps.metrics.refusals.inc({ limit: LIMIT.updateDeleteRanges })
       throw new UpdateTooCostly()
     }
@@ -350,17 +350,6 @@ export class SharedDocument implements BusSink {
     } finally {
       origin?.charge(performance.now() - started)
     }
-  }
-
-  /** Delete ranges of `update` that fall on content the document already has (each may split an item). */
-  private deletesExisting (ydoc: Y.Doc, ranges: number, update: Uint8Array): number {
-    if (ranges <= this.limits.maxUpdateDeleteRanges) return ranges
-    let existing = 0
-    for (const [client, items] of Y.decodeUpdate(update).ds.clients) {
-      const known = Y.getState(ydoc.store, client)
-      for (const item of items) if (item.clock < known) existing++
-    }
-    return existing
   }
 
   /**
@@ -386,17 +375,6 @@ export class SharedDocument implements BusSink {
     peer.refuse(code, reason)
   }
 
-  /** Send updates to every peer but `except`, merged into as few frames as reasonable. */
-  private broadcast (updates: Uint8Array[], except: Peer | null): void {
-    if (updates.length === 0 || this.peers.size === 0) return
-    for (let i = 0; i < updates.length; i += MERGE_CHUNK) {
-      for (const update of mergeOrKeep(updates.slice(i, i + MERGE_CHUNK))) {
-        const frame = encodeUpdate(update)
-        for (const peer of this.peers) if (peer !== except) peer.send(frame)
-      }
-    }
-  }
-
   private notify (updates: Uint8Array[], origin: ChangeOrigin): void {
     if (this.listeners.size === 0 || updates.length === 0) return
     for (const listener of this.listeners) {
@@ -412,18 +390,4 @@ export class SharedDocument implements BusSink {
 /** An update whose cost is far beyond its size (docs/security.md, "Limits"): 4413. */
 export class UpdateTooCostly extends ProtocolError {
   constructor () { super('update too costly to apply', CLOSE.tooLarge) }
-}
-
-/**
- * Merge updates into one, or keep them apart if Yjs refuses to merge them:
- * a throw here would stall the write pipeline of the whole document. (Local
- * updates are Yjs-encoded and merge; remote ones come from the store.)
- */
-function mergeOrKeep (updates: Uint8Array[]): Uint8Array[] {
-  if (updates.length === 1) return updates
-  try {
-    return [Y.mergeUpdates(updates)]
-  } catch {
-    return updates
-  }
 }

@@ -42,6 +42,21 @@ export function checkUpdate (update: Uint8Array): { cost: UpdateCost } | { refus
 }
 
 /**
+ * How many of an update's delete ranges fall on content `ydoc` already has:
+ * each may split an item in two, so their cost (heap, time) is far beyond
+ * their size (docs/security.md, "Limits"). Ranges on the update's own new
+ * content cost nothing of the kind.
+ */
+export function deletesOfExisting (ydoc: Y.Doc, update: Uint8Array): number {
+  let existing = 0
+  for (const [client, ranges] of Y.decodeUpdate(update).ds.clients) {
+    const known = Y.getState(ydoc.store, client)
+    for (const range of ranges) if (range.clock < known) existing++
+  }
+  return existing
+}
+
+/**
  * Apply a checked update and return what the Y.Doc took from it, encoded by
  * Yjs (null when it brought nothing), or throw what Yjs threw.
  *

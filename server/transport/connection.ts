@@ -170,6 +170,10 @@ export class Connection implements Peer {
     if (this.closed) return
     this.opts.metrics.closes.inc({ code: String(code) })
     this.ws.close(code, reason)
+    // A refused client reads nothing more: whatever else it sent (the rest
+    // of a flood) stays in the kernel instead of being parsed into memory
+    // until ws gives up on its close frame (closeTimeout).
+    if (code >= 4400) this.ws.pause()
     this.onClose()
   }
 
