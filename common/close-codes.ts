@@ -45,3 +45,16 @@ export const CLOSE_REASONS: Record<CloseCode, string> = {
   [CLOSE.internalError]: 'internal error',
   [CLOSE.restarting]: 'server restarting',
 }
+
+/**
+ * The reasons a 4429 carries, one per budget (docs/security.md, "Limits"):
+ * a client tells the user which one it ran into.
+ */
+export const RATE_LIMIT_REASONS = {
+  messages: 'message rate limit exceeded',
+  work: 'too much work requested',
+  gatedReplies: 'too many sync requests waiting',
+  clientIds: 'too many awareness client ids',
+  connectionsPerAddress: 'too many connections from this address',
+  connectionsPerUser: 'too many connections for this user',
+} as const

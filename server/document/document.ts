@@ -16,7 +16,7 @@
 import * as Y from 'yjs'
 import type { Gauge } from 'prom-client'
 import { EMPTY_UPDATE, encodeSyncStep1, encodeSyncStep2, isEmptyStateVector, ProtocolError } from '../../common/messages.js'
-import { CLOSE } from '../../common/close-codes.js'
+import { CLOSE, RATE_LIMIT_REASONS } from '../../common/close-codes.js'
 import type { Bus, BusSink } from '../backend/bus.js'
 import type { DocStore, StoredDoc } from '../backend/store.js'
 import { LIMIT, type Limit, type Metrics } from '../ops/metrics.js'
@@ -184,7 +184,7 @@ export class SharedDocument implements BusSink {
       }
       frame = this.diffFor(peer, stateVector)
     }
-    if (!this.pipeline.sendWhenDurable(peer, frame)) this.refuse(peer, LIMIT.gatedReplies, CLOSE.rateLimited, 'too many sync requests waiting')
+    if (!this.pipeline.sendWhenDurable(peer, frame)) this.refuse(peer, LIMIT.gatedReplies, CLOSE.rateLimited, RATE_LIMIT_REASONS.gatedReplies)
   }
 
   /**

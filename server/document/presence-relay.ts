@@ -33,7 +33,7 @@
  */
 import type { Gauge } from 'prom-client'
 import { decodeAwarenessUpdate, encodeAwarenessUpdate, validateState, type AwarenessEntry } from '../../common/awareness.js'
-import { CLOSE } from '../../common/close-codes.js'
+import { CLOSE, RATE_LIMIT_REASONS } from '../../common/close-codes.js'
 import { encodeAwareness, KEEPALIVE_FRAME } from '../../common/messages.js'
 import { TrackedTimer } from '../ops/timers.js'
 import { LIMIT, type Limit } from '../ops/metrics.js'
@@ -163,7 +163,7 @@ export class PresenceRelay {
       validateState(entry.json)
     }
     if (taken.length > 0) {
-      if (peer.clientIds.size + taken.length > limits.maxClientIdsPerConnection) return this.refuse(peer, LIMIT.clientIdsPerConnection, CLOSE.rateLimited, 'too many awareness client ids')
+      if (peer.clientIds.size + taken.length > limits.maxClientIdsPerConnection) return this.refuse(peer, LIMIT.clientIdsPerConnection, CLOSE.rateLimited, RATE_LIMIT_REASONS.clientIds)
       if (this.owners.size + this.remoteOwners.size + taken.length > limits.maxStatesPerDocument) return this.refuse(peer, LIMIT.presencePerDocument, CLOSE.unavailable, 'too many people in this document')
       for (const id of taken) {
         this.owners.set(id, peer)

@@ -11,7 +11,7 @@ import type { Identity } from '../auth/token.js'
 import { LIMIT, type Metrics, type TrafficCounts } from '../ops/metrics.js'
 import type { Logger } from '../ops/log.js'
 import { RateLimiter } from './rate-limit.js'
-import { CLOSE } from '../../common/close-codes.js'
+import { CLOSE, RATE_LIMIT_REASONS } from '../../common/close-codes.js'
 import { TrackedTimer } from '../ops/timers.js'
 
 /** setTimeout cannot wait longer than this. */
@@ -151,7 +151,7 @@ export class Connection implements Peer {
   charge (ms: number): void {
     if (this.work.charge(ms)) return
     this.opts.metrics.refusals.inc({ limit: LIMIT.workBudget })
-    this.close(CLOSE.rateLimited, 'too much work requested')
+    this.close(CLOSE.rateLimited, RATE_LIMIT_REASONS.work)
   }
 
   refuse (code: number, reason: string): void {
@@ -184,7 +184,7 @@ export class Connection implements Peer {
       return
     }
     if (!this.limiter.take()) {
-      this.close(CLOSE.rateLimited, 'message rate limit exceeded')
+      this.close(CLOSE.rateLimited, RATE_LIMIT_REASONS.messages)
       return
     }
     this.traffic.bytesIn += data.length

@@ -21,7 +21,7 @@ import { AuthError, type Authenticator, type Identity } from '../auth/token.js'
 import { Connection, type ConnectionLimits } from './connection.js'
 import { QuireSocket } from './socket.js'
 import { Admission, type AdmissionLimits } from './admission.js'
-import { CLOSE } from '../../common/close-codes.js'
+import { CLOSE, RATE_LIMIT_REASONS } from '../../common/close-codes.js'
 import type { DocumentRegistry } from '../document/registry.js'
 import { LIMIT, type Metrics } from '../ops/metrics.js'
 import type { Logger } from '../ops/log.js'
@@ -107,7 +107,7 @@ export class SyncEndpoint {
     if (!this.accepting) return this.refuse(req, socket, head, CLOSE.unavailable, 'instance draining')
     if (this.full()) return this.refuse(req, socket, head, CLOSE.unavailable, 'instance full', LIMIT.connections)
     if (!this.admission.holdAddress(socket, this.deps.clientAddress(req))) {
-      return this.refuse(req, socket, head, CLOSE.rateLimited, 'too many connections from this address', LIMIT.connectionsPerIp)
+      return this.refuse(req, socket, head, CLOSE.rateLimited, RATE_LIMIT_REASONS.connectionsPerAddress, LIMIT.connectionsPerIp)
     }
     const header = req.headers.authorization
     const token = url.searchParams.get('token') ?? (header?.startsWith('Bearer ') ? header.slice(7).trim() : undefined)
@@ -124,7 +124,7 @@ export class SyncEndpoint {
     // In open mode everyone is "anonymous": only the per-address budget applies.
     const perUser = !this.deps.auth.open
     if (perUser && this.admission.userFull(identity.userId)) {
-      return this.refuse(req, socket, head, CLOSE.rateLimited, 'too many connections for this user', LIMIT.connectionsPerUser)
+      return this.refuse(req, socket, head, CLOSE.rateLimited, RATE_LIMIT_REASONS.connectionsPerUser, LIMIT.connectionsPerUser)
     }
     // handleUpgrade calls back synchronously: nobody else is admitted between the checks and accept.
     this.wss.handleUpgrade(req, socket, head, (ws) => {

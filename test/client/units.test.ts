@@ -7,6 +7,8 @@ import { SavedState } from '../../client/src/provider/saved-state.js'
 import { tokenClaims, tokenExpiry } from '../../client/src/provider/token.js'
 import { presentUsers, TypingSignal, typingText } from '../../client/src/editor/typing.js'
 import { initials, normalizeUser } from '../../client/src/editor/user.js'
+import { describeRefusal } from '../../client/src/editor/status.js'
+import { CLOSE, CLOSE_REASONS, RATE_LIMIT_REASONS } from '../../common/close-codes.js'
 
 describe('backoffDelay', () => {
   it('is uniformly random below a doubling bound, capped', () => {
@@ -137,5 +139,14 @@ describe('users and tokens', () => {
     expect(tokenExpiry(token)).toBe(2_000_000_000_000)
     expect(tokenClaims(token).name).toBe('Zoë')
     expect(tokenExpiry('not a jwt')).toBeNull()
+  })
+})
+
+describe('describeRefusal', () => {
+  it('says which budget a 4429 was about, and falls back to the code\'s message', () => {
+    expect(describeRefusal({ code: CLOSE.rateLimited, reason: RATE_LIMIT_REASONS.connectionsPerUser })).toMatch(/too many places/)
+    expect(describeRefusal({ code: CLOSE.rateLimited, reason: RATE_LIMIT_REASONS.connectionsPerAddress })).toMatch(/your network/)
+    expect(describeRefusal({ code: CLOSE.rateLimited, reason: RATE_LIMIT_REASONS.messages })).toBe('Too many changes too quickly. Reload to continue.')
+    expect(describeRefusal({ code: CLOSE.forbidden, reason: CLOSE_REASONS[CLOSE.forbidden] })).toBe('You do not have access to this document.')
   })
 })

@@ -4,7 +4,7 @@
  * once every local change is stored on the server.
  */
 import { FOREIGN_TOKEN, type Access, type ClearReason, type CloseInfo, type ConnectionStatus } from '../provider/quire-provider.js'
-import { CLOSE } from '../../../common/close-codes.js'
+import { CLOSE, RATE_LIMIT_REASONS } from '../../../common/close-codes.js'
 
 export interface EditorStatus {
   status: ConnectionStatus
@@ -31,6 +31,13 @@ const REFUSALS: Record<number, string> = {
   [CLOSE.rateLimited]: 'Too many changes too quickly. Reload to continue.',
 }
 
+/** Which budget a 4429 was about, by its reason (docs/security.md, "Limits"). */
+const RATE_LIMITED: Record<string, string> = {
+  [RATE_LIMIT_REASONS.connectionsPerAddress]: 'Too many connections from your network. Close some tabs, then reload.',
+  [RATE_LIMIT_REASONS.connectionsPerUser]: 'You have this server open in too many places. Close some tabs, then reload.',
+  [RATE_LIMIT_REASONS.work]: 'This page asked the server for too much at once. Reload to continue.',
+}
+
 const CLEARED: Record<ClearReason, string> = {
   forbidden: 'You do not have access to this document. Its copy on this device was removed.',
   'signed-out': 'You signed out. Your documents are no longer kept on this device.',
@@ -44,6 +51,7 @@ export function locksEditor (code: number): boolean {
 
 export function describeRefusal (info: CloseInfo): string {
   if (info.code === CLOSE.unauthorized && info.reason === FOREIGN_TOKEN) return 'This editor was opened for someone else. Reload to sign in as you.'
+  if (info.code === CLOSE.rateLimited && RATE_LIMITED[info.reason] !== undefined) return RATE_LIMITED[info.reason]
   return REFUSALS[info.code] ?? `The server closed the connection (${info.code}${info.reason ? `: ${info.reason}` : ''}).`
 }
 
