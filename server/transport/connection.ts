@@ -173,7 +173,7 @@ export class Connection implements Peer {
     // A refused client reads nothing more: whatever else it sent (the rest
     // of a flood) stays in the kernel instead of being parsed into memory
     // until ws gives up on its close frame (closeTimeout).
-    if (code >= 4400) this.ws.pause()
+    if (code >= CLOSE.badRequest) this.ws.pause()
     this.onClose()
   }
 
