@@ -170,10 +170,6 @@ export class Connection implements Peer {
     if (this.closed) return
     this.opts.metrics.closes.inc({ code: String(code) })
     this.ws.close(code, reason)
-    // A refused client reads nothing more: whatever else it sent (the rest
-    // of a flood) stays in the kernel instead of being parsed into memory
-    // until ws gives up on its close frame (closeTimeout).
-    if (code >= CLOSE.badRequest) this.ws.pause()
     this.onClose()
   }
 
