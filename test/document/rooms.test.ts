@@ -18,7 +18,8 @@ import { forEachSeed, prng } from '../helpers/seeded.js'
 
 describe('update-check', () => {
   it('seeded: a refused update leaves the document untouched; an accepted one yields what Yjs took', () => {
-    const { doc: source } = richDoc()
+    // A fixed client id: the same seed mutates the same bytes.
+    const { doc: source } = richDoc(424242)
     const valid = Y.encodeStateAsUpdate(source)
     return forEachSeed((gen) => {
       const target = new Y.Doc()
@@ -46,8 +47,10 @@ describe('update-check', () => {
         if (taken) Y.applyUpdate(replay, taken)
         const fresh = new Y.Doc()
         Y.applyUpdate(fresh, Y.encodeStateAsUpdate(target))
-        expect(Y.encodeStateVector(replay)).toEqual(Y.encodeStateVector(fresh))
+        // (By content: garbage may leave structs pending in one and not the other.)
         expect(replay.getText('t').toString()).toBe(fresh.getText('t').toString())
+        expect(replay.getMap('m').toJSON()).toEqual(fresh.getMap('m').toJSON())
+        expect(replay.getArray('a').toJSON()).toEqual(fresh.getArray('a').toJSON())
       }
       expect(refused).toBeGreaterThan(0)
     })

@@ -18,8 +18,9 @@ export const EMPTY_AWARENESS = new Uint8Array([1, 1, 0])
  * nested JSON, binary, XML), and the updates that built it: material for
  * fuzzing.
  */
-export function richDoc (): { doc: Y.Doc, updates: Uint8Array[] } {
+export function richDoc (clientId?: number): { doc: Y.Doc, updates: Uint8Array[] } {
   const doc = new Y.Doc()
+  if (clientId !== undefined) doc.clientID = clientId
   const updates: Uint8Array[] = []
   doc.on('update', (u: Uint8Array) => updates.push(u))
   const t = doc.getText('t')
