@@ -21,10 +21,14 @@ describe('update-check', () => {
     // A fixed client id: the same seed mutates the same bytes.
     const { doc: source } = richDoc(424242)
     const valid = Y.encodeStateAsUpdate(source)
+    // Each mutated update goes into a fresh copy of a document that already has content.
+    const base = Y.encodeStateAsUpdate(richDoc(111).doc)
     return forEachSeed((gen) => {
-      const target = new Y.Doc()
       let refused = 0
+      let replayed = 0
       for (let i = 0; i < 50; i++) {
+        const target = new Y.Doc()
+        Y.applyUpdate(target, base)
         const u = Uint8Array.from(valid)
         for (let k = prng.int32(gen, 0, 3); k > 0; k--) u[prng.int32(gen, 0, u.length - 1)] = prng.int32(gen, 0, 255)
         const before = Y.encodeStateAsUpdate(target)
@@ -41,7 +45,12 @@ describe('update-check', () => {
           continue // Yjs threw half-way: the document layer taints itself (test/document.test.ts)
         }
         // The state before plus what was taken (what the store would hold)
-        // replays to what a fresh copy of the document holds now.
+        // replays to what a fresh copy of the document holds now. Checked
+        // while nothing is pending: garbage that leaves structs waiting for
+        // dependencies that never come may replay differently (a known limit:
+        // honest edits always survive, test/fuzz.test.ts).
+        if (target.store.pendingStructs !== null || target.store.pendingDs !== null) continue
+        replayed++
         const replay = new Y.Doc()
         Y.applyUpdate(replay, before)
         if (taken) Y.applyUpdate(replay, taken)
@@ -53,6 +62,7 @@ describe('update-check', () => {
         expect(replay.getArray('a').toJSON()).toEqual(fresh.getArray('a').toJSON())
       }
       expect(refused).toBeGreaterThan(0)
+      expect(replayed).toBeGreaterThan(0)
     })
   })
 
