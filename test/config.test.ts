@@ -11,7 +11,7 @@ import { startOnce, type StartRun as Run } from './helpers/start-once.js'
 
 /** Start the server as `npm start` does, with only these variables; it is killed if it ever gets to listen. */
 function run (env: Record<string, string>): Promise<Run> {
-  return startOnce({ HOST: '127.0.0.1', PORT: '0', DATA_DIR: mkdtempSync(join(tmpdir(), 'quire-cfg-')), ...env }, 10_000)
+  return startOnce({ HOST: '127.0.0.1', PORT: '0', DATA_DIR: mkdtempSync(join(tmpdir(), 'quire-cfg-')), ...env }, 30_000)
 }
 
 const bad: Array<[string, string]> = [
