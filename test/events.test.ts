@@ -20,7 +20,10 @@ beforeAll(async () => {
   running.push(open)
 })
 afterAll(async () => {
-  for (const o of opened) 'close' in o ? o.close() : o.destroy()
+  for (const o of opened) {
+    if ('close' in o) o.close()
+    else o.destroy()
+  }
   await Promise.all(running.map((q) => q.kill()))
 })
 
