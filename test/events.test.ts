@@ -3,6 +3,7 @@
  * store (docs/events.md): real Quire processes, stock y-websocket clients,
  * the stream read with Node's fetch. Presence here answers from memory.
  */
+import { connect } from 'node:net'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { startQuire, type QuireProcess } from '../harness/quire.js'
 import { connectClient, whenSynced, type TestClient } from './helpers/clients.js'
@@ -10,6 +11,7 @@ import { openStream, type SseStream } from './helpers/sse.js'
 import { readMetrics } from './helpers/metrics.js'
 import { mintToken, TEST_SECRET } from './helpers/tokens.js'
 import { waitFor } from './helpers/wait.js'
+import { textUpdate } from './helpers/frames.js'
 
 const running: QuireProcess[] = []
 const opened: Array<SseStream | TestClient> = []
@@ -281,3 +283,43 @@ describe('with tokens', () => {
     expect(again.status).toBe(200)
   })
 })
+
+describe('a client that does not read', () => {
+  it('has its stream closed once its backlog passes EVENTS_MAX_BACKLOG_BYTES, and nobody else is harmed', async () => {
+    const q = await startQuire({ EVENTS_MAX_BACKLOG_BYTES: '65536', EVENTS_HEARTBEAT_MS: '200', EVENTS_ACTIVITY_MS: '0', DATA_FSYNC: 'everysec', EVENTS_MAX_STREAMS_PER_IP: '10' })
+    running.push(q)
+    // A raw socket that asks for every change under a prefix, then never reads.
+    const slow = connect(q.port, '127.0.0.1')
+    slow.pause()
+    await new Promise<void>((resolve) => slow.once('connect', () => resolve()))
+    slow.write(`GET /api/events?prefix=flood/ HTTP/1.1\r\nHost: 127.0.0.1:${q.port}\r\n\r\n`)
+    const reader = await stream(q, 'prefix=flood/')
+    await reader.next((e) => e.event === 'reset', 'the reading stream\'s reset')
+    await waitFor(async () => (await readMetrics(q.url)).get('quire_event_streams'), (n) => n === 2, 'both streams open')
+    // Busy events: 40 people with long names editing one document, so each change event names
+    // them all (about 10 KB). Rounds of edits until the slow stream is cut: bounded.
+    const writers = await Promise.all(Array.from({ length: 40 }, (_, i) =>
+      join(q, 'flood/doc', { id: `writer-${i}-${'i'.repeat(110)}`, name: `Writer ${i} ${'n'.repeat(110)}` })))
+    const refusals = async (): Promise<number> => (await readMetrics(q.url)).get('quire_limit_refusals_total{limit="event_stream_backlog"}') ?? 0
+    let rounds = 0
+    const started = Date.now()
+    while (rounds % 10 !== 0 || await refusals() === 0) {
+      expect(Date.now() - started, 'the slow stream to be closed within 60 s of edits').toBeLessThan(60_000)
+      const from = reader.events.length
+      for (const w of writers) w.text.insert(0, 'x')
+      await reader.next((e) => e.event === 'change', `the change event of round ${rounds}`, { from })
+      rounds++
+    }
+    await waitFor(async () => (await readMetrics(q.url)).get('quire_event_streams'), (n) => n === 1, 'only the reading stream left')
+    // The reader got every change, and still gets new ones.
+    const from = reader.events.length
+    writers[0].text.insert(0, 'still here')
+    await reader.next((e) => e.event === 'change', 'a change on the reading stream after the slow one was cut', { from })
+    expect(reader.ended).toBe(false)
+    const bytes = reader.events.reduce((n, e) => n + e.data.length, 0)
+    console.log(`slow event stream closed after ${rounds} rounds of edits (${(bytes / 1e6).toFixed(1)} MB of events reached the reading stream)`)
+    for (const w of writers) w.destroy()
+    slow.destroy()
+  })
+})
+

@@ -2,8 +2,8 @@
  * One event stream: a `text/event-stream` response (docs/events.md,
  * "Format"). Each event is `id:`, `event:` and one `data:` line of JSON; a
  * `retry:` hint opens the stream; `: ping` comments keep it alive. A client
- * that does not read is not buffered for without end: past
- * EVENTS_MAX_BACKLOG_BYTES unsent, or when its socket has not drained for
+ * that does not read is not buffered for without end: with more than
+ * EVENTS_MAX_BACKLOG_BYTES unsent when an event is due, or when its socket has not drained for
  * two heartbeats, the stream is closed (its EventSource reconnects, and
  * catches up with Last-Event-ID or a reset).
  */
@@ -72,7 +72,8 @@ export class EventStream implements EventListener {
 
   private write (text: string): void {
     if (this.closed) return
-    if (this.res.writableLength + text.length > this.opts.maxBacklogBytes) return this.tooSlow()
+    // Checked before writing: a client that has caught up can always be sent one more event, however big.
+    if (this.res.writableLength > this.opts.maxBacklogBytes) return this.tooSlow()
     if (!this.res.write(text)) this.stalledSince ??= Date.now()
   }
 
