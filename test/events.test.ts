@@ -11,7 +11,6 @@ import { openStream, type SseStream } from './helpers/sse.js'
 import { readMetrics } from './helpers/metrics.js'
 import { mintToken, TEST_SECRET } from './helpers/tokens.js'
 import { waitFor } from './helpers/wait.js'
-import { textUpdate } from './helpers/frames.js'
 
 const running: QuireProcess[] = []
 const opened: Array<SseStream | TestClient> = []
