@@ -24,6 +24,9 @@ import { createApiHandler } from './http/api.js'
 import { createOriginPolicy, isLoopbackHost } from './http/origin.js'
 import { createMetricsAccess } from './http/metrics-access.js'
 import { BASE_HEADERS, NOTHING_ACTIVE, embedAncestors } from './http/headers.js'
+import { LocalLive } from './backend/live.js'
+import { EventHub } from './events/hub.js'
+import { createLiveRoutes } from './events/routes.js'
 
 /** Housekeeping period: keep-alives, outdated awareness, the instance's send backlog. */
 const TICK_MS = 2_500
@@ -94,6 +97,19 @@ export async function createQuire (config: Config, log: Logger, backend?: Backen
     config.CLIENT_DIR === undefined ? defaultClientDir() : config.CLIENT_DIR || null,
     embedAncestors(config.EMBED_ORIGINS ?? config.ALLOWED_ORIGINS),
   )
+  // The live event stream and presence (docs/events.md).
+  const live = chosen.live ?? new LocalLive()
+  const hub = new EventHub({
+    registry, live, log, bufferSize: config.EVENTS_BUFFER, retentionMs: config.EVENTS_RETENTION_MS,
+    activityMs: config.EVENTS_ACTIVITY_MS, timers: metrics.timersActive, counted: metrics.events,
+  })
+  // Not awaited: with Redis unreachable the instance still listens, and the hub joins the others once it can.
+  void hub.start()
+  const liveRoutes = createLiveRoutes({
+    hub, live, auth, apiKey: config.API_KEY, metrics, log, clientAddress: clientAddressOf(config.TRUST_PROXY),
+    heartbeatMs: config.EVENTS_HEARTBEAT_MS, maxStreams: config.EVENTS_MAX_STREAMS, maxStreamsPerIp: config.EVENTS_MAX_STREAMS_PER_IP,
+    maxStreamsPerUser: config.EVENTS_MAX_STREAMS_PER_USER, maxDocs: config.EVENTS_MAX_DOCS, maxBacklogBytes: config.EVENTS_MAX_BACKLOG_BYTES,
+  })
   const handleApi = createApiHandler({ registry, apiKey: config.API_KEY, openMode: auth.open, maxBodyBytes: config.MAX_MESSAGE_BYTES, log })
 
   const gauges = (): void => {
@@ -129,6 +145,7 @@ export async function createQuire (config: Config, log: Logger, backend?: Backen
       if (refused !== null) return json(res, 403, { error: refused.detail })
       if (origins.cors(req, res)) return
     }
+    if (pathname.startsWith('/api/') && await liveRoutes.handle(req, res, pathname)) return
     if (await handleApi(req, res, pathname)) return
     if (serveStatic(req, res, pathname)) return
     text(res, 404, 'not found\n')
@@ -167,6 +184,7 @@ export async function createQuire (config: Config, log: Logger, backend?: Backen
     drain: () => drained ??= (async () => {
       draining = true
       endpoint.stopAccepting()
+      liveRoutes.closeAll()
       server.close()
       metricsServer?.close()
       // Everything received so far becomes durable before anyone is told to go.
@@ -175,6 +193,7 @@ export async function createQuire (config: Config, log: Logger, backend?: Backen
       await registry.closeAll()
       clearInterval(tick)
       await endpoint.close()
+      await hub.close()
       await bus.close()
       await store.close()
       server.closeAllConnections()

@@ -152,6 +152,26 @@ const schema = z.object({
   WORK_BUDGET_MS_PER_SECOND: int(1, 1000).default(100),
   /** ...and at once. */
   WORK_BUDGET_BURST_MS: int(1, 600_000).default(2_000),
+
+  // The live event stream, GET /api/events (docs/events.md).
+  /** A stream is sent a `: ping` comment this often (docs/events.md promises one at least every 15 s; tests lower it). */
+  EVENTS_HEARTBEAT_MS: int(50, 15_000).default(10_000),
+  /** Events kept for Last-Event-ID replay: at most this many... */
+  EVENTS_BUFFER: int(1, 1_000_000).default(10_000),
+  /** ...and none older than this; a client that was away longer gets a `reset`. */
+  EVENTS_RETENTION_MS: int(0, 86_400_000).default(120_000),
+  /** A document's changes are reported at most once per this (the first at once). */
+  EVENTS_ACTIVITY_MS: int(0, 600_000).default(1_000),
+  /** Event streams this instance holds; beyond it HTTP 503. */
+  EVENTS_MAX_STREAMS: int(1, 10_000_000).default(10_000),
+  /** Event streams one client address holds (TRUST_PROXY decides what the address is); beyond it HTTP 429. */
+  EVENTS_MAX_STREAMS_PER_IP: int(1, 10_000_000).default(20),
+  /** Event streams one user (token `sub`) holds; beyond it HTTP 429. */
+  EVENTS_MAX_STREAMS_PER_USER: int(1, 10_000_000).default(20),
+  /** Documents one stream may name in `docs=`; beyond it HTTP 400. */
+  EVENTS_MAX_DOCS: int(1, 100_000).default(100),
+  /** Bytes a stream's client may leave unread before the stream is closed. */
+  EVENTS_MAX_BACKLOG_BYTES: int(16 * 1024, 2 ** 30).default(1024 * 1024),
 })
 
 type Parsed = z.infer<typeof schema>

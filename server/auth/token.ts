@@ -28,9 +28,21 @@ export class AuthError extends Error {
   constructor (readonly code: typeof CLOSE.unauthorized | typeof CLOSE.forbidden, message: string) { super(message) }
 }
 
+/** Who a token names and which documents it covers, before any one document is asked about. */
+export interface Grant {
+  userId: string
+  name?: string
+  /** The token's document patterns (docs/auth.md): writing, reading. */
+  allowed: readonly string[]
+  readonly: readonly string[]
+  expiresAt?: number
+}
+
 export interface Authenticator {
   readonly open: boolean
   authenticate (token: string | undefined, docName: string): Promise<Identity>
+  /** Verify a token without naming a document (the live event stream filters many); throws AuthError 4401. */
+  identify (token: string | undefined): Promise<Grant>
 }
 
 /** The configuration an Authenticator reads. */
@@ -77,6 +89,7 @@ function algorithmOf (token: string): string | undefined {
 const OPEN: Authenticator = {
   open: true,
   async authenticate () { return { userId: 'anonymous', access: 'write' } },
+  async identify () { return { userId: 'anonymous', allowed: ['*'], readonly: [] } },
 }
 
 export function createAuthenticator (config: AuthConfig, deps: AuthDeps): Authenticator {
@@ -122,24 +135,36 @@ export function createAuthenticator (config: AuthConfig, deps: AuthDeps): Authen
     throw unauthorized(alg === undefined ? 'invalid token' : 'token algorithm not accepted')
   }
 
+  const identify = async (token: string | undefined): Promise<Grant> => {
+    if (!token) throw unauthorized('missing token')
+    const payload = await verify(token)
+    // jose checks iat only against a maximum age; one from the future is as wrong as an nbf there.
+    if (payload.iat !== undefined && payload.iat > Date.now() / 1000 + skew) throw unauthorized('token not yet valid')
+    let claims
+    try {
+      claims = mapClaims(payload, mapping)
+    } catch (err) {
+      if (err instanceof ClaimError) throw unauthorized('invalid token claims')
+      throw err
+    }
+    const { exp } = payload
+    return {
+      userId: claims.userId,
+      name: claims.name,
+      allowed: claims.allowed ?? [],
+      readonly: claims.readonly ?? [],
+      expiresAt: exp === undefined ? undefined : (exp + skew) * 1000,
+    }
+  }
+
   return {
     open: false,
+    identify,
     async authenticate (token, docName) {
-      if (!token) throw unauthorized('missing token')
-      const payload = await verify(token)
-      // jose checks iat only against a maximum age; one from the future is as wrong as an nbf there.
-      if (payload.iat !== undefined && payload.iat > Date.now() / 1000 + skew) throw unauthorized('token not yet valid')
-      let claims
-      try {
-        claims = mapClaims(payload, mapping)
-      } catch (err) {
-        if (err instanceof ClaimError) throw unauthorized('invalid token claims')
-        throw err
-      }
-      const access = accessFor(docName, claims.allowed, claims.readonly)
+      const grant = await identify(token)
+      const access = accessFor(docName, grant.allowed, grant.readonly)
       if (access === 'none') throw new AuthError(CLOSE.forbidden, CLOSE_REASONS[CLOSE.forbidden])
-      const { exp } = payload
-      return { userId: claims.userId, name: claims.name, access, expiresAt: exp === undefined ? undefined : (exp + skew) * 1000 }
+      return { userId: grant.userId, name: grant.name, access, expiresAt: grant.expiresAt }
     },
   }
 }

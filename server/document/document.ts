@@ -28,6 +28,7 @@ import { Compaction } from './compaction.js'
 import { DEFAULT_PRESENCE_LIMITS, PresenceRelay, type PresenceLimits } from './presence-relay.js'
 import type { Peer } from './peer.js'
 import { broadcast } from './fan-out.js'
+import type { AwarenessEntry } from '../../common/awareness.js'
 
 export type { Peer }
 
@@ -59,7 +60,16 @@ export interface DocumentDeps {
 
 /** Where a change observed on the document was made: on this instance (a client or the server), or on another. */
 export type ChangeOrigin = 'local' | 'remote'
-export type ChangeListener = (updates: Uint8Array[], origin: ChangeOrigin) => void
+/**
+ * `authors`, for local changes: the peers whose updates the batch holds
+ * (null for a server-side change); empty for remote ones (the other instance
+ * knows who made them).
+ */
+export type ChangeListener = (updates: Uint8Array[], origin: ChangeOrigin, authors: ReadonlySet<Peer | null>) => void
+/** The awareness states of this instance's clients that changed in a flush ("null": the client is gone). */
+export type PresenceListener = (local: AwarenessEntry[]) => void
+
+const NO_AUTHORS: ReadonlySet<Peer | null> = new Set()
 
 export class SharedDocument implements BusSink {
   private readonly peers = new Set<Peer>()
@@ -69,6 +79,7 @@ export class SharedDocument implements BusSink {
   private readonly relay: PresenceRelay
   private readonly limits: DocumentLimits
   private readonly listeners = new Set<ChangeListener>()
+  private readonly presenceListeners = new Set<PresenceListener>()
   /** The Y.Doc, once warm (see cold-start.ts). */
   private built: Y.Doc | null = null
   /** Cached full state for clients that arrive with an empty state vector; dropped on every change. */
@@ -90,9 +101,9 @@ export class SharedDocument implements BusSink {
     this.pipeline = new WritePipeline({
       append: (updates) => deps.store.append(name, updates),
       relay: (updates, except) => broadcast(this.peers, updates, except),
-      stored: (updates, position) => {
+      stored: (updates, position, authors) => {
         this.compaction.noteStored(updates, position)
-        this.notify(updates, 'local')
+        this.notify(updates, 'local', authors)
         if (this.compaction.due && this.life === 'serving') void this.compact()
       },
       degraded: (failing, err) => {
@@ -112,6 +123,7 @@ export class SharedDocument implements BusSink {
       timers,
       publish: (update) => deps.bus.publishAwareness(name, update),
       refused: (limit) => deps.metrics.refusals.inc({ limit }),
+      changed: (local) => this.notifyPresence(local),
     })
     deps.metrics.documentsAlive.inc()
     if (stored.bytes < (deps.coldMinBytes ?? COLD_MIN_BYTES)) this.warmUp()
@@ -254,6 +266,16 @@ export class SharedDocument implements BusSink {
     return () => { this.listeners.delete(listener) }
   }
 
+  /**
+   * Call `listener` after every presence flush with the states of this
+   * instance's clients that changed (the live event stream, server/events/);
+   * returns the unsubscribe. Other instances report their own clients.
+   */
+  onPresence (listener: PresenceListener): () => void {
+    this.presenceListeners.add(listener)
+    return () => { this.presenceListeners.delete(listener) }
+  }
+
   // ---- from other instances (BusSink) -------------------------------------
 
   onRemoteUpdates (updates: Uint8Array[]): void {
@@ -276,7 +298,7 @@ export class SharedDocument implements BusSink {
     this.compaction.noteRemote(applied)
     // Already durable: relay at once.
     broadcast(this.peers, applied, null)
-    this.notify(applied, 'remote')
+    this.notify(applied, 'remote', NO_AUTHORS)
   }
 
   onRemoteAwareness (update: Uint8Array, instance: string): void {
@@ -323,6 +345,7 @@ export class SharedDocument implements BusSink {
     this.cold.stop()
     this.built?.destroy()
     this.listeners.clear()
+    this.presenceListeners.clear()
   }
 
   // ---- inside -------------------------------------------------------------
@@ -375,13 +398,21 @@ export class SharedDocument implements BusSink {
     peer.refuse(code, reason)
   }
 
-  private notify (updates: Uint8Array[], origin: ChangeOrigin): void {
-    if (this.listeners.size === 0 || updates.length === 0) return
-    for (const listener of this.listeners) {
+  private notify (updates: Uint8Array[], origin: ChangeOrigin, authors: ReadonlySet<Peer | null>): void {
+    if (updates.length > 0) this.tell(this.listeners, (l) => l(updates, origin, authors), 'change')
+  }
+
+  private notifyPresence (local: AwarenessEntry[]): void {
+    this.tell(this.presenceListeners, (l) => l(local), 'presence')
+  }
+
+  /** A listener that throws harms neither the document nor the other listeners. */
+  private tell<L> (listeners: ReadonlySet<L>, call: (listener: L) => void, what: string): void {
+    for (const listener of listeners) {
       try {
-        listener(updates, origin)
+        call(listener)
       } catch (err) {
-        this.deps.log.error({ err, doc: this.name }, 'change listener failed')
+        this.deps.log.error({ err, doc: this.name }, `${what} listener failed`)
       }
     }
   }

@@ -66,6 +66,8 @@ export interface PresenceRelayDeps {
   publish (update: Uint8Array): void
   /** A budget was hit (the `limit` label of quire_limit_refusals_total). */
   refused (limit: Limit): void
+  /** After a flush: the states of this instance's clients that changed ("null": gone). */
+  changed? (local: AwarenessEntry[]): void
 }
 
 interface Claim { peer: Peer, entry: AwarenessEntry }
@@ -259,6 +261,7 @@ export class PresenceRelay {
       if (rest.length > 0) peer.send(encodeAwareness(encodeAwarenessUpdate(rest)))
     }
     if (changes.local) this.deps.publish(changes.local)
+    if (changes.localEntries.length > 0) this.deps.changed?.(changes.localEntries)
   }
 
   private schedule (): void {

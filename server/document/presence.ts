@@ -41,6 +41,8 @@ export interface PresenceFlush {
   entries: AwarenessEntry[]
   /** What local clients changed, for other instances; null when nothing. */
   local: Uint8Array | null
+  /** The same as entries (removals as "null"), for server-side observers (onPresence). */
+  localEntries: AwarenessEntry[]
 }
 
 export class Presence {
@@ -130,10 +132,12 @@ export class Presence {
     const local = all.filter((s) => !s.remote)
     this.pending.clear()
     const entries = all.map(visible)
+    const localEntries = local.map(visible)
     return {
       all: encodeAwarenessUpdate(entries),
       entries,
-      local: local.length === 0 ? null : encodeAwarenessUpdate(local.map(visible)),
+      local: local.length === 0 ? null : encodeAwarenessUpdate(localEntries),
+      localEntries,
     }
   }
 

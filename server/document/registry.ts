@@ -22,8 +22,15 @@ interface Entry {
   markRemoved: () => void
 }
 
+/** Told when a document has loaded and when it has unloaded (server-side features that follow every document). */
+export interface DocumentWatcher {
+  loaded (doc: SharedDocument): void
+  unloaded (doc: SharedDocument): void
+}
+
 export class DocumentRegistry {
   private readonly entries = new Map<string, Entry>()
+  private readonly watchers = new Set<DocumentWatcher>()
 
   constructor (private readonly deps: DocumentDeps) {}
 
@@ -34,6 +41,12 @@ export class DocumentRegistry {
     const docs: SharedDocument[] = []
     for (const e of this.entries.values()) if (e.doc) docs.push(e.doc)
     return docs
+  }
+
+  /** Follow every document's loads and unloads from now on; returns the unsubscribe. */
+  watch (watcher: DocumentWatcher): () => void {
+    this.watchers.add(watcher)
+    return () => { this.watchers.delete(watcher) }
   }
 
   /** Open a document and hold it until `release`. Rejects when it cannot be loaded. */
@@ -60,6 +73,7 @@ export class DocumentRegistry {
       entry.doc = doc
       entry.state = 'ready'
       this.deps.metrics.documentsLoaded.set(this.entries.size)
+      for (const w of this.watchers) w.loaded(doc)
       return doc
     }, (err: unknown) => {
       this.remove(entry, name)
@@ -102,6 +116,7 @@ export class DocumentRegistry {
     // Destroy (and compact) while still subscribed: the bus knows how far
     // this document has applied the log, which bounds what may be compacted.
     await doc.destroy()
+    for (const w of this.watchers) w.unloaded(doc)
     try {
       await this.deps.bus.unsubscribe(doc.name)
     } catch (err) {

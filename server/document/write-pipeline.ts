@@ -52,8 +52,11 @@ export interface PipelineHooks {
   append (updates: Uint8Array[]): Promise<AppendResult>
   /** Send updates to every peer but `except`. */
   relay (updates: Uint8Array[], except: Peer | null): void
-  /** A batch is durable (compaction accounting, observers). */
-  stored (updates: Uint8Array[], position: string): void
+  /**
+   * A batch is durable (compaction accounting, observers); `authors`: who
+   * made its updates (a peer, or null for a server-side change).
+   */
+  stored (updates: Uint8Array[], position: string, authors: ReadonlySet<Peer | null>): void
   /** The store failed (true) or came back (false). */
   degraded (failing: boolean, err?: unknown): void
   /** Seconds an append took. */
@@ -191,7 +194,7 @@ export class WritePipeline {
     this.hooks.append(updates).then((result) => {
       this.hooks.persisted((performance.now() - started) / 1000)
       if (this.phase === 'stopped') return
-      this.hooks.stored(updates, result.position)
+      this.hooks.stored(updates, result.position, new Set(batch.filter((q) => q.update !== null).map((q) => q.origin)))
       this.complete(batch)
     }, (err: unknown) => {
       if (this.phase === 'stopped') return

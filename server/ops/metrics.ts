@@ -48,6 +48,16 @@ export const LIMIT = {
   awarenessStateBytes: 'awareness_state_bytes',
   /** MAX_PRESENCE_PER_DOCUMENT: too many people in one document (4503). */
   presencePerDocument: 'presence_per_document',
+  /** EVENTS_MAX_STREAMS: the instance holds its most event streams (HTTP 503). */
+  eventStreams: 'event_streams',
+  /** EVENTS_MAX_STREAMS_PER_IP (HTTP 429). */
+  eventStreamsPerIp: 'event_streams_per_ip',
+  /** EVENTS_MAX_STREAMS_PER_USER (HTTP 429). */
+  eventStreamsPerUser: 'event_streams_per_user',
+  /** EVENTS_MAX_DOCS: a stream naming too many documents (HTTP 400). */
+  eventStreamDocs: 'event_stream_docs',
+  /** EVENTS_MAX_BACKLOG_BYTES: an event stream whose client does not read (closed). */
+  eventStreamBacklog: 'event_stream_backlog',
 } as const
 
 export type Limit = typeof LIMIT[keyof typeof LIMIT]
@@ -99,6 +109,8 @@ export function createMetrics () {
     errors: new Counter({ name: 'quire_errors_total', help: 'Errors by kind', labelNames: ['kind'], registers: [registry] }),
     refusals: new Counter({ name: 'quire_limit_refusals_total', help: 'Clients refused or closed for going over a budget, by budget', labelNames: ['limit'], registers: [registry] }),
     pendingUpgrades: new Gauge({ name: 'quire_pending_upgrades', help: 'WebSocket upgrades not yet admitted (token being checked) or refused and closing', registers: [registry] }),
+    eventStreams: new Gauge({ name: 'quire_event_streams', help: 'Open live event streams (GET /api/events)', registers: [registry] }),
+    events: new Counter({ name: 'quire_events_total', help: 'Live events this instance made or heard, by type', labelNames: ['type'], registers: [registry] }),
     sendBacklog: new Gauge({ name: 'quire_send_backlog_bytes', help: 'Bytes sent to all connections but not yet handed to the network, at the last housekeeping tick', registers: [registry] }),
   }
   for (const limit of Object.values(LIMIT)) m.refusals.inc({ limit }, 0)

@@ -18,7 +18,7 @@ export interface AdmissionLimits {
 }
 
 /** Counts per key; a key whose count falls to zero is forgotten. */
-class Tally {
+export class Tally {
   private readonly counts = new Map<string, number>()
   count (key: string): number { return this.counts.get(key) ?? 0 }
   add (key: string): void { this.counts.set(key, this.count(key) + 1) }

@@ -2,7 +2,8 @@
 import { currentUser, saveUser } from './identity.js'
 import { newDocName } from './names.js'
 import { recentDocs } from './recent.js'
-import { docPath } from './routes.js'
+import { docPath, serverUrl } from './routes.js'
+import { changeText, editingText, eventsUrl, relativeTime, watchActivity } from './live-activity.js'
 
 export function renderHome (root: HTMLElement): void {
   document.title = 'Quire'
@@ -47,18 +48,39 @@ export function renderHome (root: HTMLElement): void {
   if (recent.length > 0) {
     root.querySelector<HTMLElement>('.recent')!.hidden = false
     const list = root.querySelector('.recent-list')!
-    const when = new Intl.RelativeTimeFormat(undefined, { numeric: 'auto' })
+    const live = new Map<string, { editing: HTMLElement, changed: HTMLElement }>()
     for (const doc of recent) {
       const item = document.createElement('li')
+      item.dataset.testid = 'recent-document'
+      item.dataset.doc = doc.name
       const link = document.createElement('a')
       link.href = docPath(doc.name)
       link.textContent = doc.name
+      const editing = document.createElement('span')
+      editing.className = 'recent-editing'
+      editing.dataset.testid = 'editing-now'
+      const changed = document.createElement('span')
+      changed.className = 'recent-changed'
+      changed.dataset.testid = 'last-change'
       const time = document.createElement('span')
       time.className = 'recent-time'
-      time.textContent = relative(when, doc.openedAt)
-      item.append(link, time)
+      time.textContent = relativeTime(doc.openedAt)
+      const info = document.createElement('span')
+      info.className = 'recent-info'
+      info.append(editing, changed, time)
+      item.append(link, info)
       list.append(item)
+      live.set(doc.name, { editing, changed })
     }
+    // "N editing now" and the last change, live (docs/events.md).
+    const token = new URLSearchParams(location.search).get('token')
+    watchActivity(eventsUrl(serverUrl(), recent.map((d) => d.name), token), recent.map((d) => d.name), (name, activity) => {
+      const shown = live.get(name)
+      if (shown === undefined) return
+      shown.editing.textContent = editingText(activity.users.size)
+      shown.editing.dataset.count = String(activity.users.size)
+      shown.changed.textContent = changeText(activity.lastChange)
+    })
   }
 
   const nameInput = root.querySelector<HTMLInputElement>('#your-name')!
@@ -67,12 +89,4 @@ export function renderHome (root: HTMLElement): void {
     const name = nameInput.value.trim()
     if (name) saveUser({ ...user, name })
   })
-}
-
-function relative (format: Intl.RelativeTimeFormat, at: number): string {
-  const minutes = Math.round((at - Date.now()) / 60_000)
-  if (Math.abs(minutes) < 60) return format.format(minutes, 'minute')
-  const hours = Math.round(minutes / 60)
-  if (Math.abs(hours) < 24) return format.format(hours, 'hour')
-  return format.format(Math.round(hours / 24), 'day')
 }

@@ -18,11 +18,13 @@ import { defineScripts } from './scripts.js'
 import { AppliedPositions } from './positions.js'
 import { RedisStore } from './redis-store.js'
 import { RedisBus } from './redis-bus.js'
+import { LIVE_CHANNEL, RedisLive } from './live.js'
 import { ClusterSubscriber, ConnectionSubscriber, type SubscriberEvents } from './subscriber.js'
 
 export interface RedisBackend extends Backend {
   store: RedisStore
   bus: RedisBus
+  live: RedisLive
   instanceId: string
   /** Resolves once commands and pub/sub both work (tests; the server never waits). */
   whenReady (timeoutMs?: number): Promise<void>
@@ -55,13 +57,18 @@ export async function createRedisBackend (config: Config, log: Logger, timers?: 
   const positions = new AppliedPositions()
 
   let bus: RedisBus | null = null
+  let live: RedisLive | null = null
   const stats: RedisStats = { pubsubMessages: 0, catchUpReads: 0 }
   const events: SubscriberEvents = {
     message: (channel, message) => {
       stats.pubsubMessages++
-      bus?.handleMessage(channel, message)
+      if (channel === LIVE_CHANNEL) live?.handleMessage(message)
+      else bus?.handleMessage(channel, message)
     },
-    restored: (channels) => bus?.handleRestored(channels),
+    restored: (channels) => {
+      if (channels.includes(LIVE_CHANNEL)) live?.handleRestored()
+      bus?.handleRestored(channels)
+    },
   }
   const subscriber = target.kind === 'cluster'
     ? new ClusterSubscriber(client as Cluster, events, rlog)
@@ -77,10 +84,15 @@ export async function createRedisBackend (config: Config, log: Logger, timers?: 
     return store.read(name, from)
   }
   const timerGauge = timers ?? new Gauge({ name: 'quire_timers_active', help: 'Redis backend timers pending', registers: [] })
-  bus = new RedisBus({ client, instanceId, publishCommand, positions, readLog, subscriber, log: rlog, timers: timerGauge })
+  bus = new RedisBus({
+    client, instanceId, publishCommand, positions, readLog, subscriber, log: rlog, timers: timerGauge,
+    onDeadInstances: (instances) => live?.handleDeadInstances(instances),
+  })
+  const busRef = bus
+  live = new RedisLive({ client, instanceId, publishCommand, subscriber, deadInstances: () => busRef.deadInstances, log: rlog })
   rlog.info({ redis: target.kind === 'cluster' ? target.nodes.map((n) => `${n.host}:${n.port}`) : redactUrl(target.url) }, 'redis backend configured')
   const registerMetrics = (registry: Registry): void => registerRedisMetrics(registry, stats, () => client.status === 'ready' && subscriber.ready)
-  return { store, bus, instanceId, whenReady: ready, registerMetrics }
+  return { store, bus, live, instanceId, whenReady: ready, registerMetrics }
 }
 
 function redactUrl (url: string): string {

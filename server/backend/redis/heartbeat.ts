@@ -29,6 +29,9 @@ export class Heartbeat {
     private readonly log: Logger,
   ) {}
 
+  /** Instances whose heartbeat has expired, as of the last beat (empty during the grace after a start or an outage). */
+  get deadInstances (): ReadonlySet<string> { return this.dead }
+
   start (): void {
     if (this.timer) return
     this.timer = setInterval(() => void this.beat(), BEAT_MS)

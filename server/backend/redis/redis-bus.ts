@@ -36,6 +36,8 @@ export interface RedisBusOptions {
   log: Logger
   /** quire_timers_active: feeds' retry timers count there. */
   timers: Gauge
+  /** Also told when instances stop heartbeating (the presence registry, live.ts). */
+  onDeadInstances?: (instances: string[]) => void
 }
 
 export class RedisBus implements Bus {
@@ -51,6 +53,9 @@ export class RedisBus implements Bus {
   }
 
   get ready (): boolean { return this.opts.subscriber.ready }
+
+  /** Instances that stopped heartbeating (their entries in the presence registry do not count). */
+  get deadInstances (): ReadonlySet<string> { return this.heartbeat.deadInstances }
 
   /** Where a document's feed stands (tests, metrics). */
   appliedPosition (name: string): number | undefined { return this.docs.get(name)?.feed.applied }
@@ -141,6 +146,7 @@ export class RedisBus implements Bus {
         if (removal) sub.sink.onRemoteAwareness(removal, instance)
       }
     }
+    this.opts.onDeadInstances?.(instances)
   }
 
   async close (): Promise<void> {
