@@ -248,6 +248,11 @@ export class SharedDocument implements BusSink {
     return this.pipeline.durable()
   }
 
+  /** Close every connection on it with `code` and `reason` (the document was deleted). */
+  end (code: number, reason: string): void {
+    for (const peer of [...this.peers]) peer.refuse(code, reason)
+  }
+
   /** Call `listener` with every change once it is durable; returns the unsubscribe. */
   observe (listener: ChangeListener): () => void {
     this.listeners.add(listener)
