@@ -152,6 +152,12 @@ const schema = z.object({
   WORK_BUDGET_MS_PER_SECOND: int(1, 1000).default(100),
   /** ...and at once. */
   WORK_BUDGET_BURST_MS: int(1, 600_000).default(2_000),
+
+  // The content API (docs/api.md).
+  /** Longest a document listing page may be (`limit`); larger asks get 400. */
+  API_LIST_MAX: int(1, 10_000).default(1000),
+  /** Longest parsing one HTML, Markdown or JSON body may take; beyond it 413, nothing changed. */
+  CONTENT_PARSE_TIMEOUT_MS: int(10, 600_000).default(5_000),
 })
 
 type Parsed = z.infer<typeof schema>

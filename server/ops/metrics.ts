@@ -48,6 +48,12 @@ export const LIMIT = {
   awarenessStateBytes: 'awareness_state_bytes',
   /** MAX_PRESENCE_PER_DOCUMENT: too many people in one document (4503). */
   presencePerDocument: 'presence_per_document',
+  /** MAX_MESSAGE_BYTES: a content API request body too large (HTTP 413). */
+  apiBodyBytes: 'api_body_bytes',
+  /** API_LIST_MAX: a document listing page asked too long (HTTP 400). */
+  apiListPage: 'api_list_page',
+  /** CONTENT_PARSE_TIMEOUT_MS: HTML, Markdown or JSON that took too long to parse (HTTP 413). */
+  contentParseTime: 'content_parse_time',
 } as const
 
 export type Limit = typeof LIMIT[keyof typeof LIMIT]
