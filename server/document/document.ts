@@ -121,6 +121,8 @@ export class SharedDocument implements BusSink {
   get isTainted (): boolean { return this.life === 'tainted' }
   get isCold (): boolean { return this.built === null }
   get peerCount (): number { return this.peers.size }
+  /** Who is editing it here: the user behind each connection that may write (null in open mode: nobody is verified). */
+  get writers (): Array<Peer['user']> { return [...this.peers].filter((p) => p.canWrite).map((p) => p.user) }
 
   /**
    * The document's Y.Doc, built from the stored entries on first use. Throws
