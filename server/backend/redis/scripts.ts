@@ -51,7 +51,7 @@ if redis.call('EXISTS', KEYS[2]) == 1 then return 0 end
  */
 const DELETE = `
 if redis.call('DEL', KEYS[1], KEYS[2], KEYS[3]) == 0 then return 0 end
-redis.call(ARGV[1], ARGV[2], 'd ' .. ARGV[3] .. '\n')
+redis.call(ARGV[1], ARGV[2], 'd ' .. ARGV[3] .. '\\n')
 return 1
 `
 
