@@ -77,6 +77,8 @@ function parseMarkdown (text: string): JSONContent {
 }
 
 function fromJSON (json: JSONContent): PMNode {
+  // Nothing at all is a document too (the schema wants a block: the editor shows an empty paragraph).
+  if (json.type === 'doc' && (json.content === undefined || json.content.length === 0)) return emptyDocument()
   try {
     const doc = PMNode.fromJSON(schema, json)
     doc.check()

@@ -66,7 +66,7 @@ export function contentToUpdate (ydoc: Y.Doc, content: string | Uint8Array, form
     target = schema.topNodeType.create(null, Fragment.from(blocks))
   }
   try {
-    target.check()
+    if (target.childCount > 0) target.check()
   } catch (err) {
     throw new ContentError(`content does not fit the editor's schema: ${(err as Error).message.split('\n')[0]}`)
   }

@@ -9,7 +9,7 @@ import { parentPort } from 'node:worker_threads'
 import { ContentError, decodeText, parseDocument, type TextFormat } from './convert.js'
 
 export interface ParseRequest { id: number, content: string | Uint8Array, format: TextFormat }
-export type ParseReply = { id: number, json: string } | { id: number, refused: string } | { id: number, failed: string }
+export type ParseReply = { id: number, json: string } | { id: number, refused: string } | { id: number, failed: string } | { ready: true }
 
 parentPort?.on('message', (req: ParseRequest) => {
   let reply: ParseReply
@@ -20,3 +20,6 @@ parentPort?.on('message', (req: ParseRequest) => {
   }
   parentPort?.postMessage(reply)
 })
+
+// Loaded (Tiptap, happy-dom, marked): deadlines count from here on.
+parentPort?.postMessage({ ready: true } satisfies ParseReply)

@@ -23,6 +23,8 @@ interface Job {
 
 export class ContentParser {
   private worker: Worker | null = null
+  /** The worker has loaded its modules (a deadline does not count its start). */
+  private ready = false
   private readonly queue: Job[] = []
   private current: { job: Job, timer: NodeJS.Timeout } | null = null
   private nextId = 1
@@ -50,10 +52,11 @@ export class ContentParser {
   }
 
   private next (): void {
-    if (this.current !== null) return
-    const job = this.queue.shift()
-    if (job === undefined) return
-    const worker = this.worker ??= this.start()
+    if (this.current !== null || this.queue.length === 0) return
+    if (this.worker === null) this.worker = this.start()
+    if (!this.ready) return
+    const worker = this.worker
+    const job = this.queue.shift()!
     const timer = setTimeout(() => {
       // Stuck in one parse: the only way to stop it is to end its thread.
       this.current = null
@@ -67,9 +70,15 @@ export class ContentParser {
   }
 
   private start (): Worker {
+    this.ready = false
     const worker = new Worker(new URL('./parse-worker.js', import.meta.url))
     worker.unref()
     worker.on('message', (reply: ParseReply) => {
+      if ('ready' in reply) {
+        if (this.worker !== worker) return
+        this.ready = true
+        return this.next()
+      }
       const current = this.current
       if (current === null || current.job.id !== reply.id || this.worker !== worker) return
       clearTimeout(current.timer)
@@ -94,6 +103,8 @@ export class ContentParser {
       clearTimeout(current.timer)
       current.job.reject(err)
     }
+    // One that died while loading would die again: fail what waits; the next parse tries anew.
+    if (!this.ready) for (const job of this.queue.splice(0)) job.reject(err)
     this.next()
   }
 }

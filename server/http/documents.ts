@@ -108,7 +108,7 @@ export function createDocumentsHandler (deps: DocumentsDeps) {
     const { name, content, format } = creation(body)
     await mustWrite(req, name)
     if (await deps.store.exists(name)) throw new Refusal(409, 'document exists')
-    const input = content === undefined ? { value: EMPTY_DOC, format: 'json' as const } : await parsed(content, format)
+    const input = content === undefined ? { value: EMPTY_DOCUMENT, format: 'json' as const } : await parsed(content, format)
     const key = typeof input.value === 'string' ? input.value : Buffer.from(input.value).toString('base64')
     // Same name and content, same Yjs items: creations racing on two instances make one copy.
     const update = contentToUpdate(new Y.Doc(), input.value, input.format, 'replace', { clientId: creationClientId(name, key) })
@@ -239,7 +239,7 @@ async function apply (doc: SharedDocument, update: Uint8Array): Promise<void> {
   }
 }
 
-const EMPTY_DOC = JSON.stringify({ type: 'doc', content: [] })
+const EMPTY_DOCUMENT = JSON.stringify({ type: 'doc', content: [] })
 
 /** A fixed Yjs client id for a creation: the first 32 bits of a hash of the name and the content. */
 export function creationClientId (name: string, content: string): number {
