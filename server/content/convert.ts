@@ -80,12 +80,45 @@ function fromJSON (json: JSONContent): PMNode {
   // Nothing at all is a document too (the schema wants a block: the editor shows an empty paragraph).
   if (json.type === 'doc' && (json.content === undefined || json.content.length === 0)) return emptyDocument()
   try {
-    const doc = PMNode.fromJSON(schema, json)
-    doc.check()
-    return doc
+    return checked(json)
   } catch (err) {
-    throw new ContentError(`content does not fit the editor's schema: ${oneLine((err as Error).message)}`)
+    // Parsers may leave text straight in a list item or a quote (Markdown's "- [ ] task" does);
+    // the editor would hold it in a paragraph there, so try that before refusing.
+    try {
+      return checked(wrapStrayInline(json))
+    } catch {
+      throw new ContentError(`content does not fit the editor's schema: ${oneLine((err as Error).message)}`)
+    }
   }
+}
+
+function checked (json: JSONContent): PMNode {
+  const doc = PMNode.fromJSON(schema, json)
+  doc.check()
+  return doc
+}
+
+/** Runs of inline nodes inside a node that holds blocks, each wrapped in a paragraph. */
+function wrapStrayInline (json: JSONContent): JSONContent {
+  if (json.content === undefined) return json
+  const type = json.type === undefined ? undefined : schema.nodes[json.type]
+  const content = json.content.map(wrapStrayInline)
+  if (type === undefined || type.inlineContent || type.isLeaf) return { ...json, content }
+  const isInline = (child: JSONContent): boolean => child.type === 'text' || schema.nodes[child.type ?? '']?.isInline === true
+  const blocks: JSONContent[] = []
+  let wrapper: JSONContent | null = null
+  for (const child of content) {
+    if (!isInline(child)) {
+      blocks.push(child)
+      wrapper = null
+    } else if (wrapper === null) {
+      wrapper = { type: 'paragraph', content: [child] }
+      blocks.push(wrapper)
+    } else {
+      wrapper.content!.push(child)
+    }
+  }
+  return { ...json, content: blocks }
 }
 
 /** Paragraphs split on blank lines; a single line break inside one is a hard break. */
