@@ -22,6 +22,14 @@ describe('content formats', () => {
     expect(renderContent(doc, 'markdown').body).toBe('## Plan\n\n- **bold** item\n- ~~struck~~\n\n---\n\nline one  \nline two')
   })
 
+  it("the editor's empty last paragraph is left out of HTML, Markdown and text, kept in JSON", () => {
+    const doc = docWith('<ul><li><p>item</p></li></ul><p></p><p></p>')
+    expect(html(doc)).toBe('<ul><li><p>item</p></li></ul>')
+    expect(renderContent(doc, 'markdown').body).toBe('- item')
+    expect(renderContent(doc, 'text').body).toBe('item')
+    expect((JSON.parse(renderContent(doc, 'json').body as string) as { content: unknown[] }).content).toHaveLength(3)
+  })
+
   it('Markdown the schema has no node for still fits: a task list becomes a plain list', () => {
     const doc = docWith('- [ ] open\n- [x] done', 'markdown')
     expect(html(doc)).toBe('<ul><li><p>open</p></li><li><p>done</p></li></ul>')

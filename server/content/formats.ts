@@ -46,7 +46,26 @@ export interface ContentOptions {
 /** The document in `format` (fragment `default`). */
 export function renderContent (ydoc: Y.Doc, format: ContentFormat): { body: string | Uint8Array, contentType: string } {
   if (format === 'yjs') return { body: Y.encodeStateAsUpdate(ydoc), contentType: CONTENT_TYPES.yjs }
-  return { body: serializeDocument(readDocument(copyOf(ydoc)), format), contentType: CONTENT_TYPES[format] }
+  const doc = readDocument(copyOf(ydoc))
+  return { body: serializeDocument(format === 'json' ? doc : withoutTrailingEmptyParagraphs(doc), format), contentType: CONTENT_TYPES[format] }
+}
+
+/**
+ * The editor keeps an empty paragraph after a last list, quote or code
+ * block (Tiptap's trailing node: somewhere to put the cursor). It is not
+ * content: HTML, Markdown and text leave it out; JSON and Yjs show the
+ * document as it is.
+ */
+function withoutTrailingEmptyParagraphs (doc: PMNode): PMNode {
+  let end = doc.childCount
+  while (end > 0 && doc.child(end - 1).type.name === 'paragraph' && doc.child(end - 1).content.size === 0) end--
+  return end === doc.childCount ? doc : doc.copy(doc.content.cut(0, doc.content.size - sizeAfter(doc, end)))
+}
+
+function sizeAfter (doc: PMNode, index: number): number {
+  let size = 0
+  for (let i = index; i < doc.childCount; i++) size += doc.child(i).nodeSize
+  return size
 }
 
 /**
