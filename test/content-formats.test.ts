@@ -80,5 +80,8 @@ describe('content formats', () => {
     expect(() => contentToUpdate(doc, '{"type":"paragraph"}', 'json', 'replace')).toThrow(ContentError)
     expect(() => contentToUpdate(doc, new Uint8Array([0xff, 0xfe]), 'html', 'replace')).toThrow('body is not valid UTF-8 text')
     expect(() => contentToUpdate(doc, 'text', 'yjs', 'replace')).toThrow(ContentError)
+    // Tiptap's Markdown parser would drop a table whole, text and all: refused instead.
+    expect(() => contentToUpdate(doc, 'before\n\n| a | b |\n|---|---|\n| 1 | 2 |', 'markdown', 'replace')).toThrow('Markdown tables are not supported: the editor has no tables')
+    expect(() => contentToUpdate(doc, '- item\n\n  | a |\n  |---|\n  | 1 |', 'markdown', 'replace')).toThrow('Markdown tables are not supported')
   })
 })

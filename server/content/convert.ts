@@ -70,10 +70,19 @@ function parseJSON (text: string): JSONContent {
 
 function parseMarkdown (text: string): JSONContent {
   try {
+    // The editor has no tables, and Tiptap's Markdown parser would drop one whole, text and all.
+    if (hasTable(markdown.instance.lexer(text))) throw new ContentError('Markdown tables are not supported: the editor has no tables')
     return markdown.parse(text)
   } catch (err) {
+    if (err instanceof ContentError) throw err
     throw new ContentError(`Markdown could not be parsed: ${oneLine((err as Error).message)}`)
   }
+}
+
+interface LexedToken { type?: string, tokens?: LexedToken[], items?: LexedToken[] }
+
+function hasTable (tokens: LexedToken[]): boolean {
+  return tokens.some((t) => t.type === 'table' || hasTable(t.tokens ?? []) || hasTable(t.items ?? []))
 }
 
 function fromJSON (json: JSONContent): PMNode {
