@@ -16,6 +16,8 @@ import type { LogRange } from './feed.js'
 /** How long a load waits for Redis to come (back) before failing. */
 const LOAD_WAIT_MS = 5_000
 const PING_TIMEOUT_MS = 1_000
+/** Names remembered as listed (see `indexed`); past this many the memory starts over. */
+const INDEXED_MAX = 100_000
 
 export interface RedisStoreOptions {
   client: ScriptedClient
@@ -38,6 +40,12 @@ export class RedisStore implements DocStore {
    * Redis restart, cluster redirections), and the log must keep call order.
    */
   private readonly tails = new Map<string, Promise<unknown>>()
+  /**
+   * Documents this process made sure are in the listing. A document's first
+   * write lists it; one stored before listings existed is listed on its
+   * next write here, once per process (a ZADD, not waited for).
+   */
+  private readonly indexed = new Set<string>()
 
   constructor (private readonly opts: RedisStoreOptions) {}
 
@@ -73,6 +81,7 @@ export class RedisStore implements DocStore {
     const last = await client.quireAppend(keys.log, keys.seq, keys.time, publishCommand, keys.channel, instanceId, ...updates.map(asBuffer))
     positions.noteOwnAppend(name, last - updates.length, last)
     if (last === updates.length) await this.index(name)
+    else if (!this.indexed.has(name)) this.index(name).catch((err: unknown) => this.opts.log.debug({ err, doc: name }, 'listing a document failed'))
     return { position: String(last) }
   }
 
@@ -83,6 +92,8 @@ export class RedisStore implements DocStore {
    */
   private async index (name: string): Promise<void> {
     await this.opts.client.zadd(DOCUMENTS_KEY, 0, name)
+    if (this.indexed.size >= INDEXED_MAX) this.indexed.clear()
+    this.indexed.add(name)
   }
 
   async exists (name: string): Promise<boolean> {
@@ -113,6 +124,7 @@ export class RedisStore implements DocStore {
     const keys = docKeys(name)
     const existed = await client.quireDelete(keys.log, keys.seq, keys.time, publishCommand, keys.channel, instanceId) === 1
     await client.zrem(DOCUMENTS_KEY, name)
+    this.indexed.delete(name)
     return existed
   }
 
