@@ -125,6 +125,8 @@ export function createDocumentsHandler (deps: DocumentsDeps) {
     // Here first (its clients closed, what it received stored), so that nothing lands after the deletion.
     await deps.registry.evict(name, CLOSE.gone, CLOSE_REASONS[CLOSE.gone])
     await deps.store.delete(name)
+    // Someone who opened it here meanwhile loaded what was about to go: closed too.
+    await deps.registry.evict(name, CLOSE.gone, CLOSE_REASONS[CLOSE.gone])
     res.writeHead(204)
     res.end()
   }
