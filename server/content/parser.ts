@@ -7,6 +7,8 @@
  * as format `json` (cheap, linear: nothing there to stop).
  */
 import { Worker } from 'node:worker_threads'
+import { existsSync } from 'node:fs'
+import { fileURLToPath } from 'node:url'
 import { ContentError, type TextFormat } from './convert.js'
 import type { ParseReply } from './parse-worker.js'
 
@@ -71,7 +73,7 @@ export class ContentParser {
 
   private start (): Worker {
     this.ready = false
-    const worker = new Worker(new URL('./parse-worker.js', import.meta.url))
+    const worker = new Worker(workerFile())
     worker.unref()
     worker.on('message', (reply: ParseReply) => {
       if ('ready' in reply) {
@@ -107,4 +109,15 @@ export class ContentParser {
     if (!this.ready) for (const job of this.queue.splice(0)) job.reject(err)
     this.next()
   }
+}
+
+/**
+ * The worker's compiled file: beside this one in dist/; when this module
+ * runs from its TypeScript source (tests in-process), the built one in
+ * dist/ (`npm run build`), since a worker thread cannot load TypeScript.
+ */
+function workerFile (): URL {
+  const beside = new URL('./parse-worker.js', import.meta.url)
+  if (existsSync(fileURLToPath(beside))) return beside
+  return new URL('../../dist/server/content/parse-worker.js', import.meta.url)
 }

@@ -107,12 +107,12 @@ export function createDocumentsHandler (deps: DocumentsDeps) {
     const body = await body_(req)
     const { name, content, format } = creation(body)
     await mustWrite(req, name)
-    if (await deps.store.exists(name)) throw new Refusal(409, 'document exists')
+    if (await stored(deps.store.exists(name))) throw new Refusal(409, 'document exists')
     const input = content === undefined ? { value: EMPTY_DOCUMENT, format: 'json' as const } : await parsed(content, format)
     const key = typeof input.value === 'string' ? input.value : Buffer.from(input.value).toString('base64')
     // Same name and content, same Yjs items: creations racing on two instances make one copy.
     const update = contentToUpdate(new Y.Doc(), input.value, input.format, 'replace', { clientId: creationClientId(name, key) })
-    if (!await deps.store.create(name, update)) throw new Refusal(409, 'document exists')
+    if (!await stored(deps.store.create(name, update))) throw new Refusal(409, 'document exists')
     // Editors already on the (empty) document here see it at once; other instances hear it from the store.
     await withDocument(name, (doc) => apply(doc, update))
     res.setHeader('location', `/api/documents/${encodeURIComponent(name)}`)
@@ -124,7 +124,7 @@ export function createDocumentsHandler (deps: DocumentsDeps) {
     await mustExist(name)
     // Here first (its clients closed, what it received stored), so that nothing lands after the deletion.
     await deps.registry.evict(name, CLOSE.gone, CLOSE_REASONS[CLOSE.gone])
-    await deps.store.delete(name)
+    await stored(deps.store.delete(name))
     // Someone who opened it here meanwhile loaded what was about to go: closed too.
     await deps.registry.evict(name, CLOSE.gone, CLOSE_REASONS[CLOSE.gone])
     res.writeHead(204)
@@ -143,7 +143,7 @@ export function createDocumentsHandler (deps: DocumentsDeps) {
     }
     const cursorParam = url.searchParams.get('cursor')
     const cursor = cursorParam === null || cursorParam === '' ? null : Buffer.from(cursorParam, 'base64url').toString('utf8')
-    const page = await deps.store.list(prefix, cursor, limit)
+    const page = await stored(deps.store.list(prefix, cursor, limit))
     const loaded = new Map(deps.registry.documents().map((d) => [d.name, d]))
     const documents = []
     for (const entry of page.documents) {
@@ -164,7 +164,7 @@ export function createDocumentsHandler (deps: DocumentsDeps) {
   }
 
   const mustExist = async (name: string): Promise<void> => {
-    if (!await deps.store.exists(name)) throw new Refusal(404, 'no such document (create it with POST /api/documents)')
+    if (!await stored(deps.store.exists(name))) throw new Refusal(404, 'no such document (create it with POST /api/documents)')
   }
 
   const body_ = async (req: IncomingMessage): Promise<Uint8Array> => {
@@ -187,6 +187,16 @@ export function createDocumentsHandler (deps: DocumentsDeps) {
         throw new Refusal(413, `${err.message} (CONTENT_PARSE_TIMEOUT_MS)`)
       }
       throw err
+    }
+  }
+
+  /** A store call; its failure is the store's, not the request's: 503, logged. */
+  const stored = async <T>(call: Promise<T>): Promise<T> => {
+    try {
+      return await call
+    } catch (err) {
+      deps.log.warn({ err }, 'API: the store failed')
+      throw new Refusal(503, 'store unavailable')
     }
   }
 
