@@ -12,6 +12,8 @@ export const CLOSE = {
   unauthorized: 4401,
   /** The token does not cover this document, or the page's origin is not allowed. */
   forbidden: 4403,
+  /** The document was deleted (HTTP API): it is gone, do not reconnect to it. */
+  gone: 4404,
   /** A message over MAX_MESSAGE_BYTES. */
   tooLarge: 4413,
   /** Over the message rate limit, or too many connections from one address or user. */
@@ -39,6 +41,7 @@ export const CLOSE_REASONS: Record<CloseCode, string> = {
   [CLOSE.badRequest]: 'bad request',
   [CLOSE.unauthorized]: 'missing, invalid or expired token',
   [CLOSE.forbidden]: 'token does not cover this document',
+  [CLOSE.gone]: 'document deleted',
   [CLOSE.tooLarge]: 'message too large',
   [CLOSE.rateLimited]: 'message rate or connection limit exceeded',
   [CLOSE.unavailable]: 'instance unavailable',

@@ -18,9 +18,11 @@ import type { DocumentLimits } from './document/document.js'
 import { SyncEndpoint } from './transport/upgrade.js'
 import { clientAddressOf } from './transport/client-address.js'
 import { enforceRequestDeadline, requestDeadlineOptions } from './transport/request-deadline.js'
-import { CLOSE } from '../common/close-codes.js'
+import { CLOSE, CLOSE_REASONS } from '../common/close-codes.js'
 import { createStaticHandler } from './http/static.js'
 import { createApiHandler } from './http/api.js'
+import { createDocumentsHandler } from './http/documents.js'
+import { ContentParser } from './content/parser.js'
 import { createOriginPolicy, isLoopbackHost } from './http/origin.js'
 import { createMetricsAccess } from './http/metrics-access.js'
 import { BASE_HEADERS, NOTHING_ACTIVE, embedAncestors } from './http/headers.js'
@@ -111,6 +113,22 @@ export async function createQuire (config: Config, log: Logger, backend?: Backen
     maxStreamsPerUser: config.EVENTS_MAX_STREAMS_PER_USER, maxDocs: config.EVENTS_MAX_DOCS, maxBacklogBytes: config.EVENTS_MAX_BACKLOG_BYTES,
   })
   const handleApi = createApiHandler({ registry, apiKey: config.API_KEY, openMode: auth.open, maxBodyBytes: config.MAX_MESSAGE_BYTES, log })
+  const parser = new ContentParser(config.CONTENT_PARSE_TIMEOUT_MS)
+  const handleDocuments = createDocumentsHandler({
+    registry,
+    store,
+    auth,
+    apiKey: config.API_KEY,
+    maxBodyBytes: config.MAX_MESSAGE_BYTES,
+    listMax: config.API_LIST_MAX,
+    parser,
+    metrics,
+    log,
+  })
+  // A document deleted on another instance: its clients here are closed too.
+  bus.onDeleted((name) => {
+    registry.evict(name, CLOSE.gone, CLOSE_REASONS[CLOSE.gone]).catch((err: unknown) => log.warn({ err, doc: name }, 'unloading a deleted document failed'))
+  })
 
   const gauges = (): void => {
     metrics.documentsLoaded.set(registry.size)
@@ -146,6 +164,7 @@ export async function createQuire (config: Config, log: Logger, backend?: Backen
       if (origins.cors(req, res)) return
     }
     if (pathname.startsWith('/api/') && await liveRoutes.handle(req, res, pathname)) return
+    if (await handleDocuments(req, res, pathname)) return
     if (await handleApi(req, res, pathname)) return
     if (serveStatic(req, res, pathname)) return
     text(res, 404, 'not found\n')
@@ -194,6 +213,7 @@ export async function createQuire (config: Config, log: Logger, backend?: Backen
       clearInterval(tick)
       await endpoint.close()
       await hub.close()
+      await parser.close()
       await bus.close()
       await store.close()
       server.closeAllConnections()

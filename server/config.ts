@@ -172,6 +172,11 @@ const schema = z.object({
   EVENTS_MAX_DOCS: int(1, 100_000).default(100),
   /** Bytes a stream's client may leave unread before the stream is closed. */
   EVENTS_MAX_BACKLOG_BYTES: int(16 * 1024, 2 ** 30).default(1024 * 1024),
+  // The content API (docs/api.md).
+  /** Longest a document listing page may be (`limit`); larger asks get 400. */
+  API_LIST_MAX: int(1, 10_000).default(1000),
+  /** Longest parsing one HTML, Markdown or JSON body may take; beyond it 413, nothing changed. */
+  CONTENT_PARSE_TIMEOUT_MS: int(10, 600_000).default(5_000),
 })
 
 type Parsed = z.infer<typeof schema>

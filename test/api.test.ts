@@ -80,8 +80,8 @@ describe('errors', () => {
     expect(await textOf(await state(quire, 'api/doc'))).toBe('seeded by the server')
   })
 
-  it('404 for routes that do not exist', async () => {
-    for (const path of ['/api/', '/api/documents', '/api/documents/x', '/api/documents/x/other', '/api/other/x/state']) {
+  it('404 for routes that do not exist (and for documents never created: docs/api.md)', async () => {
+    for (const path of ['/api/', '/api/documents/x', '/api/documents/x/other', '/api/other/x/state']) {
       const res = await fetch(`${quire.url}${path}`, { headers: auth })
       expect(res.status, path).toBe(404)
     }

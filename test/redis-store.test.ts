@@ -1,12 +1,13 @@
 /** The Redis store passes the DocStore contract, on a standalone server and on a three-master cluster. */
-import { afterAll, beforeAll } from 'vitest'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { pino } from 'pino'
 import { runStoreContract } from './store-contract.js'
 import { loadConfig } from '../server/config.js'
 import { createRedisBackend, type RedisBackend } from '../server/backend/redis/backend.js'
 import type { DocStore } from '../server/backend/store.js'
+import { DOCUMENTS_KEY } from '../server/backend/redis/keys.js'
 import { startRedis, startRedisCluster, type RedisCluster, type RedisProcess } from '../harness/redis.js'
-import { DEADLINE_MS, within } from './helpers/wait.js'
+import { DEADLINE_MS, waitFor, within } from './helpers/wait.js'
 
 let redis: RedisProcess
 let cluster: RedisCluster
@@ -44,3 +45,19 @@ function harness (env: () => Record<string, string>) {
 
 runStoreContract('RedisStore', harness(() => ({ REDIS_URL: redis.url })))
 runStoreContract('RedisStore on a cluster', harness(() => ({ REDIS_CLUSTER_NODES: cluster.seeds })))
+
+describe('RedisStore listing', () => {
+  it('a document stored before listings existed (no listing entry) is listed after its next write', async () => {
+    const store = await harness(() => ({ REDIS_URL: redis.url })).open()
+    const name = `unlisted-${process.pid}`
+    await store.append(name, [new Uint8Array([1, 1])])
+    // As an older version left it: stored, but not in the listing.
+    await redis.client().zrem(DOCUMENTS_KEY, name)
+    await store.close()
+    const later = await harness(() => ({ REDIS_URL: redis.url })).open()
+    expect((await later.list(name, null, 10)).documents).toEqual([])
+    await later.append(name, [new Uint8Array([2, 2])])
+    await waitFor(() => later.list(name, null, 10), (page) => page.documents.some((d) => d.name === name), 'the document to be listed after its write')
+    await later.close()
+  })
+})

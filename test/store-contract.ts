@@ -163,6 +163,91 @@ export function runStoreContract (label: string, harness: StoreHarness): void {
       expect(asArrays(loaded.updates)).toEqual([[...snapshot]])
     })
 
+    it('exists once something is stored; create writes only into a document that does not exist', async () => {
+      const store = await open()
+      const name = fresh('create')
+      expect(await store.exists(name)).toBe(false)
+      const [first, second] = edits(2).updates
+      expect(await store.create(name, first)).toBe(true)
+      expect(await store.exists(name)).toBe(true)
+      expect(await store.create(name, second)).toBe(false)
+      expect(asArrays((await store.load(name)).updates)).toEqual(asArrays([first]))
+      // A document made by an append exists too.
+      const appended = fresh('create')
+      await store.append(appended, [second])
+      expect(await store.create(appended, first)).toBe(false)
+      expect(asArrays((await store.load(appended)).updates)).toEqual(asArrays([second]))
+    })
+
+    it('racing creates of one document: exactly one wins, and it is what is stored', async () => {
+      const store = await open()
+      const name = fresh('race')
+      const candidates = Array.from({ length: 8 }, (_, i) => new Uint8Array([i, i]))
+      const results = await Promise.all(candidates.map((u) => store.create(name, u)))
+      expect(results.filter(Boolean)).toHaveLength(1)
+      const winner = candidates[results.indexOf(true)]
+      expect(asArrays((await store.load(name)).updates)).toEqual(asArrays([winner]))
+    })
+
+    it('a create racing appends to the same document never writes after them', async () => {
+      const store = await open()
+      const name = fresh('race')
+      const { updates } = edits(5)
+      const [created] = await Promise.all([store.create(name, new Uint8Array([9, 9])), ...updates.map((u) => store.append(name, [u]))])
+      const loaded = asArrays((await store.load(name)).updates)
+      // Either it came first (then the appends follow), or it wrote nothing.
+      if (created) expect(loaded[0]).toEqual([9, 9])
+      else expect(loaded).toEqual(asArrays(updates))
+      expect(loaded.length).toBe(updates.length + (created ? 1 : 0))
+    })
+
+    it('delete removes everything, compacted or not; the name can be created again', async () => {
+      const store = await open()
+      const name = fresh('delete')
+      const { updates, doc } = edits(10)
+      await store.append(name, updates)
+      const { position } = await store.load(name)
+      await store.compact(name, Y.encodeStateAsUpdate(doc), position!)
+      await store.append(name, edits(1, 'y').updates)
+      expect(await store.delete(name)).toBe(true)
+      expect(await store.exists(name)).toBe(false)
+      expect(await store.load(name)).toEqual({ updates: [], position: null, bytes: 0 })
+      expect((await store.list(name, null, 10)).documents).toEqual([])
+      expect(await store.delete(name)).toBe(false)
+      expect(await store.create(name, new Uint8Array([1, 2]))).toBe(true)
+      expect(asArrays((await store.load(name)).updates)).toEqual([[1, 2]])
+    })
+
+    it('list pages through the names with a prefix, in byte order, with sizes and change times', async () => {
+      const store = await open()
+      const base = fresh('list')
+      const names = [`${base}/b`, `${base}/a`, `${base}/a/b`, `${base}/ü`, `${base}/日本`, `${base}/z`, `${base}x`]
+      const before = Date.now()
+      for (const [i, n] of names.entries()) await store.append(n, [new Uint8Array(i + 1)])
+      const seen: string[] = []
+      let cursor: string | null = null
+      let pages = 0
+      do {
+        const page: Awaited<ReturnType<DocStore['list']>> = await store.list(`${base}/`, cursor, 2)
+        expect(page.documents.length).toBeLessThanOrEqual(2)
+        for (const d of page.documents) {
+          seen.push(d.name)
+          expect(d.bytes).toBe(names.indexOf(d.name) + 1)
+          if (d.updatedAt !== null) expect(d.updatedAt).toBeGreaterThanOrEqual(before - 5_000)
+        }
+        cursor = page.cursor
+        pages++
+      } while (cursor !== null && pages < 10)
+      const expected = names.filter((n) => n.startsWith(`${base}/`)).sort((a, b) => Buffer.compare(Buffer.from(a), Buffer.from(b)))
+      expect(seen).toEqual(expected)
+      expect(pages).toBe(3)
+      // Exactly a page's worth: no empty page after it.
+      const all = await store.list(`${base}/`, null, expected.length)
+      expect(all.documents.map((d) => d.name)).toEqual(expected)
+      expect(all.cursor).toBeNull()
+      expect((await store.list(`${base}-nothing`, null, 5))).toEqual({ documents: [], cursor: null })
+    })
+
     it('reports ready while it serves', async () => {
       const store = await open()
       expect(await store.isReady()).toBe(true)

@@ -25,6 +25,12 @@ export interface Bus {
   unsubscribe (name: string): Promise<void>
   /** Fire and forget: awareness of this instance's clients for the others. */
   publishAwareness (name: string, update: Uint8Array): void
+  /**
+   * Call `listener` with the name of each document loaded here that another
+   * instance deleted (the store's `delete` tells them), so that this
+   * instance unloads it and closes its clients.
+   */
+  onDeleted (listener: (name: string) => void): void
   close (): Promise<void>
 }
 
@@ -32,5 +38,6 @@ export class LocalBus implements Bus {
   async subscribe (): Promise<void> {}
   async unsubscribe (): Promise<void> {}
   publishAwareness (): void {}
+  onDeleted (): void {}
   async close (): Promise<void> {}
 }

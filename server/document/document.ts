@@ -133,6 +133,8 @@ export class SharedDocument implements BusSink {
   get isTainted (): boolean { return this.life === 'tainted' }
   get isCold (): boolean { return this.built === null }
   get peerCount (): number { return this.peers.size }
+  /** Who is editing it here: the user behind each connection that may write (null in open mode: nobody is verified). */
+  get writers (): Array<Peer['user']> { return [...this.peers].filter((p) => p.canWrite).map((p) => p.user) }
 
   /**
    * The document's Y.Doc, built from the stored entries on first use. Throws
@@ -258,6 +260,11 @@ export class SharedDocument implements BusSink {
     const taken = this.take(update, null)
     this.pipeline.submit(null, taken)
     return this.pipeline.durable()
+  }
+
+  /** Close every connection on it with `code` and `reason` (the document was deleted). */
+  end (code: number, reason: string): void {
+    for (const peer of [...this.peers]) peer.refuse(code, reason)
   }
 
   /** Call `listener` with every change once it is durable; returns the unsubscribe. */

@@ -131,6 +131,36 @@ export class DocumentRegistry {
     entry.markRemoved()
   }
 
+  /**
+   * The document was deleted: close its connections with `code` and
+   * `reason` and unload it without writing anything more (no compaction).
+   * Resolves once it is gone from here, after what it had already received
+   * is durable (so that the deletion comes after it); the next `acquire`
+   * loads it afresh. Holders that still have it find their `release` a no-op.
+   */
+  async evict (name: string, code: number, reason: string): Promise<void> {
+    const entry = this.entries.get(name)
+    if (entry === undefined) return
+    if (entry.state === 'unloading') return entry.removed
+    let doc: SharedDocument
+    try {
+      doc = await entry.loaded
+    } catch {
+      return // the failed load removed it
+    }
+    if (this.entries.get(name) !== entry || (entry.state as Entry['state']) === 'unloading') return entry.removed
+    entry.state = 'unloading'
+    doc.end(code, reason)
+    await doc.whenDurable().catch(() => {})
+    await doc.destroy(false)
+    try {
+      await this.deps.bus.unsubscribe(name)
+    } catch (err) {
+      this.deps.log.warn({ err, doc: name }, 'unsubscribe failed')
+    }
+    this.remove(entry, name)
+  }
+
   /** Wait until every loaded document's updates are durable. */
   async flushAll (): Promise<void> {
     await Promise.all(this.documents().map((d) => d.whenDurable()))

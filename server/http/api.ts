@@ -14,6 +14,7 @@ import { ProtocolError } from '../../common/messages.js'
 import { CLOSE } from '../../common/close-codes.js'
 import type { DocumentRegistry } from '../document/registry.js'
 import { bearerMatches } from './bearer.js'
+import { readBody } from './body.js'
 import type { Logger } from '../ops/log.js'
 
 export interface ApiDeps {
@@ -93,20 +94,6 @@ async function withDoc (deps: ApiDeps, name: string, res: ServerResponse, fn: (d
 function authorized (req: IncomingMessage, deps: ApiDeps): boolean {
   if (deps.apiKey === undefined) return deps.openMode
   return bearerMatches(req, deps.apiKey)
-}
-
-function readBody (req: IncomingMessage, limit: number): Promise<Uint8Array | null> {
-  return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = []
-    let size = 0
-    req.on('data', (chunk: Buffer) => {
-      size += chunk.length
-      // Past the limit, keep reading (so the answer can be sent) but keep nothing.
-      if (size <= limit) chunks.push(chunk)
-    })
-    req.on('end', () => resolve(size > limit ? null : Buffer.concat(chunks)))
-    req.on('error', reject)
-  })
 }
 
 function json (res: ServerResponse, status: number, body: unknown): true {

@@ -58,6 +58,12 @@ export const LIMIT = {
   eventStreamDocs: 'event_stream_docs',
   /** EVENTS_MAX_BACKLOG_BYTES: an event stream whose client does not read (closed). */
   eventStreamBacklog: 'event_stream_backlog',
+  /** MAX_MESSAGE_BYTES: a content API request body too large (HTTP 413). */
+  apiBodyBytes: 'api_body_bytes',
+  /** API_LIST_MAX: a document listing page asked too long (HTTP 400). */
+  apiListPage: 'api_list_page',
+  /** CONTENT_PARSE_TIMEOUT_MS: HTML, Markdown or JSON that took too long to parse (HTTP 413). */
+  contentParseTime: 'content_parse_time',
 } as const
 
 export type Limit = typeof LIMIT[keyof typeof LIMIT]

@@ -27,6 +27,7 @@ const REFUSALS: Record<number, string> = {
   [CLOSE.badRequest]: 'This document name is not valid.',
   [CLOSE.unauthorized]: 'Your sign-in is missing or has expired. Sign in again, then reload.',
   [CLOSE.forbidden]: 'You do not have access to this document.',
+  [CLOSE.gone]: 'This document was deleted.',
   [CLOSE.tooLarge]: 'A change was too large for the server.',
   [CLOSE.rateLimited]: 'Too many changes too quickly. Reload to continue.',
 }

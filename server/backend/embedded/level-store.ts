@@ -17,18 +17,24 @@
  * survives any crash of the process) and are synced within a second, like
  * Redis's `appendfsync everysec`.
  *
+ * Each document also has a key `\0t\0<docName>` with the time of its last
+ * append (for listing). `create` checks and writes inside the one writer, so
+ * no append can come between its check and its write.
+ *
  * Readiness (/readyz, docs/deployment.md) is what the store can do now: the
  * database is open, the last write batch did not fail, and a read answers
  * within READY_PROBE_TIMEOUT_MS. LevelDB keeps its status "open" after a
  * failed write (a full disk), so the status alone would say ready forever.
  */
 import { ClassicLevel } from 'classic-level'
-import type { AppendResult, DocStore, LogPosition, StoredDoc } from '../store.js'
+import type { AppendResult, DocPage, DocStore, DocSummary, LogPosition, StoredDoc } from '../store.js'
 
 const SEQ_KEY = '\u0000seq'
 /** How far the stored ceiling runs ahead of the counter: one SEQ_KEY write per this many entries. */
 const SEQ_RESERVE = 1 << 20
 const SEP = '\u0000'
+/** Prefix of the per-document last-change keys (no document name starts with a control character). */
+const TIME_KEY = '\u0000t\u0000'
 /** Written by the periodic sync in "everysec" mode: a synced write flushes every earlier one. */
 const SYNC_KEY = '\u0000sync'
 const SYNC_INTERVAL_MS = 1000
@@ -41,7 +47,8 @@ export type FsyncPolicy = 'always' | 'everysec'
 
 type Op = { type: 'put', key: string, value: Uint8Array } | { type: 'del', key: string }
 
-interface Job { ops: () => Promise<Op[]> | Op[], resolve: () => void, reject: (e: unknown) => void, sync: boolean }
+/** A job's operations, computed in the writer; `batch` holds those of the jobs before it in the same batch. */
+interface Job { ops: (batch: Op[]) => Promise<Op[]> | Op[], resolve: () => void, reject: (e: unknown) => void, sync: boolean }
 
 export interface LevelStoreOptions {
   /** fsync each batch (default true). Overrides `fsync`. */
@@ -108,10 +115,87 @@ export class LevelStore implements DocStore {
 
   append (name: string, updates: Uint8Array[]): Promise<AppendResult> {
     let position = ''
-    return this.enqueue(() => updates.map((value) => {
-      position = this.nextKey()
+    return this.enqueue(() => this.appendOps(name, updates, (p) => { position = p })).then(() => ({ position }))
+  }
+
+  private appendOps (name: string, updates: Uint8Array[], last: (position: string) => void): Op[] {
+    const ops: Op[] = updates.map((value) => {
+      const position = this.nextKey()
+      last(position)
       return { type: 'put' as const, key: name + SEP + position, value }
-    })).then(() => ({ position }))
+    })
+    ops.push({ type: 'put', key: TIME_KEY + name, value: encodeTime(Date.now()) })
+    return ops
+  }
+
+  async exists (name: string): Promise<boolean> {
+    for await (const _ of this.db.keys({ gt: name + SEP, lt: name + '\u0001', limit: 1 })) return true
+    return false
+  }
+
+  create (name: string, update: Uint8Array): Promise<boolean> {
+    let created = false
+    return this.enqueue(async (batch) => {
+      // Checked in the writer: appends queued before it in this batch count, later ones come after.
+      const prefix = name + SEP
+      if (batch.some((op) => op.key.startsWith(prefix)) || await this.exists(name)) return []
+      created = true
+      return this.appendOps(name, [update], () => {})
+    }).then(() => created)
+  }
+
+  delete (name: string): Promise<boolean> {
+    let existed = false
+    return this.enqueue(async (batch) => {
+      const ops: Op[] = []
+      for await (const key of this.db.keys({ gt: name + SEP, lt: name + '\u0001' })) ops.push({ type: 'del', key })
+      // Appends earlier in this batch are removed with the rest: they are dropped from it.
+      const prefix = name + SEP
+      for (let i = batch.length - 1; i >= 0; i--) {
+        if (batch[i].key.startsWith(prefix)) {
+          batch.splice(i, 1)
+          existed = true
+        }
+      }
+      existed ||= ops.length > 0
+      ops.push({ type: 'del', key: TIME_KEY + name })
+      return ops
+    }).then(() => existed)
+  }
+
+  async list (prefix: string, cursor: string | null, limit: number): Promise<DocPage> {
+    const documents: DocSummary[] = []
+    let more = false
+    // Keys of one document are `<name>\0<seq>`: past its last one is `<name>\u0001`.
+    // (The store's own keys start with \0: no document name does.)
+    const it = this.db.iterator({ gte: cursor === null ? (prefix || '\u0001') : cursor + '\u0001' })
+    try {
+      let current: DocSummary | null = null
+      for (;;) {
+        const entry = await it.next()
+        if (entry === undefined) break
+        const [key, value] = entry
+        const sep = key.indexOf(SEP)
+        const name = key.slice(0, sep)
+        if (sep <= 0 || !name.startsWith(prefix)) break
+        if (current === null || current.name !== name) {
+          if (documents.length === limit) {
+            more = true
+            break
+          }
+          current = { name, bytes: 0, updatedAt: null }
+          documents.push(current)
+        }
+        current.bytes += value.length
+      }
+    } finally {
+      await it.close()
+    }
+    for (const doc of documents) {
+      const time = await this.db.get(TIME_KEY + doc.name)
+      doc.updatedAt = time === undefined ? null : decodeTime(time)
+    }
+    return { documents, cursor: more ? documents[documents.length - 1].name : null }
   }
 
   compact (name: string, snapshot: Uint8Array, through: LogPosition): Promise<void> {
@@ -174,7 +258,7 @@ export class LevelStore implements DocStore {
       this.queue = []
       try {
         const ops: Op[] = []
-        for (const job of jobs) ops.push(...await job.ops())
+        for (const job of jobs) ops.push(...await job.ops(ops))
         // Only a batch that used seqs above the stored ceiling raises it; a
         // batch that fails leaves `ceiling` as it was, so the next one writes it.
         const ceiling = this.seq > this.ceiling ? this.seq + this.seqReserve : null
@@ -192,4 +276,13 @@ export class LevelStore implements DocStore {
     }
     this.writing = false
   }
+}
+
+function encodeTime (ms: number): Uint8Array {
+  return Buffer.from(String(ms), 'latin1')
+}
+
+function decodeTime (value: Uint8Array): number | null {
+  const ms = Number(Buffer.from(value).toString('latin1'))
+  return Number.isFinite(ms) ? ms : null
 }

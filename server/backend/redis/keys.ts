@@ -16,6 +16,8 @@ export interface DocKeys {
   seq: string
   /** (Sharded) pub/sub channel for updates and awareness. */
   channel: string
+  /** Integer: when the document was last written (Redis clock, ms). */
+  time: string
 }
 
 export function docTag (name: string): string {
@@ -24,8 +26,21 @@ export function docTag (name: string): string {
 
 export function docKeys (name: string): DocKeys {
   const base = `${KEY_PREFIX}:{${docTag(name)}}`
-  return { log: `${base}:log`, seq: `${base}:seq`, channel: `${base}:ch` }
+  return { log: `${base}:log`, seq: `${base}:seq`, channel: `${base}:ch`, time: `${base}:time` }
 }
+
+/** The name whose hash tag is `tag` (docTag's inverse). */
+export function nameOfTag (tag: string): string {
+  return Buffer.from(tag, 'hex').toString('utf8')
+}
+
+/**
+ * Sorted set of every document that exists, all scores 0, so that it sorts
+ * by name (byte order) and pages with ZRANGE BYLEX. Kept beside the
+ * documents' own keys (in a cluster it lives in its own slot): added to on a
+ * document's first write, removed from on its deletion (server/backend/redis/redis-store.ts).
+ */
+export const DOCUMENTS_KEY = `${KEY_PREFIX}:documents`
 
 /** Sorted set: instance id -> time (Redis clock, ms) its heartbeat expires. */
 export const INSTANCES_KEY = `${KEY_PREFIX}:instances`

@@ -5,6 +5,7 @@
  *   u <instance> <last> <count>\n  then <count> times "<bytes>:" + update
  *   a <instance>\n                 then an awareness update (y-protocols)
  *   q <instance>\n                 "send me your clients' awareness states"
+ *   d <instance>\n                 the document was deleted (published by the delete script)
  *
  * Update messages are written by the append script (scripts.ts), so the
  * updates cross Redis once, in the same round trip that stores them.
@@ -14,6 +15,7 @@ export type BusMessage =
   | { kind: 'updates', instance: string, last: number, updates: Uint8Array[] }
   | { kind: 'awareness', instance: string, update: Uint8Array }
   | { kind: 'query', instance: string }
+  | { kind: 'deleted', instance: string }
 
 const NEWLINE = 0x0a
 const COLON = 0x3a
@@ -36,6 +38,7 @@ export function decodeBusMessage (message: Buffer): BusMessage | null {
   switch (header[0]) {
     case 'a': return { kind: 'awareness', instance, update: message.subarray(eol + 1) }
     case 'q': return { kind: 'query', instance }
+    case 'd': return { kind: 'deleted', instance }
     case 'u': {
       const last = Number(header[2])
       const count = Number(header[3])

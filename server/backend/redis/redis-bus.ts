@@ -44,6 +44,7 @@ export class RedisBus implements Bus {
   private readonly docs = new Map<string, Subscription>()
   private readonly byChannel = new Map<string, Subscription>()
   private readonly heartbeat: Heartbeat
+  private deleted: (name: string) => void = () => {}
 
   constructor (private readonly opts: RedisBusOptions) {
     this.heartbeat = new Heartbeat(opts.client, opts.instanceId, (dead) => this.handleDeadInstances(dead), opts.log)
@@ -103,6 +104,10 @@ export class RedisBus implements Bus {
     this.publish(sub.channel, encodeAwarenessMessage(this.opts.instanceId, update))
   }
 
+  onDeleted (listener: (name: string) => void): void {
+    this.deleted = listener
+  }
+
   /** A message on a document channel (SubscriberEvents.message). */
   handleMessage (channel: string, message: Buffer): void {
     const sub = this.byChannel.get(channel)
@@ -114,6 +119,7 @@ export class RedisBus implements Bus {
     }
     if (msg.kind === 'updates') return sub.feed.receive(msg)
     if (msg.instance === this.opts.instanceId) return
+    if (msg.kind === 'deleted') return this.deleted(sub.name)
     if (msg.kind === 'query') {
       const states = sub.presence.localSnapshot()
       if (states) this.publish(channel, encodeAwarenessMessage(this.opts.instanceId, states))

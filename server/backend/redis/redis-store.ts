@@ -4,10 +4,10 @@
  * the other instances in one script, one round trip; it resolves once Redis
  * has them (so the document relays them only then: write-through).
  */
-import type { AppendResult, DocStore, LogPosition, StoredDoc } from '../store.js'
+import type { AppendResult, DocPage, DocStore, DocSummary, LogPosition, StoredDoc } from '../store.js'
 import { StoreError } from '../store.js'
 import type { Logger } from '../../ops/log.js'
-import { docKeys } from './keys.js'
+import { docKeys, DOCUMENTS_KEY } from './keys.js'
 import type { ScriptedClient } from './scripts.js'
 import { whenReady } from './connect.js'
 import type { AppliedPositions } from './positions.js'
@@ -16,6 +16,8 @@ import type { LogRange } from './feed.js'
 /** How long a load waits for Redis to come (back) before failing. */
 const LOAD_WAIT_MS = 5_000
 const PING_TIMEOUT_MS = 1_000
+/** Names remembered as listed (see `indexed`); past this many the memory starts over. */
+const INDEXED_MAX = 100_000
 
 export interface RedisStoreOptions {
   client: ScriptedClient
@@ -38,6 +40,12 @@ export class RedisStore implements DocStore {
    * Redis restart, cluster redirections), and the log must keep call order.
    */
   private readonly tails = new Map<string, Promise<unknown>>()
+  /**
+   * Documents this process made sure are in the listing. A document's first
+   * write lists it; one stored before listings existed is listed on its
+   * next write here, once per process (a ZADD, not waited for).
+   */
+  private readonly indexed = new Set<string>()
 
   constructor (private readonly opts: RedisStoreOptions) {}
 
@@ -70,9 +78,82 @@ export class RedisStore implements DocStore {
   private async write (name: string, updates: Uint8Array[]): Promise<AppendResult> {
     const { client, instanceId, publishCommand, positions } = this.opts
     const keys = docKeys(name)
-    const last = await client.quireAppend(keys.log, keys.seq, publishCommand, keys.channel, instanceId, ...updates.map(asBuffer))
+    const last = await client.quireAppend(keys.log, keys.seq, keys.time, publishCommand, keys.channel, instanceId, ...updates.map(asBuffer))
     positions.noteOwnAppend(name, last - updates.length, last)
+    if (last === updates.length) await this.index(name)
+    else if (!this.indexed.has(name)) this.index(name).catch((err: unknown) => this.opts.log.debug({ err, doc: name }, 'listing a document failed'))
     return { position: String(last) }
+  }
+
+  /**
+   * The document's first write: into the listing. (A second Redis command,
+   * in another slot in a cluster; `list` drops entries whose document is
+   * gone, so a deletion that raced it leaves nothing wrong behind.)
+   */
+  private async index (name: string): Promise<void> {
+    await this.opts.client.zadd(DOCUMENTS_KEY, 0, name)
+    if (this.indexed.size >= INDEXED_MAX) this.indexed.clear()
+    this.indexed.add(name)
+  }
+
+  async exists (name: string): Promise<boolean> {
+    return await this.opts.client.exists(docKeys(name).seq) === 1
+  }
+
+  create (name: string, update: Uint8Array): Promise<boolean> {
+    // In line with this instance's appends to the document, like an append.
+    const previous = this.tails.get(name)
+    const run = async (): Promise<boolean> => {
+      const { client, instanceId, publishCommand, positions } = this.opts
+      const keys = docKeys(name)
+      const last = await client.quireCreate(keys.log, keys.seq, keys.time, publishCommand, keys.channel, instanceId, asBuffer(update))
+      if (last === 0) return false
+      positions.noteOwnAppend(name, 0, last)
+      await this.index(name)
+      return true
+    }
+    const result = previous === undefined ? run() : previous.then(run)
+    const tail = result.catch(() => {})
+    this.tails.set(name, tail)
+    void tail.then(() => { if (this.tails.get(name) === tail) this.tails.delete(name) })
+    return result
+  }
+
+  async delete (name: string): Promise<boolean> {
+    const { client, instanceId, publishCommand } = this.opts
+    const keys = docKeys(name)
+    const existed = await client.quireDelete(keys.log, keys.seq, keys.time, publishCommand, keys.channel, instanceId) === 1
+    await client.zrem(DOCUMENTS_KEY, name)
+    this.indexed.delete(name)
+    return existed
+  }
+
+  async list (prefix: string, cursor: string | null, limit: number): Promise<DocPage> {
+    const { client } = this.opts
+    const documents: DocSummary[] = []
+    let from = cursor === null ? (prefix === '' ? '-' : `[${prefix}`) : `(${cursor}`
+    const to = prefix === '' ? '+' : `(${prefixEnd(prefix)}`
+    for (;;) {
+      // One more than still wanted: whether a next page exists.
+      const want = limit + 1 - documents.length
+      const names = await client.zrangebylex(DOCUMENTS_KEY, from, to, 'LIMIT', 0, want)
+      const infos = await Promise.all(names.map((name) => {
+        const keys = docKeys(name)
+        return client.quireInfo(keys.log, keys.seq, keys.time)
+      }))
+      for (const [i, name] of names.entries()) {
+        const info = infos[i]
+        if (info.length === 0) {
+          // Deleted while its listing entry was being added: forget it.
+          await client.zrem(DOCUMENTS_KEY, name)
+          continue
+        }
+        if (documents.length === limit) return { documents, cursor: documents[limit - 1].name }
+        documents.push({ name, bytes: Number(info[0]), updatedAt: info[1] === '' ? null : Number(info[1]) })
+      }
+      if (names.length < want) return { documents, cursor: null }
+      from = `(${names[names.length - 1]}`
+    }
   }
 
   /**
@@ -108,4 +189,9 @@ export class RedisStore implements DocStore {
   async close (): Promise<void> {
     await this.opts.client.quit().catch(() => this.opts.client.disconnect())
   }
+}
+
+/** The least string greater than every string that starts with `prefix` (in byte order). */
+function prefixEnd (prefix: string): string {
+  return prefix + '\u{10FFFF}'
 }

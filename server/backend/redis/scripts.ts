@@ -12,12 +12,13 @@
 import type { Redis, Cluster } from 'ioredis'
 
 /**
- * Append ARGV[4..] and publish them in one message, in one round trip.
- * ARGV[1] publish command (publish | spublish), ARGV[2] channel, ARGV[3]
- * instance id. Message: "u <instance> <last> <count>\n" then per update
- * "<bytes>:" and the bytes. Returns the position of the last entry.
+ * Append ARGV[4..] and publish them in one message, in one round trip, and
+ * note the time in KEYS[3]. ARGV[1] publish command (publish | spublish),
+ * ARGV[2] channel, ARGV[3] instance id. Message: "u <instance> <last>
+ * <count>\n" then per update "<bytes>:" and the bytes. Returns the position
+ * of the last entry (equal to the count: the document's first write).
  */
-const APPEND = `
+const APPEND_BODY = `
 local n = #ARGV - 3
 local last = redis.call('INCRBY', KEYS[2], n)
 local i = 4
@@ -32,7 +33,40 @@ for k = 4, #ARGV do
   body[#body + 1] = ARGV[k]
 end
 redis.call(ARGV[1], ARGV[2], table.concat(body))
+local t = redis.call('TIME')
+redis.call('SET', KEYS[3], string.format('%d', tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)))
 return last
+`
+const APPEND = APPEND_BODY
+
+/** APPEND, but only into a document that does not exist (no `seq`): returns 0 and writes nothing when it does. */
+const CREATE = `
+if redis.call('EXISTS', KEYS[2]) == 1 then return 0 end
+` + APPEND_BODY
+
+/**
+ * Remove a document (KEYS log, seq, time) and tell the instances that have
+ * it loaded ("d <instance>\n" on ARGV[2] with ARGV[1]; ARGV[3] instance id).
+ * Returns 1 when it existed, else 0 (and publishes nothing).
+ */
+const DELETE = `
+if redis.call('DEL', KEYS[1], KEYS[2], KEYS[3]) == 0 then return 0 end
+redis.call(ARGV[1], ARGV[2], 'd ' .. ARGV[3] .. '\\n')
+return 1
+`
+
+/** Bytes stored and last write time of a document (KEYS log, seq, time): {} when it does not exist. */
+const INFO = `
+if redis.call('EXISTS', KEYS[2]) == 0 then return {} end
+local bytes = 0
+local len = redis.call('LLEN', KEYS[1])
+local i = 0
+while i < len do
+  local chunk = redis.call('LRANGE', KEYS[1], i, i + 99)
+  for _, v in ipairs(chunk) do bytes = bytes + #v end
+  i = i + 100
+end
+return { bytes, redis.call('GET', KEYS[3]) or '' }
 `
 
 /**
@@ -89,7 +123,10 @@ export type RedisClient = Redis | Cluster
 
 /** The scripts as commands on a client (ioredis sends EVALSHA, falling back to EVAL). */
 export interface QuireCommands {
-  quireAppend (log: string, seq: string, publish: string, channel: string, instance: string, ...updates: Buffer[]): Promise<number>
+  quireAppend (log: string, seq: string, time: string, publish: string, channel: string, instance: string, ...updates: Buffer[]): Promise<number>
+  quireCreate (log: string, seq: string, time: string, publish: string, channel: string, instance: string, update: Buffer): Promise<number>
+  quireDelete (log: string, seq: string, time: string, publish: string, channel: string, instance: string): Promise<number>
+  quireInfo (log: string, seq: string, time: string): Promise<[number, string] | []>
   quireReadBuffer (log: string, seq: string, from: string): Promise<Buffer[]>
   quireCompact (log: string, seq: string, through: string, snapshot: Buffer): Promise<number>
   quireHeartbeat (instances: string, id: string, ttlMs: string, forgetMs: string): Promise<string[]>
@@ -98,7 +135,10 @@ export interface QuireCommands {
 export type ScriptedClient = RedisClient & QuireCommands
 
 export function defineScripts (client: RedisClient): ScriptedClient {
-  client.defineCommand('quireAppend', { numberOfKeys: 2, lua: APPEND })
+  client.defineCommand('quireAppend', { numberOfKeys: 3, lua: APPEND })
+  client.defineCommand('quireCreate', { numberOfKeys: 3, lua: CREATE })
+  client.defineCommand('quireDelete', { numberOfKeys: 3, lua: DELETE })
+  client.defineCommand('quireInfo', { numberOfKeys: 3, lua: INFO })
   client.defineCommand('quireRead', { numberOfKeys: 2, lua: READ })
   client.defineCommand('quireCompact', { numberOfKeys: 2, lua: COMPACT })
   client.defineCommand('quireHeartbeat', { numberOfKeys: 1, lua: HEARTBEAT })
