@@ -99,6 +99,8 @@ describe('two instances on one Redis', () => {
     await onA.next((e) => e.event === 'join', 'Cal joining')
     const tabB = await join(b, 'x/both', { id: 'cal', name: 'Cal' })
     await waitFor(() => presence(a, 'x/both'), (l) => l.length === 1, 'one Cal')
+    // Both instances' fields for Cal are in Redis (A has heard of B's tab), then A's tab goes.
+    await waitFor(async () => (await readRegistry(redis, 'x/both')).length, (n) => n === 2, 'a field for Cal from each instance in Redis')
     tabA.destroy()
     // Still there through B.
     await waitFor(async () => (await readRegistry(redis, 'x/both')).length, (n) => n === 1, 'only B\'s field for Cal left in Redis')

@@ -242,6 +242,11 @@ export class SharedDocument implements BusSink {
     this.relay.query(peer)
   }
 
+  /** A keep-alive is due: the awareness snapshot a new peer is still owed goes instead, when there is one. */
+  keepAlive (peer: Peer): boolean {
+    return this.relay.sendOwedSnapshot(peer)
+  }
+
   // ---- the direct API (server-side code: the HTTP API, future features) ---
 
   /** The document as one Yjs update, once everything it holds now is durable. */

@@ -306,11 +306,22 @@ export class PresenceRelay {
     return false
   }
 
-  private sendSnapshot (peer: Peer): void {
+  /**
+   * A keep-alive is due for `peer`: when it is still owed the snapshot, send
+   * that now instead (it is the first awareness the peer must see) and say so.
+   */
+  sendOwedSnapshot (peer: Peer): boolean {
+    if (!this.owedSnapshot.has(peer)) return false
+    this.sendSnapshot(peer, true)
+    return true
+  }
+
+  private sendSnapshot (peer: Peer, always = false): void {
     this.owedSnapshot.get(peer)?.clear()
     this.owedSnapshot.delete(peer)
     const states = this.snapshotFor(peer)
     if (states) peer.send(encodeAwareness(states))
+    else if (always) peer.send(KEEPALIVE_FRAME)
   }
 
   private snapshotFor (peer: Peer): Uint8Array | null {

@@ -163,7 +163,10 @@ export class Connection implements Peer {
   }
 
   keepAlive (now: number): void {
-    if (now - this.lastSentAt >= this.opts.keepAliveMs) this.send(KEEPALIVE_FRAME)
+    if (now - this.lastSentAt < this.opts.keepAliveMs) return
+    // A peer still owed its awareness snapshot gets that (the first awareness it sees must be the states held).
+    if (this.doc?.keepAlive(this) === true) return
+    this.send(KEEPALIVE_FRAME)
   }
 
   close (code: number, reason: string): void {
