@@ -22,6 +22,18 @@ export class RateLimiter {
     return this.tokens >= 0
   }
 
+  /** Milliseconds until a token is there to take (0: now). */
+  msUntilToken (now = performance.now()): number {
+    this.refill(now)
+    return this.tokens >= 1 ? 0 : (1 - this.tokens) * 1000 / this.perSecond
+  }
+
+  /** Whether the bucket is full again: it then remembers nothing a fresh one would not. */
+  isFull (now = performance.now()): boolean {
+    this.refill(now)
+    return this.tokens >= this.burst
+  }
+
   private refill (now: number): void {
     this.tokens = Math.min(this.burst, this.tokens + (now - this.last) * this.perSecond / 1000)
     this.last = now
