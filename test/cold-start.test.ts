@@ -14,6 +14,7 @@ import { LocalBus } from '../server/backend/bus.js'
 import { createMetrics } from '../server/ops/metrics.js'
 import { createLogger } from '../server/ops/log.js'
 import { GatedStore } from './helpers/gated-store.js'
+import { QUICK_DRAIN } from './helpers/env-presets.js'
 import { FakePeer } from './helpers/fake-peer.js'
 import { readServerFrame, textUpdate } from './helpers/frames.js'
 import { connectClient, whenDoc, whenSynced } from './helpers/clients.js'
@@ -167,7 +168,7 @@ describe('cold start: a damaged snapshot', () => {
 
 describe('cold start with a stock client', () => {
   it('after a restart, a stock y-websocket client syncs the whole document and its edits made meanwhile reach others', async () => {
-    const quire = await startQuire()
+    const quire = await startQuire(QUICK_DRAIN)
     try {
       const writer = connectClient(quire.wsUrl, 'cold/big')
       await whenSynced(writer, 'the writer to sync')

@@ -7,6 +7,7 @@ import WebSocket from 'ws'
 import * as Y from 'yjs'
 import type { QuireProcess } from '../harness/quire.js'
 import { fleet } from './helpers/fleet.js'
+import { QUICK_DRAIN } from './helpers/env-presets.js'
 import { connectClient, whenClosed, whenDoc, whenSynced, type TestClient } from './helpers/clients.js'
 import { openRaw } from './helpers/raw-socket.js'
 import { openTcpWebSocket } from './helpers/raw-tcp.js'
@@ -81,7 +82,7 @@ describe('health, readiness, metrics, logs', () => {
 
 describe('graceful drain', () => {
   it('SIGTERM: everything persisted, clients closed with 1012, exit 0; what was seen or acknowledged survives the restart', async () => {
-    const q = await start()
+    const q = await start(QUICK_DRAIN)
     const a = client(q, 'ops/drain')
     const b = client(q, 'ops/drain')
     await Promise.all([whenSynced(a, 'client a to sync'), whenSynced(b, 'client b to sync')])
@@ -117,7 +118,7 @@ describe('graceful drain', () => {
 
   for (const signals of [['SIGTERM', 'SIGTERM'], ['SIGINT', 'SIGTERM'], ['SIGTERM', 'SIGINT', 'SIGTERM']] as NodeJS.Signals[][]) {
     it(`${signals.join(' + ')}: one drain, exit 0`, async () => {
-      const q = await start()
+      const q = await start(QUICK_DRAIN)
       const a = client(q, 'ops/signals')
       await whenSynced(a, 'a client to sync')
       a.text.insert(0, 'x')
