@@ -82,6 +82,29 @@ describe('cold start: answered from the stored bytes', () => {
     await doc.destroy()
   })
 
+  it('a burst of joiners shares one load and one encoding: every joiner is sent the very same frames', async () => {
+    const { store, text } = await storeWith(4)
+    const metrics = createMetrics()
+    const registry = new DocumentRegistry({ store, bus: new LocalBus(), metrics, log: createLogger('silent'), coldMinBytes: 0 })
+    const joiners = await Promise.all(Array.from({ length: 50 }, () => registry.acquire('doc')))
+    expect(store.calls.load).toBe(1)
+    const doc = joiners[0]
+    expect(joiners.every((d) => d === doc)).toBe(true)
+    const peers = joiners.map(() => new FakePeer())
+    for (const peer of peers) {
+      doc.addPeer(peer)
+      doc.handleSyncStep1(peer, new Uint8Array([0]))
+    }
+    expect(doc.isCold).toBe(true)
+    for (const peer of peers) {
+      expect(peer.frames).toHaveLength(4)
+      // The same Uint8Array objects: encoded for the first, sent as they are to the others.
+      peer.frames.forEach((frame, i) => expect(frame).toBe(peers[0].frames[i]))
+    }
+    expect(applyFrames(new Y.Doc(), peers[49].frames).getText('t').toString()).toBe(text)
+    await doc.destroy()
+  })
+
   it('a client with a non-empty state vector gets the difference from the built Y.Doc', async () => {
     const { store, text } = await storeWith(1)
     const stored = await store.load('doc')
