@@ -17,8 +17,8 @@ const hint = (pace: ReturnType<ConnectionRate['admit']>): number => {
 
 describe('the pace of new connections', () => {
   it('admits a burst, then refuses with turns one sustained interval apart; a client back at its turn is admitted', () => {
-    const rate = new ConnectionRate({ perSecond: 10, burst: 5, perAddressPerSecond: 1000, perAddressBurst: 1000 })
     const t0 = 1_000_000
+    const rate = new ConnectionRate({ perSecond: 10, burst: 5, perAddressPerSecond: 1000, perAddressBurst: 1000 }, t0)
     for (let i = 0; i < 5; i++) expect(rate.admit(`10.0.0.${i}`, t0)).toEqual({ admitted: true })
     const turns = [0, 1, 2].map((i) => rate.admit(`10.0.1.${i}`, t0))
     for (const t of turns) expect(t).toMatchObject({ admitted: false, limit: 'instance' })
@@ -28,8 +28,8 @@ describe('the pace of new connections', () => {
   })
 
   it('an address over its own budget spends nothing of the instance\'s', () => {
-    const rate = new ConnectionRate({ perSecond: 1, burst: 3, perAddressPerSecond: 2, perAddressBurst: 1 })
     const t0 = 5_000
+    const rate = new ConnectionRate({ perSecond: 1, burst: 3, perAddressPerSecond: 2, perAddressBurst: 1 }, t0)
     expect(rate.admit('a', t0)).toEqual({ admitted: true })
     const refused = [1, 2, 3].map(() => rate.admit('a', t0))
     for (const r of refused) expect(r).toMatchObject({ admitted: false, limit: 'address' })
@@ -40,7 +40,7 @@ describe('the pace of new connections', () => {
   })
 
   it('a flood cannot push turns beyond the longest hint', () => {
-    const rate = new ConnectionRate({ perSecond: 1, burst: 1, perAddressPerSecond: 1000, perAddressBurst: 1000 })
+    const rate = new ConnectionRate({ perSecond: 1, burst: 1, perAddressPerSecond: 1000, perAddressBurst: 1000 }, 0)
     rate.admit('x', 0)
     let last = 0
     for (let i = 0; i < 500; i++) last = hint(rate.admit(`y${i}`, 0))
@@ -48,7 +48,7 @@ describe('the pace of new connections', () => {
   })
 
   it('forgets an address once its bucket is full again and no turn is pending', () => {
-    const rate = new ConnectionRate({ perSecond: 100, burst: 100, perAddressPerSecond: 1, perAddressBurst: 2 })
+    const rate = new ConnectionRate({ perSecond: 100, burst: 100, perAddressPerSecond: 1, perAddressBurst: 2 }, 0)
     rate.admit('a', 0)
     rate.admit('a', 0)
     rate.admit('a', 0) // refused: its turn is at 1000

@@ -34,8 +34,8 @@ class PacedBucket {
   /** The next refused client's turn (performance.now() time). */
   private nextTurn = 0
 
-  constructor (private readonly perSecond: number, burst: number) {
-    this.bucket = new RateLimiter(perSecond, burst)
+  constructor (private readonly perSecond: number, burst: number, now: number) {
+    this.bucket = new RateLimiter(perSecond, burst, now)
   }
 
   ready (now: number): boolean { return this.bucket.msUntilToken(now) === 0 }
@@ -62,8 +62,9 @@ export class ConnectionRate {
   private readonly instance: PacedBucket
   private readonly addresses = new Map<string, PacedBucket>()
 
-  constructor (private readonly limits: ConnectionRateLimits) {
-    this.instance = new PacedBucket(limits.perSecond, limits.burst)
+  /** `now`: the clock's reading at creation (performance.now(), or the tests' own clock). */
+  constructor (private readonly limits: ConnectionRateLimits, now = performance.now()) {
+    this.instance = new PacedBucket(limits.perSecond, limits.burst, now)
   }
 
   /**
@@ -74,7 +75,7 @@ export class ConnectionRate {
   admit (address: string, now = performance.now()): Pace {
     let own = this.addresses.get(address)
     if (own === undefined) {
-      own = new PacedBucket(this.limits.perAddressPerSecond, this.limits.perAddressBurst)
+      own = new PacedBucket(this.limits.perAddressPerSecond, this.limits.perAddressBurst, now)
       this.addresses.set(address, own)
     }
     if (!own.ready(now)) return { admitted: false, limit: 'address', retryAfterMs: own.turn(now) }

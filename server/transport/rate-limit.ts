@@ -1,9 +1,9 @@
 /** Token bucket: `perSecond` sustained, `burst` at once. */
 export class RateLimiter {
   private tokens: number
-  private last = performance.now()
 
-  constructor (private readonly perSecond: number, private readonly burst: number) {
+  /** `now`: the clock's reading at creation (performance.now() unless a caller keeps its own). */
+  constructor (private readonly perSecond: number, private readonly burst: number, private last = performance.now()) {
     this.tokens = burst
   }
 
@@ -35,6 +35,7 @@ export class RateLimiter {
   }
 
   private refill (now: number): void {
+    if (now <= this.last) return
     this.tokens = Math.min(this.burst, this.tokens + (now - this.last) * this.perSecond / 1000)
     this.last = now
   }
