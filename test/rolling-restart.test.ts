@@ -70,6 +70,7 @@ describe.skipIf(haproxy === null)('a rolling restart behind HAProxy', () => {
     const connectStarted = performance.now()
     await lean.every((c) => c.synced, 'every client to sync through HAProxy', 60_000)
     const connectMs = performance.now() - connectStarted
+    const initialCloses = lean.closesByCode()
 
     // Live editing from now until the end: each tick, the next few clients edit.
     let edits = 0
@@ -86,6 +87,7 @@ describe.skipIf(haproxy === null)('a rolling restart behind HAProxy', () => {
         const survivor = instances[survivorName]
         const accepted = sampleMetric(survivor.url, 'quire_connections_accepted_total')
         const before = await readMetrics(survivor.url)
+        const closesBefore = lean.closesByCode()
         const restarts1012: number[] = []
         const listener = (code: number): void => { if (code === CLOSE.restarting) restarts1012.push(performance.now()) }
         lean.onClose(listener)
@@ -114,6 +116,7 @@ describe.skipIf(haproxy === null)('a rolling restart behind HAProxy', () => {
           survivorPeakPerSecond: Math.round(peakRate(samples)),
           survivorRefusedNewConnections: refused,
           survivorBucketExcess: Math.round(bucketExcess(samples, RATE.perSecond, RATE.burst)),
+          clientCloses: Object.fromEntries(Object.entries(lean.closesByCode()).map(([code, n]) => [code, n - (closesBefore[Number(code)] ?? 0)]).filter(([, n]) => n !== 0)),
         }
         restarts.push(figures)
         // HAProxy had stopped sending new clients before the first was told to go.
@@ -151,12 +154,14 @@ describe.skipIf(haproxy === null)('a rolling restart behind HAProxy', () => {
       clients: CLIENTS,
       documents: DOCUMENTS,
       initialConnectMs: Math.round(connectMs),
+      initialCloses,
       edits,
       markersPresent: present,
       missing: missing.length,
       clientsThatGaveUp: lean.count((c) => c.stoppedBy !== null),
       reconnectsPerClient: lean.clients.reduce((n, c) => n + c.opens - 1, 0) / CLIENTS,
       closesByCode: lean.closesByCode(),
+      connectionErrors: lean.errorsByMessage(),
       restarts,
     }
     console.log(`rolling restart: ${JSON.stringify(figures)}`)

@@ -106,6 +106,7 @@ describe('a reconnect storm', () => {
       refusedAddressRate: refused('new_connections_per_ip'),
       peakAcceptedPerSecond: Math.round(peakRate(samples)),
       closesByCode: lean.closesByCode(),
+      connectionErrors: lean.errorsByMessage(),
       healthz: { answers: healthFigures.answers, failures: healthFigures.failures.length, slowestMs: Math.round(healthFigures.maxMs) },
       bystanders: { edits: latencies.length, p50Ms: Math.round(percentile(latencies, 50)), p99Ms: Math.round(percentile(latencies, 99)), maxMs: Math.round(Math.max(...latencies)) },
     }

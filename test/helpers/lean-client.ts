@@ -46,6 +46,8 @@ export class LeanClient {
   syncs = 0
   /** Closes the client did not ask for, by code. */
   readonly closes = new Map<number, number>()
+  /** Why connections failed before they opened (e.g. "Unexpected server response: 503"), by message. */
+  readonly errors = new Map<string, number>()
   /** A close of the stop band: the client gave up (a stock client would too). */
   stoppedBy: { code: number, reason: string } | null = null
   readonly acked = new Set<string>()
@@ -82,7 +84,10 @@ export class LeanClient {
       ws.send(encodeSyncStep1(Y.encodeStateVector(this.ydoc)))
     })
     ws.on('message', (data: Buffer) => this.receive(data))
-    ws.on('error', () => { /* a close follows */ })
+    ws.on('error', (err) => {
+      // A close (1006) follows; the message says what the network or a proxy answered.
+      this.errors.set(err.message, (this.errors.get(err.message) ?? 0) + 1)
+    })
     ws.on('close', (code: number, reason: Buffer) => this.closed(ws, code, reason.toString()))
   }
 
@@ -175,6 +180,13 @@ export class LeanFleet {
   closesByCode (): Record<number, number> {
     const total: Record<number, number> = {}
     for (const c of this.clients) for (const [code, n] of c.closes) total[code] = (total[code] ?? 0) + n
+    return total
+  }
+
+  /** Every client's connection errors added up, by message. */
+  errorsByMessage (): Record<string, number> {
+    const total: Record<string, number> = {}
+    for (const c of this.clients) for (const [message, n] of c.errors) total[message] = (total[message] ?? 0) + n
     return total
   }
 
