@@ -223,10 +223,10 @@ export class SyncEndpoint {
   /**
    * Close every connection with `code` (a drain), in batches DRAIN_BATCH_MS
    * apart spread over `spreadMs`, so that the clients do not all land on
-   * the other instances at once. A document's connections go in the same
-   * batch (they then move together), and each batch's documents are
-   * durable before its clients are told to go. `wait(ms)` pauses between
-   * batches (a counted timer).
+   * the other instances at once. Connections are taken in document order,
+   * so a document's clients mostly go in one batch and move together; each
+   * batch's documents are durable before its clients are told to go.
+   * `wait(ms)` pauses between batches (a counted timer).
    */
   async closeSpread (code: number, reason: string, spreadMs: number, wait: (ms: number) => Promise<void>): Promise<void> {
     const order = [...this.connections].sort((a, b) => a.opts.docName < b.opts.docName ? -1 : a.opts.docName > b.opts.docName ? 1 : 0)
