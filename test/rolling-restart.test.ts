@@ -1,7 +1,7 @@
 /**
  * A rolling restart behind a real HAProxy (docs/deployment.md, "Rolling
  * restarts"): two Quire instances on one Redis, deploy/haproxy.cfg in
- * front (its health checks on /readyz quickened to 250 ms), 1,000 lean
+ * front (its health checks on /readyz quickened to every 500 ms), 1,000 lean
  * clients from 50 client addresses editing all along, each edit carrying a
  * marker. Instance A gets SIGTERM: its /readyz turns 503, HAProxy takes it
  * out before anyone is closed, then its clients are closed with 1012 over
@@ -19,7 +19,7 @@ import type { QuireProcess } from '../harness/quire.js'
 import { fleet } from './helpers/fleet.js'
 import { LeanFleet, loopbackAddress } from './helpers/lean-client.js'
 import { startHaproxy, type Haproxy } from './helpers/haproxy.js'
-import { bucketExcess, peakRate, sampleMetric } from './helpers/load-probes.js'
+import { bucketExcess, peakRate, probeHealth, sampleMetric } from './helpers/load-probes.js'
 import { readMetrics } from './helpers/metrics.js'
 import { within } from './helpers/wait.js'
 import { CLOSE } from '../common/close-codes.js'
@@ -32,7 +32,7 @@ const EDIT_EVERY_MS = 2000
 const EDIT_TICK_MS = 50
 /** Tight enough to matter: a whole instance's clients arriving within the spread exceed it. */
 const RATE = { perSecond: 200, burst: 100 }
-const GRACE_MS = 1500
+const GRACE_MS = 2500
 const SPREAD_MS = 4000
 
 const haproxy = locateBinary(HAPROXY.name, HAPROXY.envVar)
@@ -62,7 +62,7 @@ describe.skipIf(haproxy === null)('a rolling restart behind HAProxy', () => {
     }
     const instances: Record<string, QuireProcess> = {}
     ;[instances['quire-1'], instances['quire-2']] = await Promise.all([start(env), start(env)])
-    lb = await startHaproxy(haproxy!, Object.entries(instances).map(([name, q]) => ({ name, port: q.port })), { checkInter: '250ms' })
+    lb = await startHaproxy(haproxy!, Object.entries(instances).map(([name, q]) => ({ name, port: q.port })), { checkInter: '500ms' })
     await Promise.all(Object.keys(instances).map((name) => lb!.whenStatus(name, 'UP', `HAProxy to see ${name} up`)))
 
     const docName = (d: number): string => `rolling/doc-${d}`
@@ -86,8 +86,10 @@ describe.skipIf(haproxy === null)('a rolling restart behind HAProxy', () => {
         const draining = instances[name]
         const survivor = instances[survivorName]
         const accepted = sampleMetric(survivor.url, 'quire_connections_accepted_total')
+        const ready = probeHealth(`${survivor.url}/readyz`, 100)
         const before = await readMetrics(survivor.url)
         const closesBefore = lean.closesByCode()
+        const survivorDowns = await lb.checksFailed(survivorName)
         const restarts1012: number[] = []
         const listener = (code: number): void => { if (code === CLOSE.restarting) restarts1012.push(performance.now()) }
         lean.onClose(listener)
@@ -102,7 +104,7 @@ describe.skipIf(haproxy === null)('a rolling restart behind HAProxy', () => {
         instances[name] = await start(draining.env)
         await lb.whenStatus(name, 'UP', `HAProxy to take ${name} back once it is ready`, 10_000)
 
-        const samples = await accepted.stop()
+        const [samples, readiness] = await Promise.all([accepted.stop(), ready.stop()])
         const after = await readMetrics(survivor.url)
         const refused = (after.get('quire_limit_refusals_total{limit="new_connections"}') ?? 0) - (before.get('quire_limit_refusals_total{limit="new_connections"}') ?? 0)
         const figures = {
@@ -116,6 +118,8 @@ describe.skipIf(haproxy === null)('a rolling restart behind HAProxy', () => {
           survivorPeakPerSecond: Math.round(peakRate(samples)),
           survivorRefusedNewConnections: refused,
           survivorBucketExcess: Math.round(bucketExcess(samples, RATE.perSecond, RATE.burst)),
+          survivorTakenOut: (await lb.checksFailed(survivorName)) - survivorDowns,
+          survivorReadyz: { answers: readiness.answers, failures: readiness.failures.length, slowestMs: Math.round(readiness.maxMs) },
           clientCloses: Object.fromEntries(Object.entries(lean.closesByCode()).map(([code, n]) => [code, n - (closesBefore[Number(code)] ?? 0)]).filter(([, n]) => n !== 0)),
         }
         restarts.push(figures)

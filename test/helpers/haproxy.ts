@@ -16,7 +16,12 @@ import { waitFor } from './wait.js'
 export interface Backend { name: string, port: number }
 
 export interface ConfigOptions {
-  /** Replaces the shipped `inter 2s` of the health checks (e.g. `250ms`), so a test need not wait seconds. */
+  /**
+   * Replaces the shipped `inter 2s` of the health checks (e.g. `250ms`), so a
+   * test need not wait seconds. A check may still take up to 2 s to answer
+   * (`timeout check`), as with the shipped interval: on a busy machine an
+   * instance is not taken out just for answering slowly.
+   */
   checkInter?: string
   /** A stats socket at this path (level admin). */
   statsSocket?: string
@@ -29,7 +34,9 @@ export function haproxyConfig (port: number, servers: Backend[], opts: ConfigOpt
     .replace(/ resolvers docker init-addr libc,none/, '')
     .replace(/^\s*server quire-1 .*\n\s*server quire-2 .*$/m, servers.map((s) => `  server ${s.name} 127.0.0.1:${s.port}`).join('\n'))
   if (!servers.every((s) => cfg.includes(`server ${s.name} 127.0.0.1:${s.port}`))) throw new Error('deploy/haproxy.cfg no longer has the shape this helper edits')
-  if (opts.checkInter !== undefined) cfg = cfg.replace(/ check inter 2s /, ` check inter ${opts.checkInter} `)
+  if (opts.checkInter !== undefined) {
+    cfg = cfg.replace(/ check inter 2s /, ` check inter ${opts.checkInter} `).replace(/^(\s*)timeout connect (.*)$/m, '$1timeout connect $2\n$1timeout check 2s')
+  }
   if (opts.statsSocket !== undefined) cfg = cfg.replace(/^global$/m, `global\n  stats socket ${opts.statsSocket} level admin`)
   return cfg
 }
@@ -41,6 +48,8 @@ export interface Haproxy {
   child: Child
   /** The status HAProxy gives each server now (UP, DOWN, "UP 1/2" while going down, …). */
   statuses (): Promise<Map<string, string>>
+  /** How often HAProxy has taken `server` out (its `chkdown` count). */
+  checksFailed (server: string): Promise<number>
   /** Resolves once HAProxy says `server` is `status`. */
   whenStatus (server: string, status: 'UP' | 'DOWN', what: string, timeoutMs?: number): Promise<void>
   stop (): Promise<void>
@@ -54,18 +63,19 @@ export async function startHaproxy (binary: string, servers: Backend[], opts: { 
   const file = join(dir, 'haproxy.cfg')
   writeFileSync(file, haproxyConfig(port, servers, { ...opts, statsSocket: socket }))
   const child = spawnChild(`haproxy :${port}`, binary, ['-db', '-f', file])
-  const statuses = async (): Promise<Map<string, string>> => {
-    const csv = await ask(socket, 'show stat')
-    const map = new Map<string, string>()
-    const lines = csv.split('\n')
+  /** One column of `show stat`, by server name. */
+  const column = async (name: string): Promise<Map<string, string>> => {
+    const lines = (await ask(socket, 'show stat')).split('\n')
     const header = lines[0].replace(/^# /, '').split(',')
-    const [sv, status] = [header.indexOf('svname'), header.indexOf('status')]
+    const [sv, col] = [header.indexOf('svname'), header.indexOf(name)]
+    const map = new Map<string, string>()
     for (const line of lines.slice(1)) {
       const cols = line.split(',')
-      if (cols.length > status) map.set(cols[sv], cols[status])
+      if (cols.length > col) map.set(cols[sv], cols[col])
     }
     return map
   }
+  const statuses = (): Promise<Map<string, string>> => column('status')
   await waitFor(() => statuses().catch(() => new Map<string, string>()), (m) => servers.every((s) => m.has(s.name)), 'HAProxy to answer on its stats socket')
   return {
     port,
@@ -73,6 +83,7 @@ export async function startHaproxy (binary: string, servers: Backend[], opts: { 
     wsUrl: `ws://127.0.0.1:${port}`,
     child,
     statuses,
+    checksFailed: async (server) => Number((await column('chkdown')).get(server) ?? NaN),
     whenStatus: async (server, status, what, timeoutMs) => {
       await waitFor(() => statuses().then((m) => m.get(server)), (s) => s === status, what, timeoutMs)
     },
