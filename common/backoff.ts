@@ -39,3 +39,16 @@ export function backoffDelay (attempt: number, opts: BackoffOptions = DEFAULT_BA
     case 'none': return bound
   }
 }
+
+/** How much later than a server's retry-after hint a client may come back, as a share of the hint. */
+export const RETRY_HINT_JITTER = 0.25
+
+/**
+ * Delay before reconnecting after a close that carried a retry-after hint
+ * (common/close-codes.ts): never sooner than the hint, spread over the
+ * following quarter of it so that the clients a server paced do not all
+ * come back on the same millisecond.
+ */
+export function hintedDelay (hintMs: number, random: () => number = Math.random): number {
+  return Math.ceil(hintMs * (1 + RETRY_HINT_JITTER * random()))
+}

@@ -61,3 +61,44 @@ export const RATE_LIMIT_REASONS = {
   connectionsPerAddress: 'too many connections from this address',
   connectionsPerUser: 'too many connections for this user',
 } as const
+
+/**
+ * The reasons a 4503 from the upgrade carries (docs/protocol.md, "Close
+ * codes"); those about pacing end with a retry-after hint.
+ */
+export const UNAVAILABLE_REASONS = {
+  /** MAX_CONNECTIONS */
+  full: 'instance full',
+  /** SIGTERM: the instance is going away (a load balancer sends the retry elsewhere). */
+  draining: 'instance draining',
+  /** MAX_NEW_CONNECTIONS_PER_SECOND */
+  busy: 'instance busy',
+  /** MAX_NEW_CONNECTIONS_PER_IP_PER_SECOND */
+  addressBusy: 'too many new connections from this address',
+} as const
+
+/** Longest hint the server gives; a client never waits longer than this for one. */
+export const MAX_RETRY_AFTER_MS = 60_000
+
+const RETRY_AFTER = '; retry-after='
+const RETRY_AFTER_PATTERN = /; retry-after=(\d{1,9})$/
+
+/**
+ * A close reason with a retry-after hint: `"instance busy; retry-after=1500"`
+ * asks the client not to reconnect for 1500 ms. Stock clients ignore it and
+ * retry with their own backoff; Quire's provider waits at least that long.
+ */
+export function withRetryAfter (reason: string, ms: number): string {
+  return `${reason}${RETRY_AFTER}${Math.min(MAX_RETRY_AFTER_MS, Math.max(0, Math.ceil(ms)))}`
+}
+
+/** The hint in a close reason (milliseconds, at most MAX_RETRY_AFTER_MS), or null when it has none. */
+export function retryAfterOf (reason: string): number | null {
+  const m = RETRY_AFTER_PATTERN.exec(reason)
+  return m ? Math.min(MAX_RETRY_AFTER_MS, Number(m[1])) : null
+}
+
+/** A close reason without its retry-after hint (what to show a person). */
+export function reasonWithoutRetryAfter (reason: string): string {
+  return reason.replace(RETRY_AFTER_PATTERN, '')
+}

@@ -30,6 +30,9 @@ const serverEnv = {
   PORT: port,
   LOG_LEVEL: process.env.LOG_LEVEL ?? 'info',
   ALLOWED_ORIGINS: process.env.ALLOWED_ORIGINS ?? viteOrigins(),
+  // No load balancer in front: a restart on a code change drains at once.
+  DRAIN_GRACE_MS: process.env.DRAIN_GRACE_MS ?? '0',
+  DRAIN_SPREAD_MS: process.env.DRAIN_SPREAD_MS ?? '0',
   ...exposed && !process.env.HOST ? { HOST: '0.0.0.0' } : {},
 }
 const children = []

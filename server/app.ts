@@ -19,6 +19,7 @@ import { SyncEndpoint } from './transport/upgrade.js'
 import { clientAddressOf } from './transport/client-address.js'
 import { enforceRequestDeadline, requestDeadlineOptions } from './transport/request-deadline.js'
 import { CLOSE, CLOSE_REASONS } from '../common/close-codes.js'
+import { TrackedTimer } from './ops/timers.js'
 import { createStaticHandler } from './http/static.js'
 import { createApiHandler } from './http/api.js'
 import { createDocumentsHandler } from './http/documents.js'
@@ -34,6 +35,13 @@ import { createLiveRoutes } from './events/routes.js'
 const TICK_MS = 2_500
 
 /**
+ * The shortest retry-after hint a client refused while draining gets:
+ * during the grace it is told to come back once the grace is over (a load
+ * balancer sends it elsewhere by then), later at least this.
+ */
+const DRAINING_RETRY_MS = 1_000
+
+/**
  * The tick that checks keep-alives: at most a quarter of KEEPALIVE_MS, so the
  * longest silence a client sees is KEEPALIVE_MS plus one tick (12.5 s with
  * the defaults, under the 15 s docs/protocol.md promises).
@@ -47,7 +55,13 @@ export interface Quire {
   /** The separate /metrics listener (METRICS_PORT), if any. */
   readonly metricsServer: Server | null
   listen (): Promise<number>
-  /** Graceful drain: refuse new clients, persist everything, close clients with 1012. */
+  /**
+   * Graceful drain (docs/deployment.md, "Rolling restarts"): /readyz turns
+   * 503 and new clients are refused (4503), everything else is served for
+   * DRAIN_GRACE_MS; then clients are closed with 1012 in batches over
+   * DRAIN_SPREAD_MS, each batch's documents durable first; then everything
+   * unloads and the store closes.
+   */
   drain (): Promise<void>
 }
 
@@ -86,6 +100,12 @@ export async function createQuire (config: Config, log: Logger, backend?: Backen
       pendingUpgrades: config.MAX_PENDING_UPGRADES,
       perAddress: config.MAX_CONNECTIONS_PER_IP,
       perUser: config.MAX_CONNECTIONS_PER_USER,
+    },
+    connectionRate: {
+      perSecond: config.MAX_NEW_CONNECTIONS_PER_SECOND,
+      burst: config.MAX_NEW_CONNECTIONS_BURST,
+      perAddressPerSecond: config.MAX_NEW_CONNECTIONS_PER_IP_PER_SECOND,
+      perAddressBurst: config.MAX_NEW_CONNECTIONS_PER_IP_BURST,
     },
     connection: { sendBacklogBytes: config.MAX_SEND_BACKLOG_BYTES, waitingBytes: config.MAX_WAITING_BYTES },
     maxInstanceBacklogBytes: config.MAX_INSTANCE_BACKLOG_BYTES,
@@ -183,11 +203,15 @@ export async function createQuire (config: Config, log: Logger, backend?: Backen
     for (const doc of registry.documents()) doc.sweep(now)
     for (const conn of endpoint.connections) conn.keepAlive(now)
     metrics.sendBacklog.set(endpoint.sweepBacklog())
+    endpoint.sweepRates()
   }, tickMs(config.KEEPALIVE_MS))
   tick.unref()
 
   let draining = false
   let drained: Promise<void> | null = null
+  const pause = (ms: number): Promise<void> => ms <= 0
+    ? Promise.resolve()
+    : new Promise((resolve) => { new TrackedTimer(metrics.timersActive, resolve, ms) })
 
   return {
     server,
@@ -202,13 +226,16 @@ export async function createQuire (config: Config, log: Logger, backend?: Backen
     },
     drain: () => drained ??= (async () => {
       draining = true
-      endpoint.stopAccepting()
+      metrics.draining.set(1)
+      const graceEnds = Date.now() + config.DRAIN_GRACE_MS
+      endpoint.stopAccepting(() => Math.max(DRAINING_RETRY_MS, graceEnds - Date.now()))
+      // The grace: /readyz says 503 while everyone connected is served as
+      // before, until the load balancer has stopped sending new clients.
+      await pause(config.DRAIN_GRACE_MS)
       liveRoutes.closeAll()
+      await endpoint.closeSpread(CLOSE.restarting, CLOSE_REASONS[CLOSE.restarting], config.DRAIN_SPREAD_MS, pause)
       server.close()
       metricsServer?.close()
-      // Everything received so far becomes durable before anyone is told to go.
-      await registry.flushAll()
-      endpoint.closeAll(CLOSE.restarting, 'server restarting')
       await registry.closeAll()
       clearInterval(tick)
       await endpoint.close()

@@ -95,14 +95,26 @@ const schema = z.object({
   RATE_LIMIT_PER_SECOND: int(1, 1_000_000).default(200),
   /** Messages a connection may send in a burst above the sustained rate. */
   RATE_LIMIT_BURST: int(1, 10_000_000).default(2000),
-  /** Upper bound on a graceful drain before the process exits anyway. */
-  SHUTDOWN_TIMEOUT_MS: int(0, 600_000).default(10_000),
+  /** Upper bound on a graceful drain before the process exits anyway; unset: DRAIN_GRACE_MS + DRAIN_SPREAD_MS + SHUTDOWN_MARGIN_MS. */
+  SHUTDOWN_TIMEOUT_MS: int(0, 600_000).optional(),
+  /** Draining: how long /readyz says 503 while everything is still served, so a load balancer stops sending new clients. */
+  DRAIN_GRACE_MS: int(0, 300_000).default(5_000),
+  /** Draining: the window over which connections are closed (1012) in batches, so the other instances are not hit at once. */
+  DRAIN_SPREAD_MS: int(0, 300_000).default(10_000),
   /** Connections this instance accepts before answering 4503. */
   MAX_CONNECTIONS: int(1, 10_000_000).default(100_000),
   /** Connections one client address holds (TRUST_PROXY decides what the address is); beyond it 4429. */
   MAX_CONNECTIONS_PER_IP: int(1, 10_000_000).default(200),
   /** Connections one user (token `sub`) holds, with AUTH_SECRET; beyond it 4429. */
   MAX_CONNECTIONS_PER_USER: int(1, 10_000_000).default(100),
+  /** New connections this instance admits per second, sustained (token bucket); beyond it 4503 with a retry-after hint. */
+  MAX_NEW_CONNECTIONS_PER_SECOND: int(1, 10_000_000).default(500),
+  /** ...and at once, above the sustained rate. */
+  MAX_NEW_CONNECTIONS_BURST: int(1, 10_000_000).default(1_000),
+  /** New connections one client address may open per second, sustained; beyond it 4503 with a retry-after hint. */
+  MAX_NEW_CONNECTIONS_PER_IP_PER_SECOND: int(1, 10_000_000).default(50),
+  /** ...and at once (a whole office behind one NAT reconnecting after a restart). */
+  MAX_NEW_CONNECTIONS_PER_IP_BURST: int(1, 10_000_000).default(200),
   /** Upgrades not yet admitted (token being checked) or refused and closing; beyond it HTTP 503. */
   MAX_PENDING_UPGRADES: int(1, 10_000_000).default(1000),
   /** A connection not reading what it is sent is closed (4503) past this; unset: MAX_MESSAGE_BYTES, never below it. */
@@ -185,7 +197,10 @@ type Parsed = z.infer<typeof schema>
  * The configuration once defaults that depend on other variables are filled
  * in: HOST (on auth), and the budgets that follow MAX_MESSAGE_BYTES.
  */
-export type Config = Omit<Parsed, 'HOST'> & { HOST: string, MAX_SEND_BACKLOG_BYTES: number, MAX_WAITING_BYTES: number }
+export type Config = Omit<Parsed, 'HOST'> & { HOST: string, MAX_SEND_BACKLOG_BYTES: number, MAX_WAITING_BYTES: number, SHUTDOWN_TIMEOUT_MS: number }
+
+/** What an unset SHUTDOWN_TIMEOUT_MS leaves after the grace and the spread: making everything durable, unloading, closing the store. */
+export const SHUTDOWN_MARGIN_MS = 10_000
 
 /** With auth, every interface; in open mode only this machine, unless HOST says otherwise. */
 function defaultHost (config: Parsed): string {
@@ -237,6 +252,10 @@ export function loadConfig (env: NodeJS.ProcessEnv = process.env): Config {
   if (data.METRICS_PORT !== undefined && data.METRICS_PORT !== 0 && data.METRICS_PORT === data.PORT) {
     throw new ConfigError(`invalid METRICS_PORT (got "${data.METRICS_PORT}"): must differ from PORT`)
   }
+  const drainMs = data.DRAIN_GRACE_MS + data.DRAIN_SPREAD_MS
+  if (data.SHUTDOWN_TIMEOUT_MS !== undefined && drainMs > 0 && data.SHUTDOWN_TIMEOUT_MS <= drainMs) {
+    throw new ConfigError(`invalid SHUTDOWN_TIMEOUT_MS (got "${data.SHUTDOWN_TIMEOUT_MS}"): must be more than DRAIN_GRACE_MS + DRAIN_SPREAD_MS (${drainMs}), or the drain is cut short before every client is closed`)
+  }
   if (data.OPEN_MODE === 'refuse' && !authEnabled(data)) {
     throw new ConfigError('neither AUTH_SECRET nor AUTH_JWKS_URL is set and OPEN_MODE=refuse: set AUTH_SECRET to a random secret of 16+ characters ' +
       '(e.g. `openssl rand -hex 32`), or set OPEN_MODE=allow to serve without authentication (anyone who reaches the server can then read and write every document)')
@@ -248,6 +267,7 @@ export function loadConfig (env: NodeJS.ProcessEnv = process.env): Config {
     MAX_SEND_BACKLOG_BYTES: data.MAX_SEND_BACKLOG_BYTES ?? data.MAX_MESSAGE_BYTES,
     // A stock client reconnecting sends its sync step 1, its offline edits (one message) and its presence.
     MAX_WAITING_BYTES: data.MAX_WAITING_BYTES ?? 2 * data.MAX_MESSAGE_BYTES,
+    SHUTDOWN_TIMEOUT_MS: data.SHUTDOWN_TIMEOUT_MS ?? drainMs + SHUTDOWN_MARGIN_MS,
   }
 }
 

@@ -28,7 +28,7 @@ let stopping = false
 const stop = (signal: string): void => {
   if (stopping) return
   stopping = true
-  log.info({ signal }, 'draining')
+  log.info({ signal, graceMs: config.DRAIN_GRACE_MS, spreadMs: config.DRAIN_SPREAD_MS, timeoutMs: config.SHUTDOWN_TIMEOUT_MS }, 'draining')
   const deadline = setTimeout(() => {
     log.warn({ timeoutMs: config.SHUTDOWN_TIMEOUT_MS }, 'drain timed out; exiting')
     process.exit(0)

@@ -11,7 +11,7 @@ import { connect, type Socket } from 'node:net'
 import type { IncomingMessage } from 'node:http'
 import * as Y from 'yjs'
 import * as encoding from 'lib0/encoding'
-import { CLOSE } from '../common/close-codes.js'
+import { CLOSE, UNAVAILABLE_REASONS, reasonWithoutRetryAfter, retryAfterOf } from '../common/close-codes.js'
 import { loadConfig } from '../server/config.js'
 import { clientAddressOf } from '../server/transport/client-address.js'
 import { parseTrustProxy } from '../server/addresses.js'
@@ -24,7 +24,7 @@ import { encodeSyncStep1, encodeUpdate, isType, readServerFrame, textUpdate } fr
 import { readMetrics } from './helpers/metrics.js'
 import { mintToken, TEST_SECRET } from './helpers/tokens.js'
 import { MiB, openFds, rssBytes, watchRss } from './helpers/proc.js'
-import { waitFor, within } from './helpers/wait.js'
+import { sleep, waitFor, within } from './helpers/wait.js'
 import { GatedStore, gate } from './helpers/gated-store.js'
 import { startInProcess } from './helpers/in-process.js'
 
@@ -86,6 +86,49 @@ function tcpClosed (socket: Socket): Promise<number> {
     else socket.once('close', () => resolve(Date.now()))
   })
 }
+
+describe('the pace of new connections (MAX_NEW_CONNECTIONS_…)', () => {
+  const parse = (close: { code: number, reason: string }): { code: number, reason: string, hint: number | null } =>
+    ({ code: close.code, reason: reasonWithoutRetryAfter(close.reason), hint: retryAfterOf(close.reason) })
+
+  it('one address over its rate gets 4503 with its turn to come back, spending nothing of the instance\'s; others are admitted; back at its turn it is', async () => {
+    const q = await start({ MAX_NEW_CONNECTIONS_PER_IP_PER_SECOND: '2', MAX_NEW_CONNECTIONS_PER_IP_BURST: '3', MAX_NEW_CONNECTIONS_PER_SECOND: '1', MAX_NEW_CONNECTIONS_BURST: '6' })
+    const url = `${q.wsUrl}/admission/pace`
+    const held = await Promise.all([1, 2, 3].map(() => admitted(url, {}, '127.0.0.20')))
+    const late = [parse(await refused(url, {}, '127.0.0.20')), parse(await refused(url, {}, '127.0.0.20'))]
+    for (const r of late) expect(r).toMatchObject({ code: CLOSE.unavailable, reason: UNAVAILABLE_REASONS.addressBusy })
+    // Turns one sustained interval (500 ms) apart, the first within one.
+    expect(late[0].hint).toBeGreaterThan(0)
+    expect(late[0].hint).toBeLessThanOrEqual(500)
+    expect(late[1].hint! - late[0].hint!).toBeGreaterThanOrEqual(450)
+    // The instance's budget (6 at once) still has room for three others.
+    const a = stock(q, 'admission/pace', { localAddress: '127.0.0.21' })
+    const b = stock(q, 'admission/pace', { localAddress: '127.0.0.22' })
+    await Promise.all([whenSynced(a, 'a client on another address to sync (a)', 10_000), whenSynced(b, 'a client on another address to sync (b)', 10_000)])
+    await stillEditing(a, b, 'paced addresses do not slow others')
+    expect(await refusals(q, 'new_connections_per_ip')).toBe(2)
+    expect(await refusals(q, 'new_connections')).toBe(0)
+    // A client that honours its hint (here: waits exactly that long, as the server asked) is admitted.
+    await sleep(late[0].hint!)
+    held.push(await admitted(url, {}, '127.0.0.20'))
+    for (const s of held) s.ws.close()
+  })
+
+  it('the instance over its rate: 4503 "instance busy" with a hint, counted; the admitted keep editing', async () => {
+    const q = await start({ MAX_NEW_CONNECTIONS_PER_SECOND: '1', MAX_NEW_CONNECTIONS_BURST: '2' })
+    const a = stock(q, 'admission/busy', { localAddress: '127.0.0.23' })
+    const b = stock(q, 'admission/busy', { localAddress: '127.0.0.24' })
+    await Promise.all([whenSynced(a, 'the first client to sync', 10_000), whenSynced(b, 'the second client to sync', 10_000)])
+    const busy = parse(await refused(`${q.wsUrl}/admission/busy`, {}, '127.0.0.25'))
+    expect(busy).toMatchObject({ code: CLOSE.unavailable, reason: UNAVAILABLE_REASONS.busy })
+    expect(busy.hint).toBeGreaterThan(0)
+    expect(busy.hint).toBeLessThanOrEqual(1000)
+    await stillEditing(a, b, 'a busy instance still serves its clients')
+    expect(await refusals(q, 'new_connections')).toBe(1)
+    expect(await metric(q, `quire_connection_closes_total{code="${CLOSE.unavailable}"}`)).toBe(1)
+    expect(await metric(q, 'quire_connections_accepted_total')).toBe(2)
+  })
+})
 
 describe('connections per client address (MAX_CONNECTIONS_PER_IP)', () => {
   it('the next socket from that address gets 4429; other addresses, and the same one once a socket closes, are admitted', async () => {

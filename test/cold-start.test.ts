@@ -14,6 +14,7 @@ import { LocalBus } from '../server/backend/bus.js'
 import { createMetrics } from '../server/ops/metrics.js'
 import { createLogger } from '../server/ops/log.js'
 import { GatedStore } from './helpers/gated-store.js'
+import { QUICK_DRAIN } from './helpers/env-presets.js'
 import { FakePeer } from './helpers/fake-peer.js'
 import { readServerFrame, textUpdate } from './helpers/frames.js'
 import { connectClient, whenDoc, whenSynced } from './helpers/clients.js'
@@ -78,6 +79,29 @@ describe('cold start: answered from the stored bytes', () => {
     doc.handleSyncStep1(peer, new Uint8Array([0]))
     expect(types(peer)).toEqual(['update', 'update', 'update', 'sync-step2'])
     expect(applyFrames(new Y.Doc(), peer.frames).getText('t').toString()).toBe(text)
+    await doc.destroy()
+  })
+
+  it('a burst of joiners shares one load and one encoding: every joiner is sent the very same frames', async () => {
+    const { store, text } = await storeWith(4)
+    const metrics = createMetrics()
+    const registry = new DocumentRegistry({ store, bus: new LocalBus(), metrics, log: createLogger('silent'), coldMinBytes: 0 })
+    const joiners = await Promise.all(Array.from({ length: 50 }, () => registry.acquire('doc')))
+    expect(store.calls.load).toBe(1)
+    const doc = joiners[0]
+    expect(joiners.every((d) => d === doc)).toBe(true)
+    const peers = joiners.map(() => new FakePeer())
+    for (const peer of peers) {
+      doc.addPeer(peer)
+      doc.handleSyncStep1(peer, new Uint8Array([0]))
+    }
+    expect(doc.isCold).toBe(true)
+    for (const peer of peers) {
+      expect(peer.frames).toHaveLength(4)
+      // The same Uint8Array objects: encoded for the first, sent as they are to the others.
+      peer.frames.forEach((frame, i) => expect(frame).toBe(peers[0].frames[i]))
+    }
+    expect(applyFrames(new Y.Doc(), peers[49].frames).getText('t').toString()).toBe(text)
     await doc.destroy()
   })
 
@@ -167,7 +191,7 @@ describe('cold start: a damaged snapshot', () => {
 
 describe('cold start with a stock client', () => {
   it('after a restart, a stock y-websocket client syncs the whole document and its edits made meanwhile reach others', async () => {
-    const quire = await startQuire()
+    const quire = await startQuire(QUICK_DRAIN)
     try {
       const writer = connectClient(quire.wsUrl, 'cold/big')
       await whenSynced(writer, 'the writer to sync')

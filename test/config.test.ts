@@ -29,6 +29,12 @@ const bad: Array<[string, string]> = [
   ['RATE_LIMIT_PER_SECOND', '0'],
   ['RATE_LIMIT_BURST', 'lots'],
   ['SHUTDOWN_TIMEOUT_MS', '1e3'],
+  // Not more than the default grace (5 s) and spread (10 s) together.
+  ['SHUTDOWN_TIMEOUT_MS', '15000'],
+  ['DRAIN_GRACE_MS', '-5'],
+  ['DRAIN_SPREAD_MS', 'soon'],
+  ['MAX_NEW_CONNECTIONS_PER_SECOND', '0'],
+  ['MAX_NEW_CONNECTIONS_PER_IP_BURST', '1.5'],
   ['MAX_CONNECTIONS', '0'],
   ['KEEPALIVE_MS', '20000'],
   ['ALLOWED_ORIGINS', 'evil.example'],
@@ -117,12 +123,23 @@ describe('good values', () => {
     const c = loadConfig({ PORT: '', LOG_LEVEL: '', HOST: '' })
     expect(c).toMatchObject({
       PORT: 1234, HOST: '127.0.0.1', DATA_DIR: './data', LOG_LEVEL: 'info', MAX_MESSAGE_BYTES: 16_777_216,
-      RATE_LIMIT_PER_SECOND: 200, RATE_LIMIT_BURST: 2000, SHUTDOWN_TIMEOUT_MS: 10_000, MAX_CONNECTIONS: 100_000, KEEPALIVE_MS: 10_000,
+      RATE_LIMIT_PER_SECOND: 200, RATE_LIMIT_BURST: 2000, SHUTDOWN_TIMEOUT_MS: 25_000, MAX_CONNECTIONS: 100_000, KEEPALIVE_MS: 10_000,
+      DRAIN_GRACE_MS: 5_000, DRAIN_SPREAD_MS: 10_000,
+      MAX_NEW_CONNECTIONS_PER_SECOND: 500, MAX_NEW_CONNECTIONS_BURST: 1000, MAX_NEW_CONNECTIONS_PER_IP_PER_SECOND: 50, MAX_NEW_CONNECTIONS_PER_IP_BURST: 200,
     })
     expect(c.AUTH_SECRET).toBeUndefined()
     expect(c.REDIS_URL).toBeUndefined()
     expect(c).toMatchObject({ METRICS_HOST: '127.0.0.1', OPEN_MODE: 'allow' })
     for (const key of ['ALLOWED_ORIGINS', 'EMBED_ORIGINS', 'METRICS_TOKEN', 'METRICS_PORT'] as const) expect(c[key]).toBeUndefined()
+  })
+
+  it('SHUTDOWN_TIMEOUT_MS: unset, the grace and the spread plus 10 s; set, more than the two together (one line naming it otherwise)', () => {
+    expect(loadConfig({ DRAIN_GRACE_MS: '1000', DRAIN_SPREAD_MS: '2000' }).SHUTDOWN_TIMEOUT_MS).toBe(13_000)
+    expect(loadConfig({ DRAIN_GRACE_MS: '0', DRAIN_SPREAD_MS: '0' }).SHUTDOWN_TIMEOUT_MS).toBe(10_000)
+    expect(loadConfig({ DRAIN_GRACE_MS: '1000', DRAIN_SPREAD_MS: '2000', SHUTDOWN_TIMEOUT_MS: '3001' }).SHUTDOWN_TIMEOUT_MS).toBe(3001)
+    expect(loadConfig({ DRAIN_GRACE_MS: '0', DRAIN_SPREAD_MS: '0', SHUTDOWN_TIMEOUT_MS: '0' }).SHUTDOWN_TIMEOUT_MS).toBe(0)
+    expect(() => loadConfig({ DRAIN_GRACE_MS: '1000', DRAIN_SPREAD_MS: '2000', SHUTDOWN_TIMEOUT_MS: '3000' }))
+      .toThrow(/^invalid SHUTDOWN_TIMEOUT_MS \(got "3000"\): must be more than DRAIN_GRACE_MS \+ DRAIN_SPREAD_MS \(3000\)/)
   })
 
   it('HOST: every interface with AUTH_SECRET, this machine only in open mode, and whatever is set explicitly', () => {

@@ -11,16 +11,15 @@
  * programs; the check is skipped, saying so, without it).
  */
 import { afterAll, describe, expect, it } from 'vitest'
-import { spawn, type ChildProcess } from 'node:child_process'
 import { startOnce, type StartRun } from './helpers/start-once.js'
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs'
+import { mkdtempSync, readFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { startQuire, type QuireProcess } from '../harness/quire.js'
-import { freePort } from '../harness/ports.js'
 import { HAPROXY, locateBinary } from '../harness/binaries.js'
 import { anyFrame, openRaw } from './helpers/raw-socket.js'
 import { waitFor } from './helpers/wait.js'
+import { startHaproxy, type Haproxy } from './helpers/haproxy.js'
 
 /** The `environment:` block of service `quire-1`, as written (one `KEY: value` per line). */
 function composeEnvironment (): Record<string, string> {
@@ -83,25 +82,17 @@ if (haproxy === null) console.warn('deploy.test.ts: haproxy not installed (apt-g
 
 describe.skipIf(haproxy === null)('deploy/haproxy.cfg, with a real HAProxy in front of one instance', () => {
   let quire: QuireProcess | undefined
-  let lb: ChildProcess | undefined
+  let lb: Haproxy | undefined
   afterAll(async () => {
-    lb?.kill('SIGKILL')
+    await lb?.stop()
     await quire?.kill()
   })
 
   it('/metrics is not served through it (404), while /healthz, the document named "metrics" and the server\'s own pages are', async () => {
     quire = await startQuire()
-    const lbPort = await freePort()
     // The compose file's config, pointed at this instance on 127.0.0.1.
-    const cfg = readFileSync('deploy/haproxy.cfg', 'utf8')
-      .replace(/^(\s*)bind :8080$/m, `$1bind 127.0.0.1:${lbPort}`)
-      .replace(/ resolvers docker init-addr libc,none/, '')
-      .replace(/^\s*server quire-1 .*\n\s*server quire-2 .*$/m, `  server quire-1 127.0.0.1:${quire.port}`)
-    expect(cfg).toContain(`server quire-1 127.0.0.1:${quire.port}`)
-    const file = join(mkdtempSync(join(tmpdir(), 'quire-haproxy-')), 'haproxy.cfg')
-    writeFileSync(file, cfg)
-    lb = spawn(haproxy!, ['-db', '-f', file], { stdio: 'ignore' })
-    const url = `http://127.0.0.1:${lbPort}`
+    lb = await startHaproxy(haproxy!, [{ name: 'quire-1', port: quire.port }])
+    const { url, port: lbPort } = lb
     await waitFor(() => fetch(`${url}/healthz`).then((r) => r.status, () => 0), (status) => status === 200, 'HAProxy passing /healthz to Quire')
 
     const metrics = await fetch(`${url}/metrics`)

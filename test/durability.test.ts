@@ -7,6 +7,7 @@ import { afterAll, describe, expect, it } from 'vitest'
 import * as Y from 'yjs'
 import type { QuireProcess } from '../harness/quire.js'
 import { whenDoc, whenSynced } from './helpers/clients.js'
+import { QUICK_DRAIN } from './helpers/env-presets.js'
 import { fleet } from './helpers/fleet.js'
 import { openRaw } from './helpers/raw-socket.js'
 import { encodeUpdate, readServerFrame, textUpdate } from './helpers/frames.js'
@@ -60,7 +61,7 @@ describe.each(['always', 'everysec'])('write-through, DATA_FSYNC=%s', (fsync) =>
 describe('compaction', () => {
   it('after many updates the stored bytes stay close to the encoded document size', async () => {
     // One client sends 3,000 messages in one go: above the default burst.
-    const quire = await start({ RATE_LIMIT_BURST: '100000' })
+    const quire = await start({ RATE_LIMIT_BURST: '100000', ...QUICK_DRAIN })
     const a = client(quire, 'compact/doc')
     await whenSynced(a, 'the writer to sync')
     // 3,000 separate edits (typing, with some deletions), well past the

@@ -21,6 +21,7 @@ import WebSocket from 'ws'
 import * as Y from 'yjs'
 import { startQuire, type QuireProcess } from '../harness/quire.js'
 import { connectClient, whenDoc, whenSynced, type TestClient } from './helpers/clients.js'
+import { UNPACED } from './helpers/env-presets.js'
 import { awarenessFrame, deleteSetUpdate, encodeAwareness, richDoc, encodeSyncStep1, encodeSyncStep2, encodeUpdate, QUERY_AWARENESS, varUint } from './helpers/frames.js'
 import { encodeAwarenessUpdate } from '../common/awareness.js'
 import { CLOSE } from '../common/close-codes.js'
@@ -46,7 +47,8 @@ let b: TestClient
 const bystanderCloses: string[] = []
 
 beforeAll(async () => {
-  quire = await startQuire()
+  // Thousands of short connections from one address, as fast as they go: not what this test is about.
+  quire = await startQuire(UNPACED)
   a = connectClient(quire.wsUrl, 'fuzz/shared')
   b = connectClient(quire.wsUrl, 'fuzz/shared')
   for (const c of [a, b]) c.provider.on('connection-close', (e: { code: number, reason: string } | null) => bystanderCloses.push(`${e?.code} ${e?.reason}`))

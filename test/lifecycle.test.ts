@@ -10,6 +10,7 @@ import { join } from 'node:path'
 import * as Y from 'yjs'
 import { DocumentRegistry } from '../server/document/registry.js'
 import { FakePeer } from './helpers/fake-peer.js'
+import { QUICK_DRAIN, UNPACED } from './helpers/env-presets.js'
 import { LocalBus } from '../server/backend/bus.js'
 import { createMetrics } from '../server/ops/metrics.js'
 import { createLogger } from '../server/ops/log.js'
@@ -120,7 +121,7 @@ describe('failed loads', () => {
     const before = await level.load('broken')
     await level.close()
 
-    const quire = await startQuire({ DATA_DIR: dataDir })
+    const quire = await startQuire({ DATA_DIR: dataDir, ...QUICK_DRAIN })
     processes.push(quire)
     const c = connectClient(quire.wsUrl, 'broken')
     try {
@@ -205,7 +206,7 @@ describe('a real process', () => {
   it('1,000 connections over 100 documents come and go; loaded documents, live document objects and timers return to zero', { timeout: 90_000 }, async () => {
     // With tokens that expire, every connection holds an expiry timer too. One user holds
     // them all, and a round's vanished clients may still be counted when the next connects.
-    const quire = await startQuire({ AUTH_SECRET: TEST_SECRET, MAX_CONNECTIONS_PER_USER: '1000' })
+    const quire = await startQuire({ AUTH_SECRET: TEST_SECRET, MAX_CONNECTIONS_PER_USER: '1000', ...UNPACED })
     processes.push(quire)
     const token = await mintToken({ sub: 'leaky', allowedDocumentNames: ['leak/*'] }, { expiresAt: nowSeconds() + 3600 })
     const DOCS = 100

@@ -7,8 +7,10 @@ import WebSocket from 'ws'
 import * as Y from 'yjs'
 import type { QuireProcess } from '../harness/quire.js'
 import { fleet } from './helpers/fleet.js'
+import { QUICK_DRAIN } from './helpers/env-presets.js'
 import { connectClient, whenClosed, whenDoc, whenSynced, type TestClient } from './helpers/clients.js'
 import { openRaw } from './helpers/raw-socket.js'
+import { CLOSE, UNAVAILABLE_REASONS, reasonWithoutRetryAfter, retryAfterOf } from '../common/close-codes.js'
 import { openTcpWebSocket } from './helpers/raw-tcp.js'
 import { encodeUpdate, readServerFrame, textUpdate } from './helpers/frames.js'
 import { readMetrics } from './helpers/metrics.js'
@@ -81,7 +83,7 @@ describe('health, readiness, metrics, logs', () => {
 
 describe('graceful drain', () => {
   it('SIGTERM: everything persisted, clients closed with 1012, exit 0; what was seen or acknowledged survives the restart', async () => {
-    const q = await start()
+    const q = await start(QUICK_DRAIN)
     const a = client(q, 'ops/drain')
     const b = client(q, 'ops/drain')
     await Promise.all([whenSynced(a, 'client a to sync'), whenSynced(b, 'client b to sync')])
@@ -115,9 +117,53 @@ describe('graceful drain', () => {
     expect(c.text.toString()).toContain('acknowledged. ')
   })
 
+  it('with a grace and a spread: /readyz 503 at once while everyone is still served and newcomers are told when to come back; then 1012 in batches over the spread; exit 0', async () => {
+    const GRACE_MS = 1500
+    const SPREAD_MS = 1500
+    const q = await start({ DRAIN_GRACE_MS: String(GRACE_MS), DRAIN_SPREAD_MS: String(SPREAD_MS) })
+    const a = client(q, 'ops/paced')
+    const b = client(q, 'ops/paced')
+    await Promise.all([whenSynced(a, 'client a to sync'), whenSynced(b, 'client b to sync')])
+    const raws = await Promise.all(Array.from({ length: 30 }, (_, i) => openRaw(`${q.wsUrl}/ops/paced-${i}`)))
+    const closedAt: number[] = []
+    const closes = raws.map((r, i) => r.whenClosed(`the drain to close raw client ${i}`).then((close) => { closedAt.push(performance.now()); return close }))
+    const aClosed = whenClosed(a, 'the drain to close client a')
+
+    const signalled = performance.now()
+    q.proc.kill('SIGTERM')
+    await waitFor(() => fetch(`${q.url}/readyz`).then((r) => r.status), (s) => s === 503, '/readyz to answer 503 once draining')
+    expect((await fetch(`${q.url}/healthz`)).status).toBe(200)
+    expect((await readMetrics(q.url)).get('quire_draining')).toBe(1)
+    // Those connected are served as before.
+    a.text.insert(0, 'during the grace')
+    await whenDoc(b.doc, () => b.text.toString() === 'during the grace', 'an edit made during the grace to reach the other client')
+    // A newcomer is refused and told to come back once the grace is over.
+    const late = await openRaw(`${q.wsUrl}/ops/paced`)
+    const refusal = await late.whenClosed('a newcomer to be refused while draining')
+    expect(refusal.code).toBe(CLOSE.unavailable)
+    expect(reasonWithoutRetryAfter(refusal.reason)).toBe(UNAVAILABLE_REASONS.draining)
+    expect(retryAfterOf(refusal.reason)).toBeGreaterThan(0)
+    expect(retryAfterOf(refusal.reason)).toBeLessThanOrEqual(GRACE_MS)
+
+    for (const close of await Promise.all(closes)) expect(close.code).toBe(CLOSE.restarting)
+    expect((await aClosed).code).toBe(CLOSE.restarting)
+    const first = Math.min(...closedAt) - signalled
+    const spread = Math.max(...closedAt) - Math.min(...closedAt)
+    console.log(`paced drain: first 1012 after ${Math.round(first)} ms, closes spread over ${Math.round(spread)} ms (grace ${GRACE_MS}, spread ${SPREAD_MS})`)
+    expect(first).toBeGreaterThanOrEqual(GRACE_MS * 0.9)
+    expect(spread).toBeGreaterThanOrEqual(SPREAD_MS * 0.5)
+    expect(await within(q.exited, 15_000, 'the process to exit')).toBe(0)
+    forget(q)
+    a.destroy()
+    b.destroy()
+    const again = await start(q.env)
+    const c = client(again, 'ops/paced')
+    await whenDoc(c.doc, () => c.text.toString() === 'during the grace', 'the edit made during the grace to survive the restart')
+  })
+
   for (const signals of [['SIGTERM', 'SIGTERM'], ['SIGINT', 'SIGTERM'], ['SIGTERM', 'SIGINT', 'SIGTERM']] as NodeJS.Signals[][]) {
     it(`${signals.join(' + ')}: one drain, exit 0`, async () => {
-      const q = await start()
+      const q = await start(QUICK_DRAIN)
       const a = client(q, 'ops/signals')
       await whenSynced(a, 'a client to sync')
       a.text.insert(0, 'x')

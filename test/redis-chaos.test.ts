@@ -7,6 +7,7 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
 import { startQuire, type QuireProcess } from '../harness/quire.js'
 import { connectClient, whenDoc, whenSynced, whenAwareness, type TestClient } from './helpers/clients.js'
+import { QUICK_DRAIN } from './helpers/env-presets.js'
 import { DEADLINE_MS } from './helpers/wait.js'
 import { startRedis, type RedisProcess } from '../harness/redis.js'
 import { startTyping, whenConverged, whenStatus, type Typist } from './helpers/chaos.js'
@@ -166,7 +167,7 @@ describe('chaos with real processes', () => {
 
   it('starts while Redis is unreachable, says so, and serves once it comes', async () => {
     const port = await freePort()
-    const q = await startQuire({ REDIS_URL: `redis://127.0.0.1:${port}` })
+    const q = await startQuire({ REDIS_URL: `redis://127.0.0.1:${port}`, ...QUICK_DRAIN })
     quires.push(q)
     expect((await fetch(`${q.url}/healthz`)).status).toBe(200)
     expect((await fetch(`${q.url}/readyz`)).status).toBe(503)

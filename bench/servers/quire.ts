@@ -19,13 +19,23 @@ import { makeServer, type ServerUnderTest } from './server.js'
  * sustained per connection): see `rateLimitEnv`.
  */
 export function quireEnv (extra: Record<string, string>): Record<string, string> {
-  return { HOST: '127.0.0.1', LOG_LEVEL: 'warn', CLIENT_DIR: '', ...benchLimitsEnv(), ...extra }
+  // No load balancer in front: a stop (the cold-load restarts) drains at once rather than over the paced defaults.
+  return { HOST: '127.0.0.1', LOG_LEVEL: 'warn', CLIENT_DIR: '', DRAIN_GRACE_MS: '0', DRAIN_SPREAD_MS: '0', ...benchLimitsEnv(), ...extra }
 }
 
 /** The budgets the bench changes (shown in the report): its load is one client address at high rates. */
 export function benchLimitsEnv (): Record<string, string> {
-  // Every bench client connects from 127.0.0.1: the per-address budget (200 by default) would refuse most.
-  return { ...rateLimitEnv(), MAX_CONNECTIONS_PER_IP: '10000000' }
+  // Every bench client connects from 127.0.0.1: the per-address budget (200 by default) would refuse most,
+  // and the pace of new connections (per address and per instance) would stretch the connect phases.
+  const unlimited = '10000000'
+  return {
+    ...rateLimitEnv(),
+    MAX_CONNECTIONS_PER_IP: unlimited,
+    MAX_NEW_CONNECTIONS_PER_SECOND: unlimited,
+    MAX_NEW_CONNECTIONS_BURST: unlimited,
+    MAX_NEW_CONNECTIONS_PER_IP_PER_SECOND: unlimited,
+    MAX_NEW_CONNECTIONS_PER_IP_BURST: unlimited,
+  }
 }
 
 /** Highest message rate one bench connection sends (saturation's last step). */

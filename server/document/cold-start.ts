@@ -43,7 +43,12 @@ export class ColdStart {
   private readonly owed = new Set<Peer>()
   private timer: TrackedTimer | null = null
   private deferrals = 0
-  private singleFrame: Uint8Array | null = null
+  /**
+   * The answer's frames, encoded for the first joiner and sent as they are
+   * to every later one: a burst of joiners of a big cold document costs one
+   * encoding (a copy of the stored bytes), not one per joiner.
+   */
+  private frames: Uint8Array[] | null = null
 
   constructor (stored: Uint8Array[], private readonly deps: ColdStartDeps) {
     this.stored = stored
@@ -58,13 +63,7 @@ export class ColdStart {
    * must come after it has everything.
    */
   answer (peer: Peer): void {
-    const updates = this.stored!
-    if (updates.length <= 1) {
-      peer.send(this.singleFrame ??= encodeSyncStep2(updates[0] ?? EMPTY_UPDATE))
-    } else {
-      for (let i = 0; i < updates.length - 1; i++) peer.send(encodeUpdate(updates[i]))
-      peer.send(encodeSyncStep2(updates[updates.length - 1]))
-    }
+    for (const frame of this.frames ??= answerFrames(this.stored!)) peer.send(frame)
     this.scheduleWarmUp()
   }
 
@@ -96,7 +95,7 @@ export class ColdStart {
       throw err
     }
     this.stored = null
-    this.singleFrame = null
+    this.frames = null
     if (this.owed.size > 0) {
       const step1 = encodeSyncStep1(Y.encodeStateVector(ydoc))
       for (const peer of this.owed) peer.send(step1)
@@ -110,7 +109,7 @@ export class ColdStart {
     this.timer = null
     this.owed.clear()
     this.stored = null
-    this.singleFrame = null
+    this.frames = null
   }
 
   /** Warm up soon, once the stored bytes have left (see WARM_UP_DELAY_MS). */
@@ -125,4 +124,10 @@ export class ColdStart {
       this.deps.warmUp()
     }, WARM_UP_DELAY_MS)
   }
+}
+
+/** Every stored entry but the last as a sync update, the last as sync step 2 (see `answer`). */
+function answerFrames (updates: Uint8Array[]): Uint8Array[] {
+  if (updates.length === 0) return [encodeSyncStep2(EMPTY_UPDATE)]
+  return updates.map((update, i) => i < updates.length - 1 ? encodeUpdate(update) : encodeSyncStep2(update))
 }

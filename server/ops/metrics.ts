@@ -26,6 +26,10 @@ export const LIMIT = {
   connectionsPerIp: 'connections_per_ip',
   /** MAX_CONNECTIONS_PER_USER (4429). */
   connectionsPerUser: 'connections_per_user',
+  /** MAX_NEW_CONNECTIONS_PER_SECOND / _BURST: the instance admits no more new connections now (4503 with a retry-after hint). */
+  newConnections: 'new_connections',
+  /** MAX_NEW_CONNECTIONS_PER_IP_PER_SECOND / _BURST: one address opens connections too fast (4503 with a retry-after hint). */
+  newConnectionsPerIp: 'new_connections_per_ip',
   /** MAX_PENDING_UPGRADES: upgrades not yet admitted or closing (HTTP 503). */
   pendingUpgrades: 'pending_upgrades',
   /** HEADERS_TIMEOUT_MS: a socket that never finished its request head (HTTP 408 or closed). */
@@ -101,6 +105,8 @@ export function createMetrics () {
     registry,
     traffic,
     connections: new Gauge({ name: 'quire_connections', help: 'Open WebSocket connections', registers: [registry] }),
+    connectionsAccepted: new Counter({ name: 'quire_connections_accepted_total', help: 'WebSocket connections admitted (the rate MAX_NEW_CONNECTIONS_PER_SECOND bounds)', registers: [registry] }),
+    draining: new Gauge({ name: 'quire_draining', help: '1 from SIGTERM on (/readyz answers 503), else 0', registers: [registry] }),
     documentsLoaded: new Gauge({ name: 'quire_documents_loaded', help: 'Documents loaded in memory', registers: [registry] }),
     documentsAlive: new Gauge({ name: 'quire_documents_alive', help: 'Document objects created minus destroyed: equals quire_documents_loaded unless one leaked out of the registry', registers: [registry] }),
     timersActive: new Gauge({ name: 'quire_timers_active', help: 'Per-document and per-connection timers pending (presence flush, write retry, token expiry)', registers: [registry] }),

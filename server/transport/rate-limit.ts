@@ -1,9 +1,9 @@
 /** Token bucket: `perSecond` sustained, `burst` at once. */
 export class RateLimiter {
   private tokens: number
-  private last = performance.now()
 
-  constructor (private readonly perSecond: number, private readonly burst: number) {
+  /** `now`: the clock's reading at creation (performance.now() unless a caller keeps its own). */
+  constructor (private readonly perSecond: number, private readonly burst: number, private last = performance.now()) {
     this.tokens = burst
   }
 
@@ -22,7 +22,20 @@ export class RateLimiter {
     return this.tokens >= 0
   }
 
+  /** Milliseconds until a token is there to take (0: now). */
+  msUntilToken (now = performance.now()): number {
+    this.refill(now)
+    return this.tokens >= 1 ? 0 : (1 - this.tokens) * 1000 / this.perSecond
+  }
+
+  /** Whether the bucket is full again: it then remembers nothing a fresh one would not. */
+  isFull (now = performance.now()): boolean {
+    this.refill(now)
+    return this.tokens >= this.burst
+  }
+
   private refill (now: number): void {
+    if (now <= this.last) return
     this.tokens = Math.min(this.burst, this.tokens + (now - this.last) * this.perSecond / 1000)
     this.last = now
   }

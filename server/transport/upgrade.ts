@@ -7,7 +7,10 @@
  *
  * Budgets (docs/configuration.md, "Limits"), checked in this order:
  *   MAX_PENDING_UPGRADES     upgrades not yet admitted: HTTP 503, no handshake
- *   MAX_CONNECTIONS          4503 "instance full"
+ *   (draining)               4503 "instance draining; retry-after=…"
+ *   MAX_NEW_CONNECTIONS_PER_IP_PER_SECOND  4503 "too many new connections from this address; retry-after=…"
+ *   MAX_NEW_CONNECTIONS_PER_SECOND         4503 "instance busy; retry-after=…"
+ *   MAX_CONNECTIONS          4503 "instance full; retry-after=…"
  *   MAX_CONNECTIONS_PER_IP   4429 "too many connections from this address"
  *   (token)                  4401 / 4403
  *   MAX_CONNECTIONS_PER_USER 4429 "too many connections for this user" (with AUTH_SECRET)
@@ -21,7 +24,8 @@ import { AuthError, type Authenticator, type Identity } from '../auth/token.js'
 import { Connection, type ConnectionLimits } from './connection.js'
 import { QuireSocket } from './socket.js'
 import { Admission, type AdmissionLimits } from './admission.js'
-import { CLOSE, RATE_LIMIT_REASONS } from '../../common/close-codes.js'
+import { ConnectionRate, type ConnectionRateLimits } from './connection-rate.js'
+import { CLOSE, RATE_LIMIT_REASONS, UNAVAILABLE_REASONS, withRetryAfter } from '../../common/close-codes.js'
 import type { DocumentRegistry } from '../document/registry.js'
 import { LIMIT, type Metrics } from '../ops/metrics.js'
 import type { Logger } from '../ops/log.js'
@@ -33,6 +37,12 @@ import type { Logger } from '../ops/log.js'
  * queued for it, that long.
  */
 export const CLOSE_GRACE_MS = 1000
+
+/** The hint a client refused because the instance is full gets: connections come and go slowly. */
+export const FULL_RETRY_AFTER_MS = 5_000
+
+/** A drain closes connections in batches this far apart (closeSpread). */
+export const DRAIN_BATCH_MS = 100
 
 /** The answer to an upgrade beyond MAX_PENDING_UPGRADES: no handshake, the socket is dropped at once. */
 const PENDING_FULL_BODY = 'too many pending upgrades\n'
@@ -47,6 +57,8 @@ export interface UpgradeDeps {
   maxMessageBytes: number
   maxConnections: number
   admission: AdmissionLimits
+  /** The pace of new connections (connection-rate.ts). */
+  connectionRate: ConnectionRateLimits
   connection: ConnectionLimits
   /** MAX_INSTANCE_BACKLOG_BYTES */
   maxInstanceBacklogBytes: number
@@ -63,7 +75,9 @@ export class SyncEndpoint {
   readonly connections = new Set<Connection>()
   private readonly wss: WebSocketServer
   private readonly admission: Admission
-  private accepting = true
+  private readonly rate: ConnectionRate
+  /** While draining: the hint refused clients get (ms); null while accepting. */
+  private drainingHint: (() => number) | null = null
 
   constructor (private readonly deps: UpgradeDeps) {
     // closeTimeout is ws's (8.23+), not yet in its type definitions.
@@ -76,10 +90,11 @@ export class SyncEndpoint {
     }
     this.wss = new WebSocketServer(options)
     this.admission = new Admission(deps.admission, deps.metrics)
+    this.rate = new ConnectionRate(deps.connectionRate)
   }
 
-  /** Stop admitting connections (draining); new ones get 4503. */
-  stopAccepting (): void { this.accepting = false }
+  /** Stop admitting connections (draining); new ones get 4503 with the hint `retryAfterMs()` gives. */
+  stopAccepting (retryAfterMs: () => number = () => 0): void { this.drainingHint = retryAfterMs }
 
   handleUpgrade (req: IncomingMessage, socket: Duplex, head: Buffer): void {
     socket.on('error', () => socket.destroy())
@@ -104,9 +119,17 @@ export class SyncEndpoint {
     if (foreign !== null) return this.refuse(req, socket, head, CLOSE.forbidden, foreign.reason)
     const docName = docNameFromPath(req.url ?? '/')
     if (docName === null) return this.refuse(req, socket, head, CLOSE.badRequest, 'invalid document name')
-    if (!this.accepting) return this.refuse(req, socket, head, CLOSE.unavailable, 'instance draining')
-    if (this.full()) return this.refuse(req, socket, head, CLOSE.unavailable, 'instance full', LIMIT.connections)
-    if (!this.admission.holdAddress(socket, this.deps.clientAddress(req))) {
+    if (this.drainingHint !== null) return this.refuse(req, socket, head, CLOSE.unavailable, withRetryAfter(UNAVAILABLE_REASONS.draining, this.drainingHint()))
+    const address = this.deps.clientAddress(req)
+    const pace = this.rate.admit(address)
+    if (!pace.admitted) {
+      const [reason, limit] = pace.limit === 'address'
+        ? [UNAVAILABLE_REASONS.addressBusy, LIMIT.newConnectionsPerIp]
+        : [UNAVAILABLE_REASONS.busy, LIMIT.newConnections]
+      return this.refuse(req, socket, head, CLOSE.unavailable, withRetryAfter(reason, pace.retryAfterMs), limit)
+    }
+    if (this.full()) return this.refuseFull(req, socket, head)
+    if (!this.admission.holdAddress(socket, address)) {
       return this.refuse(req, socket, head, CLOSE.rateLimited, RATE_LIMIT_REASONS.connectionsPerAddress, LIMIT.connectionsPerIp)
     }
     const header = req.headers.authorization
@@ -120,7 +143,7 @@ export class SyncEndpoint {
     }
     if (socket.destroyed) return
     // Others may have been admitted while the token was checked.
-    if (this.full()) return this.refuse(req, socket, head, CLOSE.unavailable, 'instance full', LIMIT.connections)
+    if (this.full()) return this.refuseFull(req, socket, head)
     // In open mode everyone is "anonymous": only the per-address budget applies.
     const perUser = !this.deps.auth.open
     if (perUser && this.admission.userFull(identity.userId)) {
@@ -134,6 +157,10 @@ export class SyncEndpoint {
   }
 
   private full (): boolean { return this.connections.size >= this.deps.maxConnections }
+
+  private refuseFull (req: IncomingMessage, socket: Duplex, head: Buffer): void {
+    this.refuse(req, socket, head, CLOSE.unavailable, withRetryAfter(UNAVAILABLE_REASONS.full, FULL_RETRY_AFTER_MS), LIMIT.connections)
+  }
 
   private accept (ws: QuireSocket, identity: Identity, docName: string, wantsAcks: boolean, perUser: boolean): void {
     const { registry, metrics, log } = this.deps
@@ -149,6 +176,7 @@ export class SyncEndpoint {
     })
     this.connections.add(conn)
     metrics.connections.set(this.connections.size)
+    metrics.connectionsAccepted.inc()
     registry.acquire(docName).then((doc) => {
       if (conn.isClosed) registry.release(doc)
       else conn.attach(doc)
@@ -189,9 +217,27 @@ export class SyncEndpoint {
     return total
   }
 
-  /** Close every connection with `code`. */
-  closeAll (code: number, reason: string): void {
-    for (const conn of [...this.connections]) conn.close(code, reason)
+  /** Forget the pace of addresses that have been quiet (the housekeeping tick). */
+  sweepRates (): void { this.rate.sweep() }
+
+  /**
+   * Close every connection with `code` (a drain), in batches DRAIN_BATCH_MS
+   * apart spread over `spreadMs`, so that the clients do not all land on
+   * the other instances at once. Connections are taken in document order,
+   * so a document's clients mostly go in one batch and move together; each
+   * batch's documents are durable before its clients are told to go.
+   * `wait(ms)` pauses between batches (a counted timer).
+   */
+  async closeSpread (code: number, reason: string, spreadMs: number, wait: (ms: number) => Promise<void>): Promise<void> {
+    const order = [...this.connections].sort((a, b) => a.opts.docName < b.opts.docName ? -1 : a.opts.docName > b.opts.docName ? 1 : 0)
+    const batches = Math.max(1, Math.min(order.length, Math.floor(spreadMs / DRAIN_BATCH_MS)))
+    for (let i = 0; i < batches; i++) {
+      if (i > 0) await wait(spreadMs / batches)
+      const batch = order.slice(Math.floor(i * order.length / batches), Math.floor((i + 1) * order.length / batches))
+      const docs = new Set(batch.map((c) => c.document).filter((d) => d !== null))
+      await Promise.all([...docs].map((d) => d.whenDurable()))
+      for (const conn of batch) conn.close(code, reason)
+    }
   }
 
   /**

@@ -8,10 +8,11 @@ import * as Y from 'yjs'
 import WS from 'ws'
 import { SignJWT } from 'jose'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { FOREIGN_TOKEN, QuireProvider, type ProviderEvents, type QuireProviderOptions } from '../../client/src/provider/quire-provider.js'
+import { FOREIGN_TOKEN, QuireProvider, type CloseInfo, type ProviderEvents, type QuireProviderOptions } from '../../client/src/provider/quire-provider.js'
 import { startQuire, type QuireProcess } from '../../harness/quire.js'
 import { connectClient, whenAwareness, whenDoc, whenSynced, type TestClient } from '../helpers/clients.js'
-import { DEADLINE_MS, waitOn } from '../helpers/wait.js'
+import { DEADLINE_MS, waitOn, within } from '../helpers/wait.js'
+import { CLOSE, retryAfterOf } from '../../common/close-codes.js'
 
 const SECRET = 'provider-test-secret-0123456789'
 let open: QuireProcess
@@ -142,6 +143,27 @@ describe('QuireProvider', () => {
       wake()
       await when(p, 'status', () => p.status === 'connected', 'the provider to reconnect on the page event (its backoff is 10 minutes)')
     }
+  })
+
+  it('waits at least a server\'s retry-after hint before reconnecting, however short its own backoff', async () => {
+    // One new connection a second: the stock client takes it, the provider is told when to come back.
+    const server = await startQuire({ MAX_NEW_CONNECTIONS_PER_SECOND: '1', MAX_NEW_CONNECTIONS_BURST: '1' })
+    cleanup.push(() => { void server.kill() })
+    await whenSynced(stock(server, 'provider/hint'), 'a stock client to take the one connection the budget has')
+    const p = provider(server, 'provider/hint', { backoff: { baseMs: 1, maxMs: 1 }, connect: false })
+    const closed = new Promise<CloseInfo & { at: number, sockets: number }>((resolve) => {
+      p.once('connection-close', (info) => resolve({ ...info, at: performance.now(), sockets }))
+    })
+    p.connect()
+    const refusal = await within(closed, DEADLINE_MS, 'the provider to be refused')
+    const hint = retryAfterOf(refusal.reason)
+    expect(refusal.code).toBe(CLOSE.unavailable)
+    expect(hint).toBeGreaterThan(0)
+    await when(p, 'synced', () => p.synced, 'the provider to sync once it came back', 10_000)
+    const waited = performance.now() - refusal.at
+    expect(waited).toBeGreaterThanOrEqual(hint!)
+    // One attempt after the refusal, not a volley of 1 ms retries.
+    expect(sockets - refusal.sockets).toBe(1)
   })
 
   it('fetches a fresh token before the current one expires', async () => {

@@ -7,7 +7,8 @@
  *   change is durable on the server (`saved`);
  * - reconnects with capped exponential backoff and full jitter, reset only
  *   after a connection that synced; at once when the browser comes back
- *   online or a hidden tab becomes visible;
+ *   online or a hidden tab becomes visible; never sooner than a server's
+ *   retry-after hint (retry-after.ts);
  * - asks a token callback on every (re)connect and again before the token
  *   expires, so a long session never meets its 4401;
  * - stops for good on a 44xx close and says why (`stoppedBy`, `stopped`);
@@ -40,6 +41,7 @@ import { identityOf, identityOfSub, localKeys, type LocalIdentity, type LocalKey
 import { LocalCopy } from './local-copy.js'
 import { SIGNED_OUT, signOutIdentity } from './sign-out.js'
 import { toWebSocketBase } from './server-url.js'
+import { RetryAfter } from './retry-after.js'
 
 export type ConnectionStatus = 'connecting' | 'connected' | 'offline'
 export type Access = 'write' | 'read'
@@ -159,6 +161,7 @@ export class QuireProvider extends ObservableV2<ProviderEvents> {
   private refreshTimer: ReturnType<typeof setTimeout> | null = null
   private checkTimer: ReturnType<typeof setInterval> | null = null
   private hiddenState: Record<string, unknown> | null = null
+  private readonly retryAfter = new RetryAfter()
   private readonly unlisten: Array<() => void> = []
 
   constructor (opts: QuireProviderOptions) {
@@ -412,6 +415,7 @@ export class QuireProvider extends ObservableV2<ProviderEvents> {
 
   private closed (code: number, reason: string, replacing = false): void {
     this.ws = null
+    this.retryAfter.closed(reason)
     this.opened = false
     this.clearTimer('refreshTimer')
     if (this.checkTimer) clearInterval(this.checkTimer)
@@ -461,7 +465,7 @@ export class QuireProvider extends ObservableV2<ProviderEvents> {
   private scheduleReconnect (): void {
     this.clearTimer('reconnectTimer')
     if (!this.shouldConnect || browserOffline()) return
-    const delay = backoffDelay(this.attempt++, this.backoff)
+    const delay = this.retryAfter.delay(backoffDelay(this.attempt++, this.backoff))
     this.reconnectTimer = setTimeout(() => {
       this.reconnectTimer = null
       this.open()
@@ -471,6 +475,11 @@ export class QuireProvider extends ObservableV2<ProviderEvents> {
   /** Reconnect now if we are waiting to (back online, tab visible again). */
   private reconnectNow (): void {
     if (!this.shouldConnect || this.ws !== null || this.opening) return
+    // The server asked for a pause: keep to it (the pending timer does, or a new one).
+    if (this.retryAfter.waiting) {
+      if (this.reconnectTimer === null) this.scheduleReconnect()
+      return
+    }
     this.open()
   }
 
