@@ -15,6 +15,10 @@ export interface TrafficCounts {
   messagesIn: Map<string, number>
 }
 
+/** What carries a connection (docs/protocol.md): a WebSocket, or the fallback stream (HTTP). */
+export type Transport = 'websocket' | 'stream'
+export const TRANSPORTS: readonly Transport[] = ['websocket', 'stream']
+
 /**
  * The budgets whose refusals `quire_limit_refusals_total` counts, by its
  * `limit` label (docs/configuration.md, "Limits"). Each is zero from the start.
@@ -48,6 +52,8 @@ export const LIMIT = {
   awarenessStateBytes: 'awareness_state_bytes',
   /** MAX_PRESENCE_PER_DOCUMENT: too many people in one document (4503). */
   presencePerDocument: 'presence_per_document',
+  /** One POST at a time per stream session (the fallback transport): a second one meanwhile gets HTTP 409. */
+  streamPostsInFlight: 'stream_posts_in_flight',
 } as const
 
 export type Limit = typeof LIMIT[keyof typeof LIMIT]
@@ -84,7 +90,10 @@ export function createMetrics () {
   const m = {
     registry,
     traffic,
-    connections: new Gauge({ name: 'quire_connections', help: 'Open WebSocket connections', registers: [registry] }),
+    connections: new Gauge({ name: 'quire_connections', help: 'Open connections, every transport', registers: [registry] }),
+    connectionsByTransport: new Gauge({ name: 'quire_connections_by_transport', help: 'Open connections by transport: websocket, or stream (the HTTP fallback)', labelNames: ['transport'], registers: [registry] }),
+    closesByTransport: new Counter({ name: 'quire_connection_closes_by_transport_total', help: 'Connections closed by the server, by transport and close code', labelNames: ['transport', 'code'], registers: [registry] }),
+    streamUnknownSessions: new Counter({ name: 'quire_stream_unknown_sessions_total', help: 'POSTs of the stream transport for a session this instance does not hold (HTTP 404)', registers: [registry] }),
     documentsLoaded: new Gauge({ name: 'quire_documents_loaded', help: 'Documents loaded in memory', registers: [registry] }),
     documentsAlive: new Gauge({ name: 'quire_documents_alive', help: 'Document objects created minus destroyed: equals quire_documents_loaded unless one leaked out of the registry', registers: [registry] }),
     timersActive: new Gauge({ name: 'quire_timers_active', help: 'Per-document and per-connection timers pending (presence flush, write retry, token expiry)', registers: [registry] }),
@@ -102,7 +111,15 @@ export function createMetrics () {
     sendBacklog: new Gauge({ name: 'quire_send_backlog_bytes', help: 'Bytes sent to all connections but not yet handed to the network, at the last housekeeping tick', registers: [registry] }),
   }
   for (const limit of Object.values(LIMIT)) m.refusals.inc({ limit }, 0)
-  return m
+  for (const transport of TRANSPORTS) m.connectionsByTransport.set({ transport }, 0)
+  return {
+    ...m,
+    /** Count a close the server makes (a refusal included), in both close counters. */
+    countClose (transport: Transport, code: number): void {
+      m.closes.inc({ code: String(code) })
+      m.closesByTransport.inc({ transport, code: String(code) })
+    },
+  }
 }
 
 export type Metrics = ReturnType<typeof createMetrics>
