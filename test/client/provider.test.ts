@@ -174,7 +174,7 @@ describe('QuireProvider', () => {
     expect(info.code).toBe(4403)
     expect(info.reason).toMatch(/does not cover/)
     expect(p.status).toBe('offline')
-    expect((p as unknown as { reconnectTimer: unknown }).reconnectTimer).toBeNull()
+    expect((p as unknown as { link: { reconnectTimer: unknown } }).link.reconnectTimer).toBeNull()
     expect(sockets - before).toBe(1)
   })
 

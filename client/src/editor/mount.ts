@@ -127,6 +127,7 @@ export function mountEditor (element: HTMLElement, options: MountEditorOptions):
     const hidden = provider.cleared !== null || (provider.stoppedBy !== null && locksEditor(provider.stoppedBy.code))
     return {
       status: provider.status,
+      transport: provider.transport,
       saved: provider.saved,
       synced: provider.synced,
       access: provider.access,
@@ -156,7 +157,7 @@ export function mountEditor (element: HTMLElement, options: MountEditorOptions):
     if (locksEditor(info.code)) refused = info
     statusChanged()
   })
-  for (const event of ['status', 'saved', 'synced', 'access', 'stopped', 'cleared'] as const) provider.on(event, statusChanged)
+  for (const event of ['status', 'transport', 'saved', 'synced', 'access', 'stopped', 'cleared'] as const) provider.on(event, statusChanged)
   provider.on('token-user', () => applyUser({}))
   statusChanged()
   renderPeople()
@@ -213,7 +214,7 @@ function buildSkeleton (element: HTMLElement): Skeleton {
   root.innerHTML = `
     <div class="quire-header">
       <div class="quire-status" data-testid="connection-status" data-status="connecting" data-saved="true" role="status">
-        <span class="quire-status-dot" aria-hidden="true"></span><span class="quire-status-label">Connecting…</span>
+        <span class="quire-status-dot" aria-hidden="true"></span><span class="quire-status-label">Connecting…</span><span class="quire-status-hint" hidden></span>
       </div>
       <div class="quire-typing" data-testid="typing-indicator" aria-live="polite"></div>
       <ul class="quire-presence" data-testid="presence-list" aria-label="People in this document"></ul>
