@@ -43,6 +43,8 @@ export interface MountEditorOptions {
   offline?: boolean
   /** Sync with other tabs of the browser (the same person) directly (default true). */
   crossTab?: boolean
+  /** Where WebSockets are refused, connect over the HTTP stream instead (default true; docs/editor.md, "Connection"). */
+  fallback?: boolean
   /** Text shown in an empty document. */
   placeholder?: string
   /** Focus the editor once mounted (default false). */
@@ -84,6 +86,7 @@ export function mountEditor (element: HTMLElement, options: MountEditorOptions):
     identity: options.identity,
     offline: options.offline !== false,
     crossTab: options.crossTab,
+    fallback: options.fallback,
   })
   // With a token, who we are is the token's: the server shows others nothing else.
   let user = normalizeUser({ ...options.user, ...userFromToken(provider.tokenUser) })
