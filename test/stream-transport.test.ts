@@ -22,7 +22,7 @@ import { waitFor } from './helpers/wait.js'
 /** Low enough to watch keep-alives within a test. */
 const KEEPALIVE_MS = 300
 
-const { start, stopAll } = fleet()
+const { start, stop, stopAll } = fleet()
 const stock: Array<{ destroy (): void }> = []
 let quire: QuireProcess
 let secured: QuireProcess
@@ -231,6 +231,19 @@ describe('refusals and closes', () => {
     await own.next(isType('sync-step1'), 'the server\'s own page to join')
     const foreign = await fetch(`${quire.url}/sync/stream/origin?session=${own.session!.session}`, { method: 'POST', body: '', headers: { origin: 'http://evil.example' } })
     expect(foreign.status).toBe(403)
+  })
+})
+
+describe('draining', () => {
+  it('a graceful restart ends the stream with 1012, once what it sent is durable', async () => {
+    const q = await start()
+    const s = await stream(q, 'stream/drain')
+    await s.next(isType('sync-step1'), 'the server\'s step 1')
+    expect((await s.post([encodeUpdate(textUpdate('kept'))])).status).toBe(204)
+    await s.until(acked(s, 1), 'the ack')
+    expect(await stop(q, 'SIGTERM')).toBe(0)
+    expect(await s.whenClosed('the close event of the drain')).toEqual({ code: 1012, reason: 'server restarting' })
+    await s.whenEnded('the stream to end')
   })
 })
 

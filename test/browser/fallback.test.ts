@@ -5,16 +5,27 @@
  * HTTP, the editor connects over the HTTP stream, edits with a user on a
  * WebSocket, and says which transport it uses. When the proxy starts letting
  * upgrades through, the editor moves back to a WebSocket by itself, and no
- * edit is lost on the way.
+ * edit is lost on the way. Embedded in another origin's page, the stream
+ * works too (its requests carry CORS answers, and need no preflight).
  */
 import { afterAll, describe, expect, it } from 'vitest'
-import { browserSuite, docText, serverText, typeAtEnd, waitForText, waitStatus, watchErrors, type User } from './harness.js'
+import { browserSuite, docText, hostSite, serverText, typeAtEnd, waitForText, waitStatus, watchErrors, type HostSite, type User } from './harness.js'
 import { startUpgradeProxy, type UpgradeProxy } from '../helpers/upgrade-proxy.js'
+import { freePort } from '../../harness/ports.js'
 import { waitFor } from '../helpers/wait.js'
 
-const suite = browserSuite()
+// Another origin ("localhost", another port) whose pages may use Quire.
+const hostPort = await freePort()
+const suite = browserSuite({ ALLOWED_ORIGINS: `http://localhost:${hostPort}` })
 let proxy: UpgradeProxy | undefined
-afterAll(async () => { await proxy?.close() })
+let host: HostSite | undefined
+afterAll(async () => {
+  await proxy?.close()
+  await host?.close()
+})
+
+/** An init script: a browser without WebSockets. */
+const noWebSocket = (): void => { delete (window as { WebSocket?: unknown }).WebSocket }
 
 const STATUS = '[data-testid="connection-status"]'
 
@@ -41,7 +52,7 @@ describe('the HTTP fallback in the browser', () => {
   it('with no WebSocket in the page: connects over the stream and edits with a WebSocket user', async () => {
     const doc = 'fallback/no-websocket'
     const [bob, alice] = await Promise.all([
-      openWith(`${suite.quire.url}/d/${doc}?name=Bob`, () => { delete (window as { WebSocket?: unknown }).WebSocket }),
+      openWith(`${suite.quire.url}/d/${doc}?name=Bob`, noWebSocket),
       openWith(`${suite.quire.url}/d/${doc}?name=Alice`),
     ])
     await Promise.all([waitTransport(bob, 'stream'), waitTransport(alice, 'websocket')])
@@ -96,5 +107,24 @@ describe('the HTTP fallback in the browser', () => {
     expect(await docText(carolEditor)).toBe(expected)
     expect(await docText(danEditor)).toBe(expected)
     await waitFor(() => serverText(suite.quire.url, doc), (text) => text === expected, 'the server to hold every edit')
+  })
+
+  it('embedded in another origin\'s page with no WebSocket: the stream, across origins', async () => {
+    const doc = 'fallback/embedded'
+    host = await hostSite(hostPort, () => `<!doctype html><html><head><meta charset="utf-8"><title>Elsewhere</title></head><body>
+      <quire-editor server="${suite.quire.wsUrl}" doc="${doc}" user-name="Erin" style="height: 300px"></quire-editor>
+      <script type="module">import '${suite.quire.url}/embed.js'</script></body></html>`)
+    const [site, frank] = await Promise.all([
+      openWith(`${host.origin}/`, noWebSocket),
+      openWith(`${suite.quire.url}/d/${doc}?name=Frank`),
+    ])
+    await site.page.locator(`quire-editor ${STATUS}[data-status="connected"][data-transport="stream"]`).waitFor()
+    await waitTransport(frank, 'websocket')
+    const erinEditor = site.page.locator('quire-editor .ProseMirror')
+    await typeAtEnd(site.page, erinEditor, 'Erin, embedded, over HTTP.')
+    await waitForText(frank.page.locator('.ProseMirror'), 'Erin, embedded, over HTTP.')
+    await typeAtEnd(frank.page, frank.page.locator('.ProseMirror'), ' Frank answers.')
+    await waitForText(erinEditor, 'Erin, embedded, over HTTP. Frank answers.')
+    await site.page.locator(`quire-editor ${STATUS}[data-saved="true"]`).waitFor()
   })
 })

@@ -57,6 +57,11 @@ export class Connector {
     this.preferred = 'websocket'
   }
 
+  /** An attempt got no answer in time (the link gave up on it): the next one starts with a WebSocket again, if there are any. */
+  attemptTimedOut (): void {
+    if (this.opts.WebSocket) this.preferred = 'websocket'
+  }
+
   /** @internal The WebSocket of a `FallbackAttempt`. */
   webSocket (target: TransportTarget, handlers: TransportHandlers): WebSocketTransport {
     return new WebSocketTransport(this.opts.WebSocket!, target.webSocketUrl, handlers)

@@ -251,7 +251,9 @@ export class Link {
   private checkLiveness (): void {
     if (!this.transport) return
     const limit = this.opened ? this.opts.livenessTimeoutMs : this.opts.connectTimeoutMs
-    if (Date.now() - this.lastHeardAt > limit) this.abandon(ABNORMAL_CLOSURE, this.opened ? 'server silent' : 'connect timeout')
+    if (Date.now() - this.lastHeardAt <= limit) return
+    if (!this.opened) this.opts.connector.attemptTimedOut()
+    this.abandon(ABNORMAL_CLOSURE, this.opened ? 'server silent' : 'connect timeout')
   }
 
   /** With a token callback, swap the connection for one with a fresh token before this one expires. */

@@ -54,6 +54,8 @@ export class StreamTransport implements Transport {
     try {
       const res = await this.fetchImpl(this.url, { headers: { accept: 'text/event-stream' }, cache: 'no-store', signal: this.aborter.signal })
       if (!res.ok || res.body === null) return this.end(ABNORMAL_CLOSURE, `stream answered ${res.status}`)
+      // A proxy's own page (a sign-in form, say) is not the server's stream.
+      if (!res.headers.get('content-type')?.startsWith('text/event-stream')) return this.end(ABNORMAL_CLOSURE, 'not an event stream')
       body = res.body.getReader()
     } catch {
       return this.end(ABNORMAL_CLOSURE, 'stream failed')
