@@ -20,8 +20,8 @@ import { join } from 'node:path'
 import { createServer } from 'node:net'
 import * as Y from 'yjs'
 import WebSocket from 'ws'
-import * as encoding from 'lib0/encoding'
 import * as decoding from 'lib0/decoding'
+import { encodeUpdate } from '../dist/common/messages.js'
 
 const EDITS = Number(process.argv[2] ?? 300)
 const TYPING_PER_SECOND = 20
@@ -50,19 +50,11 @@ const cpuMs = (pid) => {
   return (Number(f[11]) + Number(f[12])) * 10
 }
 
-function frame (type, sub, payload) {
-  const e = encoding.createEncoder()
-  encoding.writeVarUint(e, type)
-  if (sub !== null) encoding.writeVarUint(e, sub)
-  encoding.writeVarUint8Array(e, payload)
-  return encoding.toUint8Array(e)
-}
-
 /** The edits: one character each, with a marker a reader can find in the bytes. */
 function edits (n) {
   const d = new Y.Doc()
   const out = []
-  d.on('update', (u) => out.push(frame(0, 2, u)))
+  d.on('update', (u) => out.push(encodeUpdate(u)))
   for (let i = 0; i < n; i++) d.getText('t').insert(d.getText('t').length, `~${i}~`)
   return out
 }

@@ -9,11 +9,12 @@
 import * as Y from 'yjs'
 import WS from 'ws'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { QuireProvider, type ProviderEvents, type QuireProviderOptions, type TransportKind } from '../../client/src/provider/quire-provider.js'
+import { QuireProvider, type QuireProviderOptions, type TransportKind } from '../../client/src/provider/quire-provider.js'
 import { startQuire, type QuireProcess } from '../../harness/quire.js'
 import { connectClient, whenAwareness, whenDoc, whenSynced, type TestClient } from '../helpers/clients.js'
 import { startUpgradeProxy, type UpgradeProxy } from '../helpers/upgrade-proxy.js'
-import { DEADLINE_MS, waitFor, waitOn } from '../helpers/wait.js'
+import { waitFor, waitOn } from '../helpers/wait.js'
+import { whenProvider } from '../helpers/provider-events.js'
 import { readMetrics } from '../helpers/metrics.js'
 
 let quire: QuireProcess
@@ -45,15 +46,7 @@ function stock (doc: string): TestClient {
   return c
 }
 
-function when<T> (p: QuireProvider, name: keyof ProviderEvents, test: () => T | false | null | undefined, what: string, timeoutMs = DEADLINE_MS): Promise<T> {
-  return waitOn((on) => {
-    p.on(name, on)
-    return () => p.off(name, on)
-  }, () => {
-    const value = test()
-    return value === false || value === null ? undefined : value
-  }, what, timeoutMs)
-}
+const when = whenProvider
 
 /** Resolves once `holds` is true, re-checked every few milliseconds (for state that has no event here). */
 const polled = (holds: () => boolean, what: string): Promise<true> =>

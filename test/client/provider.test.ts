@@ -8,10 +8,10 @@ import * as Y from 'yjs'
 import WS from 'ws'
 import { SignJWT } from 'jose'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { FOREIGN_TOKEN, QuireProvider, type ProviderEvents, type QuireProviderOptions } from '../../client/src/provider/quire-provider.js'
+import { FOREIGN_TOKEN, QuireProvider, type QuireProviderOptions } from '../../client/src/provider/quire-provider.js'
 import { startQuire, type QuireProcess } from '../../harness/quire.js'
 import { connectClient, whenAwareness, whenDoc, whenSynced, type TestClient } from '../helpers/clients.js'
-import { DEADLINE_MS, waitOn } from '../helpers/wait.js'
+import { whenProvider } from '../helpers/provider-events.js'
 
 const SECRET = 'provider-test-secret-0123456789'
 let open: QuireProcess
@@ -53,16 +53,7 @@ function stock (server: QuireProcess, doc: string, token?: string): TestClient {
   return c
 }
 
-/** Resolves with the value of `test` once it is neither false, null nor undefined: at once, or on an event `name`. */
-function when<T> (p: QuireProvider, name: keyof ProviderEvents, test: () => T | false | null | undefined, what: string, timeoutMs = DEADLINE_MS): Promise<T> {
-  return waitOn((on) => {
-    p.on(name, on)
-    return () => p.off(name, on)
-  }, () => {
-    const value = test()
-    return value === false || value === null ? undefined : value
-  }, what, timeoutMs)
-}
+const when = whenProvider
 
 const sign = (claims: Record<string, unknown>, expiresInSeconds?: number): Promise<string> => {
   const jwt = new SignJWT(claims).setProtectedHeader({ alg: 'HS256' }).setSubject(typeof claims.sub === 'string' ? claims.sub : 'user-1')
