@@ -21,7 +21,8 @@ import { createServer } from 'node:net'
 import * as Y from 'yjs'
 import WebSocket from 'ws'
 import * as decoding from 'lib0/decoding'
-import { encodeUpdate } from '../dist/common/messages.js'
+import * as encoding from 'lib0/encoding'
+import * as syncProtocol from 'y-protocols/sync'
 
 const EDITS = Number(process.argv[2] ?? 300)
 const TYPING_PER_SECOND = 20
@@ -57,6 +58,14 @@ function edits (n) {
   d.on('update', (u) => out.push(encodeUpdate(u)))
   for (let i = 0; i < n; i++) d.getText('t').insert(d.getText('t').length, `~${i}~`)
   return out
+}
+
+/** A sync update message [0, 2, update] (scripts run on their own: they import nothing of Quire's). */
+const encodeUpdate = (update) => {
+  const e = encoding.createEncoder()
+  encoding.writeVarUint(e, 0)
+  syncProtocol.writeUpdate(e, update)
+  return encoding.toUint8Array(e)
 }
 
 const decode = (data) => {
