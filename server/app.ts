@@ -15,7 +15,7 @@ import { createBackend } from './backend/create.js'
 import type { Backend } from './backend/backend.js'
 import { DocumentRegistry } from './document/registry.js'
 import type { DocumentLimits } from './document/document.js'
-import { SyncEndpoint } from './transport/upgrade.js'
+import { SyncEndpoint } from './transport/endpoint.js'
 import { clientAddressOf } from './transport/client-address.js'
 import { enforceRequestDeadline, requestDeadlineOptions } from './transport/request-deadline.js'
 import { CLOSE, CLOSE_REASONS } from '../common/close-codes.js'
@@ -114,6 +114,7 @@ export async function createQuire (config: Config, log: Logger, backend?: Backen
     workBudget: { msPerSecond: config.WORK_BUDGET_MS_PER_SECOND, burstMs: config.WORK_BUDGET_BURST_MS },
     keepAliveMs: config.KEEPALIVE_MS,
     originRefusal: origins.refusal,
+    cors: origins.cors,
   })
   const serveStatic = createStaticHandler(
     config.CLIENT_DIR === undefined ? defaultClientDir() : config.CLIENT_DIR || null,
@@ -177,6 +178,8 @@ export async function createQuire (config: Config, log: Logger, backend?: Backen
       return text(res, ready ? 200 : 503, ready ? 'ready\n' : 'not ready\n')
     }
     if (pathname === '/metrics' && config.METRICS_PORT === undefined) return serveMetrics(req, res)
+    // The fallback transport (/sync/…) for clients whose network refuses WebSocket upgrades.
+    if (endpoint.handleRequest(req, res, pathname)) return
     if (pathname.startsWith('/api/')) {
       // Checked here, before the API itself: which pages may call it is not the API's business.
       const refused = origins.refusal(req)

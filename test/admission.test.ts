@@ -100,7 +100,8 @@ describe('the pace of new connections (MAX_NEW_CONNECTIONS_…)', () => {
     // Turns one sustained interval (500 ms) apart, the first within one.
     expect(late[0].hint).toBeGreaterThan(0)
     expect(late[0].hint).toBeLessThanOrEqual(500)
-    expect(late[1].hint! - late[0].hint!).toBeGreaterThanOrEqual(450)
+    // (less the time between the two refusals, which a loaded machine stretches)
+    expect(late[1].hint! - late[0].hint!).toBeGreaterThanOrEqual(250)
     // The instance's budget (6 at once) still has room for three others.
     const a = stock(q, 'admission/pace', { localAddress: '127.0.0.21' })
     const b = stock(q, 'admission/pace', { localAddress: '127.0.0.22' })

@@ -15,6 +15,10 @@ export interface TrafficCounts {
   messagesIn: Map<string, number>
 }
 
+/** What carries a connection (docs/protocol.md): a WebSocket, or the fallback stream (HTTP). */
+export type Transport = 'websocket' | 'stream'
+export const TRANSPORTS: readonly Transport[] = ['websocket', 'stream']
+
 /**
  * The budgets whose refusals `quire_limit_refusals_total` counts, by its
  * `limit` label (docs/configuration.md, "Limits"). Each is zero from the start.
@@ -68,6 +72,8 @@ export const LIMIT = {
   apiListPage: 'api_list_page',
   /** CONTENT_PARSE_TIMEOUT_MS: HTML, Markdown or JSON that took too long to parse (HTTP 413). */
   contentParseTime: 'content_parse_time',
+  /** One POST at a time per stream session (the fallback transport): a second one meanwhile gets HTTP 409. */
+  streamPostsInFlight: 'stream_posts_in_flight',
 } as const
 
 export type Limit = typeof LIMIT[keyof typeof LIMIT]
@@ -104,9 +110,12 @@ export function createMetrics () {
   const m = {
     registry,
     traffic,
-    connections: new Gauge({ name: 'quire_connections', help: 'Open WebSocket connections', registers: [registry] }),
-    connectionsAccepted: new Counter({ name: 'quire_connections_accepted_total', help: 'WebSocket connections admitted (the rate MAX_NEW_CONNECTIONS_PER_SECOND bounds)', registers: [registry] }),
+    connectionsAccepted: new Counter({ name: 'quire_connections_accepted_total', help: 'Connections admitted, every transport (the rate MAX_NEW_CONNECTIONS_PER_SECOND bounds)', registers: [registry] }),
     draining: new Gauge({ name: 'quire_draining', help: '1 from SIGTERM on (/readyz answers 503), else 0', registers: [registry] }),
+    connections: new Gauge({ name: 'quire_connections', help: 'Open connections, every transport', registers: [registry] }),
+    connectionsByTransport: new Gauge({ name: 'quire_connections_by_transport', help: 'Open connections by transport: websocket, or stream (the HTTP fallback)', labelNames: ['transport'], registers: [registry] }),
+    closesByTransport: new Counter({ name: 'quire_connection_closes_by_transport_total', help: 'Connections closed by the server, by transport and close code', labelNames: ['transport', 'code'], registers: [registry] }),
+    streamUnknownSessions: new Counter({ name: 'quire_stream_unknown_sessions_total', help: 'POSTs of the stream transport for a session this instance does not hold (HTTP 404)', registers: [registry] }),
     documentsLoaded: new Gauge({ name: 'quire_documents_loaded', help: 'Documents loaded in memory', registers: [registry] }),
     documentsAlive: new Gauge({ name: 'quire_documents_alive', help: 'Document objects created minus destroyed: equals quire_documents_loaded unless one leaked out of the registry', registers: [registry] }),
     timersActive: new Gauge({ name: 'quire_timers_active', help: 'Per-document and per-connection timers pending (presence flush, write retry, token expiry)', registers: [registry] }),
@@ -126,7 +135,15 @@ export function createMetrics () {
     sendBacklog: new Gauge({ name: 'quire_send_backlog_bytes', help: 'Bytes sent to all connections but not yet handed to the network, at the last housekeeping tick', registers: [registry] }),
   }
   for (const limit of Object.values(LIMIT)) m.refusals.inc({ limit }, 0)
-  return m
+  for (const transport of TRANSPORTS) m.connectionsByTransport.set({ transport }, 0)
+  return {
+    ...m,
+    /** Count a close the server makes (a refusal included), in both close counters. */
+    countClose (transport: Transport, code: number): void {
+      m.closes.inc({ code: String(code) })
+      m.closesByTransport.inc({ transport, code: String(code) })
+    },
+  }
 }
 
 export type Metrics = ReturnType<typeof createMetrics>

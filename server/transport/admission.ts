@@ -5,8 +5,12 @@
  * event that frees the resource (the socket closing, the connection going),
  * so nothing is counted twice and nothing leaks when a client vanishes.
  */
-import type { Duplex } from 'node:stream'
 import type { Metrics } from '../ops/metrics.js'
+
+/** What holds a counted resource until it closes: a socket, or a long-lived HTTP response (the stream transport). */
+export interface Holder {
+  once (event: 'close', listener: () => void): unknown
+}
 
 export interface AdmissionLimits {
   /** MAX_PENDING_UPGRADES */
@@ -41,7 +45,7 @@ export class Admission {
    * is called or the socket closes, whichever comes first. A refused upgrade
    * stays pending until its socket is gone.
    */
-  holdPending (socket: Duplex): { admitted: () => void } | null {
+  holdPending (socket: Holder): { admitted: () => void } | null {
     if (this.pending >= this.limits.pendingUpgrades) return null
     this.setPending(+1)
     let held = true
@@ -55,7 +59,7 @@ export class Admission {
   }
 
   /** Count `socket` against its client address, if there is room, until it closes. */
-  holdAddress (socket: Duplex, address: string): boolean {
+  holdAddress (socket: Holder, address: string): boolean {
     if (this.perAddress.count(address) >= this.limits.perAddress) return false
     this.perAddress.add(address)
     socket.once('close', () => this.perAddress.remove(address))

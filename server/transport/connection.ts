@@ -1,14 +1,16 @@
 /**
- * One WebSocket connection: decodes frames, enforces the rate limit, hands
- * messages to its document and sends what the document gives it. Messages
- * that arrive while the document loads wait in order.
+ * One connection, whatever carries it: decodes frames, enforces the rate
+ * limit, the work budget, token expiry and the send backlog, hands messages
+ * to its document and sends what the document gives it. Messages that arrive
+ * while the document loads wait in order. Only the socket part differs
+ * between transports: a `Channel` (a WebSocket, socket.ts; or an HTTP
+ * stream, stream-channel.ts) sends and closes, and feeds what it receives to
+ * `receive`.
  */
-import { WebSocket } from 'ws'
-import type { QuireSocket } from './socket.js'
 import { decodeMessage, encodeAck, encodeSession, KEEPALIVE_FRAME, MESSAGE_SYNC, ProtocolError, SYNC_STEP2 } from '../../common/messages.js'
 import type { Peer, SharedDocument } from '../document/document.js'
 import type { Identity } from '../auth/token.js'
-import { LIMIT, type Metrics, type TrafficCounts } from '../ops/metrics.js'
+import { LIMIT, type Metrics, type TrafficCounts, type Transport } from '../ops/metrics.js'
 import type { Logger } from '../ops/log.js'
 import { RateLimiter } from './rate-limit.js'
 import { CLOSE, RATE_LIMIT_REASONS } from '../../common/close-codes.js'
@@ -16,6 +18,20 @@ import { TrackedTimer } from '../ops/timers.js'
 
 /** setTimeout cannot wait longer than this. */
 const MAX_TIMER_MS = 2 ** 31 - 1
+
+/** The socket side of a connection (docs/protocol.md: the WebSocket, or the fallback stream). */
+export interface Channel {
+  /** Which transport carries it (the `transport` label of the metrics). */
+  readonly transport: Transport
+  /** Whether a frame handed over now still goes out. */
+  readonly isOpen: boolean
+  /** Bytes handed over but not yet to the network (the send backlog). */
+  readonly bufferedAmount: number
+  /** Send one y-protocols message; the same frame may go to other peers too (it is not changed). */
+  sendShared (frame: Uint8Array): void
+  /** Tell the client `code` and `reason`, then end; nothing is sent after it. */
+  close (code: number, reason: string): void
+}
 
 /** What one connection may make the server hold (docs/configuration.md, "Limits"). */
 export interface ConnectionLimits {
@@ -69,23 +85,12 @@ export class Connection implements Peer {
   private readonly work: RateLimiter
   private readonly traffic: TrafficCounts
 
-  constructor (private readonly ws: QuireSocket, readonly opts: ConnectionOptions, private readonly onGone: (c: Connection) => void) {
+  constructor (private readonly channel: Channel, readonly opts: ConnectionOptions, private readonly onGone: (c: Connection) => void) {
     this.canWrite = opts.identity.access === 'write'
     this.user = opts.verified ? { id: opts.identity.userId, name: opts.identity.name } : null
     this.limiter = new RateLimiter(opts.rateLimit.perSecond, opts.rateLimit.burst)
     this.work = new RateLimiter(opts.workBudget.msPerSecond, opts.workBudget.burstMs)
     this.traffic = opts.metrics.traffic
-    ws.binaryType = 'nodebuffer'
-    ws.on('message', (data: Buffer, isBinary: boolean) => this.onMessage(data, isBinary))
-    ws.on('close', () => this.onClose())
-    ws.on('error', (err: Error & { code?: string }) => {
-      // ws closes on bad frames itself (WS_ERR_*, translated by QuireSocket); count them like our own closes.
-      if (err.code?.startsWith('WS_ERR_')) {
-        const code = err.code === 'WS_ERR_UNSUPPORTED_MESSAGE_LENGTH' ? CLOSE.tooLarge : CLOSE.badRequest
-        opts.metrics.closes.inc({ code: String(code) })
-      }
-      opts.log.debug({ err, doc: opts.docName }, 'socket error')
-    })
     const expiresAt = opts.identity.expiresAt
     if (expiresAt !== undefined) {
       // Always through a timer, even when the token has already run out
@@ -105,8 +110,9 @@ export class Connection implements Peer {
     if (opts.wantsAcks) this.send(encodeSession({ access: this.canWrite ? 'write' : 'read' }))
   }
 
+  get transport (): Transport { return this.channel.transport }
   get isClosed (): boolean { return this.closed }
-  get sendBacklog (): number { return this.ws.bufferedAmount }
+  get sendBacklog (): number { return this.channel.bufferedAmount }
 
   /** The document is loaded: join it and process what arrived meanwhile. */
   attach (doc: SharedDocument): void {
@@ -122,8 +128,9 @@ export class Connection implements Peer {
   }
 
   send (frame: Uint8Array): void {
-    if (this.closed || this.ws.readyState !== WebSocket.OPEN) return
-    const backlog = this.ws.bufferedAmount
+    const channel = this.channel
+    if (this.closed || !channel.isOpen) return
+    const backlog = channel.bufferedAmount
     const budget = this.opts.limits.sendBacklogBytes
     if (backlog > budget + this.answerAllowance) {
       this.opts.metrics.refusals.inc({ limit: LIMIT.backlogConnection })
@@ -136,8 +143,8 @@ export class Connection implements Peer {
     } else if (this.answerAllowance > 0 && backlog <= budget) {
       this.answerAllowance = 0
     }
-    // A broadcast hands every peer the same frame: it is WebSocket-framed once for all of them.
-    this.ws.sendShared(frame)
+    // A broadcast hands every peer the same frame: each transport encodes it once for all of them.
+    channel.sendShared(frame)
     this.lastSentAt = Date.now()
     this.traffic.messagesOut++
     this.traffic.bytesOut += frame.length
@@ -171,17 +178,14 @@ export class Connection implements Peer {
 
   close (code: number, reason: string): void {
     if (this.closed) return
-    this.opts.metrics.closes.inc({ code: String(code) })
-    this.ws.close(code, reason)
-    this.onClose()
+    this.opts.metrics.countClose(this.channel.transport, code)
+    this.channel.close(code, reason)
+    this.channelGone()
   }
 
-  private onMessage (data: Buffer, isBinary: boolean): void {
+  /** One binary message from the client (the channel has checked it is one). */
+  receive (data: Buffer): void {
     if (this.closed) return
-    if (!isBinary) {
-      this.close(CLOSE.badRequest, 'text frames are not accepted')
-      return
-    }
     if (!this.limiter.take()) {
       this.close(CLOSE.rateLimited, RATE_LIMIT_REASONS.messages)
       return
@@ -194,6 +198,17 @@ export class Connection implements Peer {
       return this.close(CLOSE.unavailable, 'too much sent while the document loads')
     }
     this.waiting.push(data)
+  }
+
+  /** The channel is gone (the client closed it, or it broke): leave the document. */
+  channelGone (): void {
+    if (this.closed) return
+    this.closed = true
+    this.waiting = []
+    this.expiryTimer?.clear()
+    this.expiryTimer = null
+    if (this.doc) this.doc.removePeer(this)
+    this.onGone(this)
   }
 
   private process (data: Buffer): void {
@@ -223,16 +238,6 @@ export class Connection implements Peer {
         this.close(CLOSE.internalError, 'internal error')
       }
     }
-  }
-
-  private onClose (): void {
-    if (this.closed) return
-    this.closed = true
-    this.waiting = []
-    this.expiryTimer?.clear()
-    this.expiryTimer = null
-    if (this.doc) this.doc.removePeer(this)
-    this.onGone(this)
   }
 
   /** The document this connection is on, once attached. */

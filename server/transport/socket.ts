@@ -11,6 +11,9 @@
  *   1007 invalid UTF-8 in a text frame  -> 4400
  * Our own code never closes with 1002, 1007 or 1009.
  *
+ * A connection's channel (connection.ts): `sendShared`, `close`,
+ * `bufferedAmount` and whether it is open, with no wrapper in between.
+ *
  * Shared frames. `sendShared` writes a frame encoded once for all peers
  * (ws-frame.ts) straight to the TCP socket instead of having ws frame the
  * payload again for every peer.
@@ -18,6 +21,8 @@
 import type { Duplex } from 'node:stream'
 import { WebSocket } from 'ws'
 import { CLOSE } from '../../common/close-codes.js'
+import type { Transport } from '../ops/metrics.js'
+import type { Channel } from './connection.js'
 import { wireFrame } from './ws-frame.js'
 
 /**
@@ -33,7 +38,10 @@ interface WsInternals {
   _sender: { _state: number, _queue: unknown[] }
 }
 
-export class QuireSocket extends WebSocket {
+export class QuireSocket extends WebSocket implements Channel {
+  get transport (): Transport { return 'websocket' }
+  get isOpen (): boolean { return this.readyState === WebSocket.OPEN }
+
   override close (code?: number, reason?: string | Buffer): void {
     if (code === 1009) super.close(CLOSE.tooLarge, 'message too large')
     else if (code === 1002 || code === 1007) super.close(CLOSE.badRequest, 'malformed frame')

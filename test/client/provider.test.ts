@@ -8,11 +8,13 @@ import * as Y from 'yjs'
 import WS from 'ws'
 import { SignJWT } from 'jose'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { FOREIGN_TOKEN, QuireProvider, type CloseInfo, type ProviderEvents, type QuireProviderOptions } from '../../client/src/provider/quire-provider.js'
+import { FOREIGN_TOKEN, QuireProvider, type QuireProviderOptions } from '../../client/src/provider/quire-provider.js'
 import { startQuire, type QuireProcess } from '../../harness/quire.js'
 import { connectClient, whenAwareness, whenDoc, whenSynced, type TestClient } from '../helpers/clients.js'
-import { DEADLINE_MS, waitOn, within } from '../helpers/wait.js'
+import { whenProvider } from '../helpers/provider-events.js'
+import { DEADLINE_MS, within } from '../helpers/wait.js'
 import { CLOSE, retryAfterOf } from '../../common/close-codes.js'
+import type { CloseInfo } from '../../client/src/provider/quire-provider.js'
 
 const SECRET = 'provider-test-secret-0123456789'
 let open: QuireProcess
@@ -54,16 +56,7 @@ function stock (server: QuireProcess, doc: string, token?: string): TestClient {
   return c
 }
 
-/** Resolves with the value of `test` once it is neither false, null nor undefined: at once, or on an event `name`. */
-function when<T> (p: QuireProvider, name: keyof ProviderEvents, test: () => T | false | null | undefined, what: string, timeoutMs = DEADLINE_MS): Promise<T> {
-  return waitOn((on) => {
-    p.on(name, on)
-    return () => p.off(name, on)
-  }, () => {
-    const value = test()
-    return value === false || value === null ? undefined : value
-  }, what, timeoutMs)
-}
+const when = whenProvider
 
 const sign = (claims: Record<string, unknown>, expiresInSeconds?: number): Promise<string> => {
   const jwt = new SignJWT(claims).setProtectedHeader({ alg: 'HS256' }).setSubject(typeof claims.sub === 'string' ? claims.sub : 'user-1')
@@ -159,7 +152,7 @@ describe('QuireProvider', () => {
     const hint = retryAfterOf(refusal.reason)
     expect(refusal.code).toBe(CLOSE.unavailable)
     expect(hint).toBeGreaterThan(0)
-    await when(p, 'synced', () => p.synced, 'the provider to sync once it came back', 10_000)
+    await whenProvider(p, 'synced', () => p.synced, 'the provider to sync once it came back', 10_000)
     const waited = performance.now() - refusal.at
     expect(waited).toBeGreaterThanOrEqual(hint!)
     // One attempt after the refusal, not a volley of 1 ms retries.
@@ -196,7 +189,7 @@ describe('QuireProvider', () => {
     expect(info.code).toBe(4403)
     expect(info.reason).toMatch(/does not cover/)
     expect(p.status).toBe('offline')
-    expect((p as unknown as { reconnectTimer: unknown }).reconnectTimer).toBeNull()
+    expect((p as unknown as { link: { reconnectTimer: unknown } }).link.reconnectTimer).toBeNull()
     expect(sockets - before).toBe(1)
   })
 

@@ -43,6 +43,8 @@ export interface MountEditorOptions {
   offline?: boolean
   /** Sync with other tabs of the browser (the same person) directly (default true). */
   crossTab?: boolean
+  /** Where WebSockets are refused, connect over the HTTP stream instead (default true; docs/editor.md, "Connection"). */
+  fallback?: boolean
   /** Text shown in an empty document. */
   placeholder?: string
   /** Focus the editor once mounted (default false). */
@@ -84,6 +86,7 @@ export function mountEditor (element: HTMLElement, options: MountEditorOptions):
     identity: options.identity,
     offline: options.offline !== false,
     crossTab: options.crossTab,
+    fallback: options.fallback,
   })
   // With a token, who we are is the token's: the server shows others nothing else.
   let user = normalizeUser({ ...options.user, ...userFromToken(provider.tokenUser) })
@@ -127,6 +130,7 @@ export function mountEditor (element: HTMLElement, options: MountEditorOptions):
     const hidden = provider.cleared !== null || (provider.stoppedBy !== null && locksEditor(provider.stoppedBy.code))
     return {
       status: provider.status,
+      transport: provider.transport,
       saved: provider.saved,
       synced: provider.synced,
       access: provider.access,
@@ -156,7 +160,7 @@ export function mountEditor (element: HTMLElement, options: MountEditorOptions):
     if (locksEditor(info.code)) refused = info
     statusChanged()
   })
-  for (const event of ['status', 'saved', 'synced', 'access', 'stopped', 'cleared'] as const) provider.on(event, statusChanged)
+  for (const event of ['status', 'transport', 'saved', 'synced', 'access', 'stopped', 'cleared'] as const) provider.on(event, statusChanged)
   provider.on('token-user', () => applyUser({}))
   statusChanged()
   renderPeople()
@@ -213,7 +217,7 @@ function buildSkeleton (element: HTMLElement): Skeleton {
   root.innerHTML = `
     <div class="quire-header">
       <div class="quire-status" data-testid="connection-status" data-status="connecting" data-saved="true" role="status">
-        <span class="quire-status-dot" aria-hidden="true"></span><span class="quire-status-label">Connecting…</span>
+        <span class="quire-status-dot" aria-hidden="true"></span><span class="quire-status-label">Connecting…</span><span class="quire-status-hint" hidden></span>
       </div>
       <div class="quire-typing" data-testid="typing-indicator" aria-live="polite"></div>
       <ul class="quire-presence" data-testid="presence-list" aria-label="People in this document"></ul>

@@ -1,13 +1,17 @@
 /**
  * The connection status and saved indicator (docs/editor.md, "For automated checks"):
  * `data-status` is connecting | connected | offline, `data-saved` is "true"
- * once every local change is stored on the server.
+ * once every local change is stored on the server, `data-transport` says
+ * what carries the connection (websocket | stream), and a hint shows while
+ * it is the fallback stream.
  */
-import { FOREIGN_TOKEN, type Access, type ClearReason, type CloseInfo, type ConnectionStatus } from '../provider/quire-provider.js'
+import { FOREIGN_TOKEN, type Access, type ClearReason, type CloseInfo, type ConnectionStatus, type TransportKind } from '../provider/quire-provider.js'
 import { CLOSE, RATE_LIMIT_REASONS } from '../../../common/close-codes.js'
 
 export interface EditorStatus {
   status: ConnectionStatus
+  /** What carries the connection: `websocket`, or `stream` (the HTTP fallback, where WebSockets are refused); null while none is open. */
+  transport: TransportKind | null
   saved: boolean
   synced: boolean
   access: Access
@@ -70,13 +74,25 @@ function label (s: EditorStatus): string {
   return s.saved ? 'Saved' : 'Saving…'
 }
 
+/** Shown next to the status while the fallback stream carries the connection. */
+export const STREAM_HINT = 'HTTP fallback'
+const STREAM_HINT_TITLE = 'This network does not let WebSockets through: connected over a slower HTTP stream. Quire goes back to WebSockets as soon as one gets through.'
+
 export function renderStatus (el: HTMLElement, s: EditorStatus): void {
   el.dataset.status = s.status
+  if (s.transport === null) delete el.dataset.transport
+  else el.dataset.transport = s.transport
   el.dataset.saved = String(s.saved)
   el.dataset.access = s.access
   el.dataset.editable = String(s.editable)
   const text = label(s)
   const labelEl = el.querySelector('.quire-status-label')
   if (labelEl && labelEl.textContent !== text) labelEl.textContent = text
-  el.title = s.problem ?? text
+  const hint = el.querySelector<HTMLElement>('.quire-status-hint')
+  const onStream = s.transport === 'stream' && s.status === 'connected'
+  if (hint && hint.hidden === onStream) {
+    hint.hidden = !onStream
+    hint.textContent = onStream ? STREAM_HINT : ''
+  }
+  el.title = s.problem ?? (onStream ? `${text} · ${STREAM_HINT_TITLE}` : text)
 }

@@ -2,3 +2,8 @@
 export function toWebSocketBase (server: string): string {
   return server.replace(/\/+$/, '').replace(/^http(s?):\/\//, 'ws$1://')
 }
+
+/** The same server's HTTP base URL (`http(s)://host:port`), for the fallback stream. */
+export function toHttpBase (webSocketBase: string): string {
+  return webSocketBase.replace(/^ws(s?):\/\//, 'http$1://')
+}
