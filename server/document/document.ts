@@ -59,7 +59,12 @@ export interface DocumentDeps {
 
 /** Where a change observed on the document was made: on this instance (a client or the server), or on another. */
 export type ChangeOrigin = 'local' | 'remote'
-export type ChangeListener = (updates: Uint8Array[], origin: ChangeOrigin) => void
+/**
+ * `editors`: who made a local change, one entry per connection whose updates
+ * it holds (its token's user; null for a connection nobody verified, in
+ * open mode). Empty for server-side and remote changes.
+ */
+export type ChangeListener = (updates: Uint8Array[], origin: ChangeOrigin, editors: ReadonlyArray<Peer['user']>) => void
 
 export class SharedDocument implements BusSink {
   private readonly peers = new Set<Peer>()
@@ -90,9 +95,9 @@ export class SharedDocument implements BusSink {
     this.pipeline = new WritePipeline({
       append: (updates) => deps.store.append(name, updates),
       relay: (updates, except) => broadcast(this.peers, updates, except),
-      stored: (updates, position) => {
+      stored: (updates, position, editors) => {
         this.compaction.noteStored(updates, position)
-        this.notify(updates, 'local')
+        this.notify(updates, 'local', editors.map((p) => p.user))
         if (this.compaction.due && this.life === 'serving') void this.compact()
       },
       degraded: (failing, err) => {
@@ -276,7 +281,7 @@ export class SharedDocument implements BusSink {
     this.compaction.noteRemote(applied)
     // Already durable: relay at once.
     broadcast(this.peers, applied, null)
-    this.notify(applied, 'remote')
+    this.notify(applied, 'remote', [])
   }
 
   onRemoteAwareness (update: Uint8Array, instance: string): void {
@@ -375,11 +380,11 @@ export class SharedDocument implements BusSink {
     peer.refuse(code, reason)
   }
 
-  private notify (updates: Uint8Array[], origin: ChangeOrigin): void {
+  private notify (updates: Uint8Array[], origin: ChangeOrigin, editors: ReadonlyArray<Peer['user']>): void {
     if (this.listeners.size === 0 || updates.length === 0) return
     for (const listener of this.listeners) {
       try {
-        listener(updates, origin)
+        listener(updates, origin, editors)
       } catch (err) {
         this.deps.log.error({ err, doc: this.name }, 'change listener failed')
       }

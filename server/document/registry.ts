@@ -6,8 +6,15 @@
  * durable, unless someone opened it again meanwhile. A document tainted by
  * a half-applied update (see SharedDocument.taint) is never handed out
  * again: whoever asks waits for it to unload and gets a fresh load.
+ *
+ * Features that follow every loaded document (history) register with
+ * `onLoad`: told of each document before anyone can use it, they may hand
+ * back work to finish before it unloads.
  */
 import { SharedDocument, type DocumentDeps } from './document.js'
+
+/** Told of each document once loaded; what it returns, if anything, runs (awaited) before that document unloads. */
+export type LoadListener = (doc: SharedDocument) => (() => Promise<void>) | void
 
 interface Entry {
   refs: number
@@ -19,15 +26,24 @@ interface Entry {
   unloaded: Promise<void> | null
   /** Resolves when the entry leaves the registry, however it does. */
   removed: Promise<void>
+  /** What the load listeners asked to run before unloading. */
+  beforeUnload: Array<() => Promise<void>>
   markRemoved: () => void
 }
 
 export class DocumentRegistry {
   private readonly entries = new Map<string, Entry>()
+  private readonly loadListeners = new Set<LoadListener>()
 
   constructor (private readonly deps: DocumentDeps) {}
 
   get size (): number { return this.entries.size }
+
+  /** Call `listener` with every document loaded from now on; returns the unsubscribe. */
+  onLoad (listener: LoadListener): () => void {
+    this.loadListeners.add(listener)
+    return () => { this.loadListeners.delete(listener) }
+  }
 
   /** Loaded (or loading) documents, for housekeeping and shutdown. */
   documents (): SharedDocument[] {
@@ -55,10 +71,18 @@ export class DocumentRegistry {
     }
     let markRemoved!: () => void
     const removed = new Promise<void>((resolve) => { markRemoved = resolve })
-    const entry: Entry = { refs: 1, state: 'loading', loaded: null!, doc: null, unloaded: null, removed, markRemoved }
+    const entry: Entry = { refs: 1, state: 'loading', loaded: null!, doc: null, unloaded: null, removed, markRemoved, beforeUnload: [] }
     entry.loaded = this.load(name).then((doc) => {
       entry.doc = doc
       entry.state = 'ready'
+      for (const listener of this.loadListeners) {
+        try {
+          const hook = listener(doc)
+          if (hook) entry.beforeUnload.push(hook)
+        } catch (err) {
+          this.deps.log.error({ err, doc: name }, 'load listener failed')
+        }
+      }
       this.deps.metrics.documentsLoaded.set(this.entries.size)
       return doc
     }, (err: unknown) => {
@@ -99,6 +123,7 @@ export class DocumentRegistry {
       return
     }
     entry.state = 'unloading'
+    for (const hook of entry.beforeUnload) await hook().catch((err: unknown) => this.deps.log.error({ err, doc: doc.name }, 'work before unloading failed'))
     // Destroy (and compact) while still subscribed: the bus knows how far
     // this document has applied the log, which bounds what may be compacted.
     await doc.destroy()

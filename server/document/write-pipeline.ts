@@ -52,8 +52,8 @@ export interface PipelineHooks {
   append (updates: Uint8Array[]): Promise<AppendResult>
   /** Send updates to every peer but `except`. */
   relay (updates: Uint8Array[], except: Peer | null): void
-  /** A batch is durable (compaction accounting, observers). */
-  stored (updates: Uint8Array[], position: string): void
+  /** A batch is durable (compaction accounting, observers); `editors`: the peers whose updates it holds. */
+  stored (updates: Uint8Array[], position: string, editors: Peer[]): void
   /** The store failed (true) or came back (false). */
   degraded (failing: boolean, err?: unknown): void
   /** Seconds an append took. */
@@ -191,7 +191,7 @@ export class WritePipeline {
     this.hooks.append(updates).then((result) => {
       this.hooks.persisted((performance.now() - started) / 1000)
       if (this.phase === 'stopped') return
-      this.hooks.stored(updates, result.position)
+      this.hooks.stored(updates, result.position, editorsOf(batch))
       this.complete(batch)
     }, (err: unknown) => {
       if (this.phase === 'stopped') return
@@ -276,4 +276,11 @@ export class WritePipeline {
   private releaseIdle (): void {
     for (const w of this.idleWaiters.splice(0)) w()
   }
+}
+
+/** The peers whose updates a batch holds, each once. */
+function editorsOf (batch: Entry[]): Peer[] {
+  const peers = new Set<Peer>()
+  for (const q of batch) if (q.update !== null && q.origin !== null) peers.add(q.origin)
+  return [...peers]
 }
