@@ -24,6 +24,7 @@ import { createApiHandler } from './http/api.js'
 import { createOriginPolicy, isLoopbackHost } from './http/origin.js'
 import { createMetricsAccess } from './http/metrics-access.js'
 import { BASE_HEADERS, NOTHING_ACTIVE, embedAncestors } from './http/headers.js'
+import { setUpHistory } from './history/setup.js'
 
 /** Housekeeping period: keep-alives, outdated awareness, the instance's send backlog. */
 const TICK_MS = 2_500
@@ -94,6 +95,8 @@ export async function createQuire (config: Config, log: Logger, backend?: Backen
     config.CLIENT_DIR === undefined ? defaultClientDir() : config.CLIENT_DIR || null,
     embedAncestors(config.EMBED_ORIGINS ?? config.ALLOWED_ORIGINS),
   )
+  // Version history (docs/history.md); `history.snapshotBefore` is for routes that overwrite a document.
+  const { handleVersions } = setUpHistory({ config, store, registry, auth, metrics, log })
   const handleApi = createApiHandler({ registry, apiKey: config.API_KEY, openMode: auth.open, maxBodyBytes: config.MAX_MESSAGE_BYTES, log })
 
   const gauges = (): void => {
@@ -129,6 +132,7 @@ export async function createQuire (config: Config, log: Logger, backend?: Backen
       if (refused !== null) return json(res, 403, { error: refused.detail })
       if (origins.cors(req, res)) return
     }
+    if (await handleVersions(req, res, pathname)) return
     if (await handleApi(req, res, pathname)) return
     if (serveStatic(req, res, pathname)) return
     text(res, 404, 'not found\n')

@@ -48,6 +48,8 @@ export const LIMIT = {
   awarenessStateBytes: 'awareness_state_bytes',
   /** MAX_PRESENCE_PER_DOCUMENT: too many people in one document (4503). */
   presencePerDocument: 'presence_per_document',
+  /** HISTORY_MAX_VERSIONS: a version asked for when the document already keeps as many (HTTP 429). */
+  historyVersions: 'history_versions',
 } as const
 
 export type Limit = typeof LIMIT[keyof typeof LIMIT]
@@ -99,6 +101,8 @@ export function createMetrics () {
     errors: new Counter({ name: 'quire_errors_total', help: 'Errors by kind', labelNames: ['kind'], registers: [registry] }),
     refusals: new Counter({ name: 'quire_limit_refusals_total', help: 'Clients refused or closed for going over a budget, by budget', labelNames: ['limit'], registers: [registry] }),
     pendingUpgrades: new Gauge({ name: 'quire_pending_upgrades', help: 'WebSocket upgrades not yet admitted (token being checked) or refused and closing', registers: [registry] }),
+    versions: new Counter({ name: 'quire_versions_total', help: 'Versions taken, by reason (auto, manual, before-restore, before-put)', labelNames: ['reason'], registers: [registry] }),
+    versionsThinned: new Counter({ name: 'quire_versions_thinned_total', help: 'Versions deleted by the retention policy (thinning and HISTORY_MAX_VERSIONS)', registers: [registry] }),
     sendBacklog: new Gauge({ name: 'quire_send_backlog_bytes', help: 'Bytes sent to all connections but not yet handed to the network, at the last housekeeping tick', registers: [registry] }),
   }
   for (const limit of Object.values(LIMIT)) m.refusals.inc({ limit }, 0)

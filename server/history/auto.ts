@@ -1,0 +1,156 @@
+/**
+ * Automatic versions (docs/history.md, "When versions are taken"): while a
+ * document is edited here, a version is owed; it is taken once the document
+ * has had no edit (here or on another instance) for `quietMs`, at least every
+ * `maxIntervalMs` of continuous editing, and when the document unloads.
+ *
+ * Only instances where edits were made owe a version. Who edited is noted in
+ * the store as soon as a user first edits in a period (and again before the
+ * version is taken), so that whichever instance takes the version names
+ * everyone, wherever they edited. When several instances owe one at once,
+ * the store's claim lets one take it; the others look again once the claim
+ * has expired, and take one only if the content then differs from the
+ * latest version (a change that had not reached the winner yet).
+ */
+import type { Gauge } from 'prom-client'
+import type { DocStore, VersionUser } from '../backend/store.js'
+import type { DocumentRegistry } from '../document/registry.js'
+import type { ChangeOrigin, Peer, SharedDocument } from '../document/document.js'
+import { TrackedTimer } from '../ops/timers.js'
+import type { Logger } from '../ops/log.js'
+import type { History } from './history.js'
+
+/** Who edited through a connection nobody verified (open mode). */
+export const ANONYMOUS: VersionUser = { id: 'anonymous' }
+
+export interface AutoVersionOptions {
+  quietMs: number
+  maxIntervalMs: number
+  /** quire_timers_active: every timer here is counted. */
+  timers: Gauge
+}
+
+/** A version owed for one document. */
+interface Owed {
+  editors: Map<string, VersionUser>
+  /** Fires after the quiet period (re-armed on every change). */
+  quiet: TrackedTimer | null
+  /** Fires after maxIntervalMs of editing. */
+  max: TrackedTimer | null
+}
+
+export class AutoVersions {
+  private readonly owed = new Map<SharedDocument, Owed>()
+  /** Versions being taken now, by document (one at a time per document). */
+  private readonly taking = new Map<SharedDocument, Promise<void>>()
+  private stopFollowing: (() => void) | null = null
+
+  constructor (
+    private readonly history: History,
+    private readonly store: DocStore,
+    private readonly log: Logger,
+    private readonly opts: AutoVersionOptions,
+  ) {}
+
+  /** Follow every document `registry` loads from now on. */
+  start (registry: DocumentRegistry): void {
+    this.stopFollowing = registry.onLoad((doc) => this.follow(doc))
+  }
+
+  stop (): void {
+    this.stopFollowing?.()
+    this.stopFollowing = null
+  }
+
+  /** Follow one document; what it returns settles the version it owes before it unloads. */
+  follow (doc: SharedDocument): () => Promise<void> {
+    const unobserve = doc.observe((_updates, origin, editors) => this.changed(doc, origin, editors))
+    return async () => {
+      unobserve()
+      if (doc.isTainted) {
+        this.forget(doc)
+        return
+      }
+      await this.taking.get(doc)
+      if (this.owed.has(doc)) await this.due(doc, false)
+    }
+  }
+
+  /** Versions owed now (tests, metrics). */
+  get owing (): number { return this.owed.size }
+
+  private changed (doc: SharedDocument, origin: ChangeOrigin, editors: ReadonlyArray<Peer['user']>): void {
+    let owed = this.owed.get(doc)
+    if (origin === 'remote') {
+      // Quiet means quiet everywhere: another instance's edit restarts the wait of a version owed here.
+      if (owed !== undefined) this.arm(doc, owed)
+      return
+    }
+    if (owed === undefined) {
+      owed = { editors: new Map(), quiet: null, max: null }
+      this.owed.set(doc, owed)
+    }
+    owed.max ??= new TrackedTimer(this.opts.timers, () => this.fire(doc), this.opts.maxIntervalMs)
+    const newcomers: VersionUser[] = []
+    for (const user of editors) {
+      const who = user === null ? ANONYMOUS : user.name === undefined ? { id: user.id } : { id: user.id, name: user.name }
+      if (!owed.editors.has(who.id)) newcomers.push(who)
+      owed.editors.set(who.id, who)
+    }
+    if (newcomers.length > 0) {
+      this.store.noteEditors(doc.name, newcomers).catch((err: unknown) => this.log.warn({ err, doc: doc.name }, 'noting editors failed'))
+    }
+    this.arm(doc, owed)
+  }
+
+  private arm (doc: SharedDocument, owed: Owed): void {
+    owed.quiet?.clear()
+    owed.quiet = new TrackedTimer(this.opts.timers, () => this.fire(doc), this.opts.quietMs)
+  }
+
+  /** A timer fired: take the version owed, after any being taken now. */
+  private fire (doc: SharedDocument): void {
+    const before = this.taking.get(doc) ?? Promise.resolve()
+    const taking: Promise<void> = before.then(() => this.due(doc, true)).finally(() => {
+      if (this.taking.get(doc) === taking) this.taking.delete(doc)
+    })
+    this.taking.set(doc, taking)
+  }
+
+  /** Take the version owed for `doc` (if another instance is taking one now, look again later when `retry`). */
+  private async due (doc: SharedDocument, retry: boolean): Promise<void> {
+    const owed = this.forget(doc)
+    if (owed === undefined) return
+    try {
+      // Again, all of them: another instance's version may have taken them since they were first noted.
+      if (owed.editors.size > 0) await this.store.noteEditors(doc.name, [...owed.editors.values()])
+      const claimMs = Math.min(this.opts.quietMs, this.opts.maxIntervalMs)
+      if (!await this.store.claimVersion(doc.name, claimMs)) {
+        if (retry) this.lookAgain(doc, claimMs)
+        return
+      }
+      await this.history.take(doc, 'auto')
+    } catch (err) {
+      this.log.warn({ err, doc: doc.name }, 'automatic version failed')
+      // Still owed: try again after another quiet period.
+      if (retry) this.lookAgain(doc, this.opts.quietMs)
+    }
+  }
+
+  /** Owe a version again, due in `ms` (unless edits come first). */
+  private lookAgain (doc: SharedDocument, ms: number): void {
+    if (this.owed.has(doc)) return
+    const owed: Owed = { editors: new Map(), quiet: null, max: null }
+    owed.quiet = new TrackedTimer(this.opts.timers, () => this.fire(doc), ms)
+    this.owed.set(doc, owed)
+  }
+
+  private forget (doc: SharedDocument): Owed | undefined {
+    const owed = this.owed.get(doc)
+    if (owed === undefined) return undefined
+    owed.quiet?.clear()
+    owed.max?.clear()
+    this.owed.delete(doc)
+    return owed
+  }
+}
