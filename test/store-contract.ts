@@ -257,15 +257,24 @@ export function runStoreContract (label: string, harness: StoreHarness): void {
         expect(ids(await store.listVersions(name))).toEqual([made[3].id, made[1].id])
       })
 
-      it('one claim of the next automatic version at a time, until it expires', async () => {
+      it('one claim of the next automatic version at a time, until released or expired', async () => {
         const store = await open()
         const name = fresh()
-        expect(await store.claimVersion(name, 200)).toBe(true)
-        expect(await store.claimVersion(name, 200)).toBe(false)
-        expect(await store.claimVersion(fresh(), 200)).toBe(true)
+        const first = await store.claimVersion(name, 60_000)
+        expect(first).not.toBeNull()
+        expect(await store.claimVersion(name, 60_000)).toBeNull()
+        expect(await store.claimVersion(fresh(), 60_000)).not.toBeNull()
+        await first!.release()
+        const short = await store.claimVersion(name, 200)
+        expect(short).not.toBeNull()
+        expect(await store.claimVersion(name, 200)).toBeNull()
         // Each probe is a claim itself: the first that succeeds is the one after expiry.
-        await waitFor(() => store.claimVersion(name, 60_000), (won) => won, 'the claim to expire')
-        expect(await store.claimVersion(name, 60_000)).toBe(false)
+        const next = await waitFor(() => store.claimVersion(name, 60_000), (won) => won !== null, 'the claim to expire')
+        // The expired holder giving up does not free the claim someone else holds now.
+        await short!.release()
+        expect(await store.claimVersion(name, 60_000)).toBeNull()
+        await next!.release()
+        expect(await store.claimVersion(name, 60_000)).not.toBeNull()
       })
     })
 

@@ -2,7 +2,7 @@
  * An in-memory store with the same contract, for unit tests of the layers
  * above the store. Nothing survives the process.
  */
-import type { AppendResult, DocStore, LogPosition, NewVersion, StoredDoc, StoredVersion, VersionInfo, VersionUser } from './store.js'
+import type { AppendResult, DocStore, LogPosition, NewVersion, StoredDoc, StoredVersion, VersionClaim, VersionInfo, VersionUser } from './store.js'
 import { editorValue, joinRecord, newVersionId, parseRecord, recordHead } from './versions.js'
 
 interface DocVersions {
@@ -10,8 +10,8 @@ interface DocVersions {
   versions: Map<string, { record: string, state: Uint8Array }>
   /** user id -> editor value, until the next version takes them. */
   editors: Map<string, string>
-  /** Until when (ms) the next automatic version is claimed. */
-  claimedUntil: number
+  /** Who claimed the next automatic version, until when (ms). */
+  claim: { until: number, holder: object } | null
 }
 
 export class MemoryStore implements DocStore {
@@ -84,13 +84,13 @@ export class MemoryStore implements DocStore {
     for (const user of users) h.editors.set(user.id, editorValue(user))
   }
 
-  async claimVersion (name: string, ttlMs: number): Promise<boolean> {
+  async claimVersion (name: string, ttlMs: number): Promise<VersionClaim | null> {
     this.check()
     const h = this.historyOf(name)
-    const now = Date.now()
-    if (h.claimedUntil > now) return false
-    h.claimedUntil = now + ttlMs
-    return true
+    if (h.claim !== null && h.claim.until > Date.now()) return null
+    const holder = {}
+    h.claim = { until: Date.now() + ttlMs, holder }
+    return { release: async () => { if (h.claim?.holder === holder) h.claim = null } }
   }
 
   async isReady (): Promise<boolean> { return this.failWith === null }
@@ -98,7 +98,7 @@ export class MemoryStore implements DocStore {
 
   private historyOf (name: string): DocVersions {
     let h = this.history.get(name)
-    if (h === undefined) this.history.set(name, h = { versions: new Map(), editors: new Map(), claimedUntil: 0 })
+    if (h === undefined) this.history.set(name, h = { versions: new Map(), editors: new Map(), claim: null })
     return h
   }
 

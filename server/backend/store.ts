@@ -50,10 +50,11 @@ export interface DocStore {
   /** Note users who edited the document since its last version (noting one twice is harmless). */
   noteEditors (name: string, users: VersionUser[]): Promise<void>
   /**
-   * Claim the document's next automatic version for `ttlMs`: true for the
-   * one caller (across every instance sharing the store) that got it.
+   * Claim the taking of the document's next automatic version: the one
+   * caller (across every instance sharing the store) that gets it, until it
+   * releases the claim or `ttlMs` passes; null for everyone else meanwhile.
    */
-  claimVersion (name: string, ttlMs: number): Promise<boolean>
+  claimVersion (name: string, ttlMs: number): Promise<VersionClaim | null>
   /** Whether the store answers now (for /readyz). */
   isReady (): Promise<boolean>
   close (): Promise<void>
@@ -84,6 +85,11 @@ export interface VersionInfo extends NewVersion {
   users: VersionUser[]
   /** Size of its snapshot. */
   bytes: number
+}
+
+export interface VersionClaim {
+  /** Give the claim up (a claim that expired and went to someone else stays theirs). */
+  release (): Promise<void>
 }
 
 export interface StoredVersion {

@@ -8,8 +8,8 @@
  * the store as soon as a user first edits in a period (and again before the
  * version is taken), so that whichever instance takes the version names
  * everyone, wherever they edited. When several instances owe one at once,
- * the store's claim lets one take it; the others look again once the claim
- * has expired, and take one only if the content then differs from the
+ * the store's claim lets one take it at a time; the others look again a
+ * little later, and take one only if the content then differs from the
  * latest version (a change that had not reached the winner yet).
  */
 import type { Gauge } from 'prom-client'
@@ -19,6 +19,9 @@ import type { ChangeOrigin, Peer, SharedDocument } from '../document/document.js
 import { TrackedTimer } from '../ops/timers.js'
 import type { Logger } from '../ops/log.js'
 import type { History } from './history.js'
+
+/** Longest an instance may hold the claim to take a version (it gives it up as soon as it is done). */
+const CLAIM_MS = 30_000
 
 /** Who edited through a connection nobody verified (open mode). */
 export const ANONYMOUS: VersionUser = { id: 'anonymous' }
@@ -124,12 +127,17 @@ export class AutoVersions {
     try {
       // Again, all of them: another instance's version may have taken them since they were first noted.
       if (owed.editors.size > 0) await this.store.noteEditors(doc.name, [...owed.editors.values()])
-      const claimMs = Math.min(this.opts.quietMs, this.opts.maxIntervalMs)
-      if (!await this.store.claimVersion(doc.name, claimMs)) {
-        if (retry) this.lookAgain(doc, claimMs)
+      const claim = await this.store.claimVersion(doc.name, CLAIM_MS)
+      if (claim === null) {
+        // Another instance is taking one now; it may not hold every change made here yet.
+        if (retry) this.lookAgain(doc, Math.min(this.opts.quietMs, this.opts.maxIntervalMs))
         return
       }
-      await this.history.take(doc, 'auto')
+      try {
+        await this.history.take(doc, 'auto')
+      } finally {
+        await claim.release()
+      }
     } catch (err) {
       this.log.warn({ err, doc: doc.name }, 'automatic version failed')
       // Still owed: try again after another quiet period.

@@ -29,7 +29,7 @@
  * failed write (a full disk), so the status alone would say ready forever.
  */
 import { ClassicLevel } from 'classic-level'
-import type { AppendResult, DocStore, LogPosition, NewVersion, StoredDoc, StoredVersion, VersionInfo, VersionUser } from '../store.js'
+import type { AppendResult, DocStore, LogPosition, NewVersion, StoredDoc, StoredVersion, VersionClaim, VersionInfo, VersionUser } from '../store.js'
 import { editorValue, joinRecord, newVersionId, parseRecord, recordHead } from '../versions.js'
 
 const SEQ_KEY = '\u0000seq'
@@ -85,7 +85,7 @@ export class LevelStore implements DocStore {
   /** The write isReady started to see whether a failed store writes again. */
   private probeWrite: Promise<void> | null = null
   /** Automatic versions claimed, by document: until when (ms). */
-  private readonly claims = new Map<string, number>()
+  private readonly claims = new Map<string, { until: number }>()
 
   private constructor (dir: string, opts: LevelStoreOptions) {
     this.db = new ClassicLevel<string, Uint8Array>(dir, { keyEncoding: 'utf8', valueEncoding: 'view' })
@@ -192,12 +192,13 @@ export class LevelStore implements DocStore {
   }
 
   /** One process owns a LevelDB directory: the claim only keeps this process's own callers apart. */
-  async claimVersion (name: string, ttlMs: number): Promise<boolean> {
+  async claimVersion (name: string, ttlMs: number): Promise<VersionClaim | null> {
     const now = Date.now()
-    for (const [doc, until] of this.claims) if (until <= now) this.claims.delete(doc)
-    if (this.claims.has(name)) return false
-    this.claims.set(name, now + ttlMs)
-    return true
+    for (const [doc, claim] of this.claims) if (claim.until <= now) this.claims.delete(doc)
+    if (this.claims.has(name)) return null
+    const claim = { until: now + ttlMs }
+    this.claims.set(name, claim)
+    return { release: async () => { if (this.claims.get(name) === claim) this.claims.delete(name) } }
   }
 
   async isReady (): Promise<boolean> {

@@ -9,7 +9,7 @@
  * them together.
  */
 import { randomBytes } from 'node:crypto'
-import type { AppendResult, DocStore, LogPosition, NewVersion, StoredDoc, StoredVersion, VersionInfo, VersionUser } from '../store.js'
+import type { AppendResult, DocStore, LogPosition, NewVersion, StoredDoc, StoredVersion, VersionClaim, VersionInfo, VersionUser } from '../store.js'
 import { StoreError } from '../store.js'
 import type { Logger } from '../../ops/log.js'
 import { docKeys, versionKeys } from './keys.js'
@@ -132,9 +132,11 @@ export class RedisStore implements DocStore {
     await this.opts.client.hset(versionKeys(name).editors, Object.fromEntries(users.map((u) => [u.id, editorValue(u)])))
   }
 
-  async claimVersion (name: string, ttlMs: number): Promise<boolean> {
+  async claimVersion (name: string, ttlMs: number): Promise<VersionClaim | null> {
+    const key = versionKeys(name).claim
     const holder = `${this.opts.instanceId}:${randomBytes(4).toString('hex')}`
-    return await this.opts.client.set(versionKeys(name).claim, holder, 'PX', Math.max(1, Math.round(ttlMs)), 'NX') === 'OK'
+    if (await this.opts.client.set(key, holder, 'PX', Math.max(1, Math.round(ttlMs)), 'NX') !== 'OK') return null
+    return { release: async () => { await this.opts.client.quireRelease(key, holder) } }
   }
 
   async isReady (): Promise<boolean> {

@@ -125,6 +125,12 @@ end
 return #ARGV
 `
 
+/** Delete KEYS[1] if it still holds ARGV[1] (a claim given up by its holder, not by whoever took it after it expired). */
+const RELEASE = `
+if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
+return 0
+`
+
 /**
  * Renew instance ARGV[1] for ARGV[2] ms (Redis's clock, so instances'
  * clocks need not agree), forget entries expired more than ARGV[3] ms ago,
@@ -150,6 +156,7 @@ export interface QuireCommands {
   quireListVersions (ids: string, records: string, max: string, limit: string): Promise<string[]>
   quireGetVersionBuffer (records: string, states: string, id: string): Promise<Buffer[]>
   quireDeleteVersions (ids: string, records: string, states: string, ...versions: string[]): Promise<number>
+  quireRelease (key: string, holder: string): Promise<number>
 }
 
 export type ScriptedClient = RedisClient & QuireCommands
@@ -163,5 +170,6 @@ export function defineScripts (client: RedisClient): ScriptedClient {
   client.defineCommand('quireListVersions', { numberOfKeys: 2, lua: LIST_VERSIONS })
   client.defineCommand('quireGetVersion', { numberOfKeys: 2, lua: GET_VERSION })
   client.defineCommand('quireDeleteVersions', { numberOfKeys: 3, lua: DELETE_VERSIONS })
+  client.defineCommand('quireRelease', { numberOfKeys: 1, lua: RELEASE })
   return client as ScriptedClient
 }
