@@ -35,6 +35,7 @@ export interface AutoVersionOptions {
 
 /** A version owed for one document. */
 interface Owed {
+  /** Who edited here since the last version taken here (noted in the store when first seen). */
   editors: Map<string, VersionUser>
   /** Fires after the quiet period (re-armed on every change). */
   quiet: TrackedTimer | null
@@ -46,7 +47,7 @@ export class AutoVersions {
   private readonly owed = new Map<SharedDocument, Owed>()
   /** Versions being taken now, by document (one at a time per document). */
   private readonly taking = new Map<SharedDocument, Promise<void>>()
-  private stopFollowing: (() => void) | null = null
+  private readonly stops: Array<() => void> = []
 
   constructor (
     private readonly history: History,
@@ -57,12 +58,11 @@ export class AutoVersions {
 
   /** Follow every document `registry` loads from now on. */
   start (registry: DocumentRegistry): void {
-    this.stopFollowing = registry.onLoad((doc) => this.follow(doc))
+    this.stops.push(registry.onLoad((doc) => this.follow(doc)), this.history.onTaken((name) => this.taken(name)))
   }
 
   stop (): void {
-    this.stopFollowing?.()
-    this.stopFollowing = null
+    for (const stop of this.stops.splice(0)) stop()
   }
 
   /** Follow one document; what it returns settles the version it owes before it unloads. */
@@ -104,6 +104,11 @@ export class AutoVersions {
       this.store.noteEditors(doc.name, newcomers).catch((err: unknown) => this.log.warn({ err, doc: doc.name }, 'noting editors failed'))
     }
     this.arm(doc, owed)
+  }
+
+  /** A version of `name` was taken here (any reason): it took the editors noted so far; those who edit next are noted anew. */
+  private taken (name: string): void {
+    for (const [doc, owed] of this.owed) if (doc.name === name) owed.editors.clear()
   }
 
   private arm (doc: SharedDocument, owed: Owed): void {

@@ -52,12 +52,19 @@ export class History {
   /** Per document: the latest version known here and its content snapshot. */
   private readonly latest = new Map<string, { id: string, snapshot: Y.Snapshot }>()
   private readonly now: () => number
+  private readonly takenListeners = new Set<(name: string) => void>()
 
   constructor (private readonly deps: HistoryDeps) {
     this.now = deps.now ?? Date.now
   }
 
   get maxVersions (): number { return this.deps.retention.maxVersions }
+
+  /** Call `listener` with the document's name whenever a version of it is taken here. */
+  onTaken (listener: (name: string) => void): () => void {
+    this.takenListeners.add(listener)
+    return () => { this.takenListeners.delete(listener) }
+  }
 
   /**
    * Take a version of `doc` as it is now (once durable). Not taken when its
@@ -75,6 +82,7 @@ export class History {
     const version = await this.deps.store.putVersion(doc.name, { at: this.now(), reason, label: opts.label, by: opts.by }, state)
     this.remember(doc.name, version.id, snapshot)
     this.deps.metrics.versions.inc({ reason })
+    for (const listener of this.takenListeners) listener(doc.name)
     await this.thin(doc.name)
     return { version, created: true }
   }
