@@ -13,14 +13,13 @@ import { appendParagraph, paragraphsOf, setParagraphs } from './helpers/paragrap
 import { allZero, liveCounts, readMetrics } from './helpers/metrics.js'
 import { sleep, waitFor } from './helpers/wait.js'
 import type { VersionInfo } from '../server/backend/store.js'
+import { apiKey, bearer, HISTORY_API_KEY, listVersions, takeVersion, versionsUrl, versionText, whenStored } from './helpers/history.js'
 
-const API_KEY = 'api-key-for-the-history-tests-0123'
 const QUIET_MS = 300
 /** Long enough that nothing in a test is ever "quiet" by accident. */
 const NEVER_MS = '600000'
-const key: Record<string, string> = { authorization: `Bearer ${API_KEY}` }
 
-const ENV = { API_KEY, AUTH_SECRET: TEST_SECRET }
+const ENV = { API_KEY: HISTORY_API_KEY, AUTH_SECRET: TEST_SECRET }
 /** Automatic versions after QUIET_MS. */
 let quick: QuireProcess
 /** Automatic versions only when a document unloads: nothing else takes one behind a test's back. */
@@ -39,27 +38,6 @@ afterAll(async () => {
   await Promise.all(running.map((q) => q.kill()))
 })
 
-const url = (q: QuireProcess, name: string, rest = ''): string => `${q.url}/api/documents/${encodeURIComponent(name)}/versions${rest}`
-const bearer = (token: string): Record<string, string> => ({ authorization: `Bearer ${token}` })
-
-async function list (q: QuireProcess, name: string, headers = key): Promise<VersionInfo[]> {
-  const res = await fetch(url(q, name), { headers })
-  expect(res.status).toBe(200)
-  return ((await res.json()) as { versions: VersionInfo[] }).versions
-}
-
-async function take (q: QuireProcess, name: string, label?: string, headers = key): Promise<VersionInfo> {
-  const res = await fetch(url(q, name), { method: 'POST', headers, body: JSON.stringify(label === undefined ? {} : { label }) })
-  expect(res.status).toBe(201)
-  return ((await res.json()) as { version: VersionInfo }).version
-}
-
-async function textOf (q: QuireProcess, name: string, id: string): Promise<string> {
-  const res = await fetch(url(q, name, `/${id}?format=text`), { headers: key })
-  expect(res.status).toBe(200)
-  return res.text()
-}
-
 /** A stock client of `name` as user `sub` (writes unless `readonly`), synced. */
 async function editor (q: QuireProcess, name: string, sub: string, opts: { readonly?: boolean } = {}): Promise<TestClient> {
   const claims = opts.readonly ? { readonlyDocumentNames: ['h/*'] } : { allowedDocumentNames: ['h/*'] }
@@ -67,15 +45,6 @@ async function editor (q: QuireProcess, name: string, sub: string, opts: { reado
   clients.push(client)
   await whenSynced(client, `${sub} to sync ${name}`)
   return client
-}
-
-/** Resolves once the server's document holds these paragraphs (durable: the state route answers once it is). */
-async function stored (q: QuireProcess, name: string, texts: string[]): Promise<void> {
-  await waitFor(async () => {
-    const doc = new Y.Doc()
-    Y.applyUpdate(doc, new Uint8Array(await (await fetch(`${q.url}/api/documents/${encodeURIComponent(name)}/state`, { headers: key })).arrayBuffer()))
-    return paragraphsOf(doc)
-  }, (got) => JSON.stringify(got) === JSON.stringify(texts), `the server to hold ${JSON.stringify(texts)} in ${name}`)
 }
 
 const byId = (users: VersionInfo['users']): VersionInfo['users'] => [...users].sort((a, b) => a.id.localeCompare(b.id))
@@ -89,20 +58,20 @@ describe('automatic versions', () => {
     await whenDoc(bob.doc, () => paragraphsOf(bob.doc).length === 1, 'Ann\'s paragraph to reach Bob')
     appendParagraph(bob.doc, 'two')
     const lastEdit = Date.now()
-    const [v] = await waitFor(() => list(quick, name), (vs) => vs.length > 0, 'the automatic version')
+    const [v] = await waitFor(() => listVersions(quick, name), (vs) => vs.length > 0, 'the automatic version')
     expect(v.reason).toBe('auto')
     expect(byId(v.users)).toEqual([{ id: 'ann', name: 'ANN' }, { id: 'bob', name: 'BOB' }])
     expect(v.at).toBeGreaterThanOrEqual(lastEdit + QUIET_MS - 5)
     expect(v.bytes).toBeGreaterThan(0)
-    expect(await textOf(quick, name, v.id)).toBe('one\ntwo')
+    expect(await versionText(quick, name, v.id)).toBe('one\ntwo')
     // Nothing changes for several quiet periods: no other version.
     await sleep(3 * QUIET_MS)
-    expect((await list(quick, name)).length).toBe(1)
+    expect((await listVersions(quick, name)).length).toBe(1)
     // Everyone leaves: nothing was owed, nothing is taken at unload, no timer is left.
     ann.destroy()
     bob.destroy()
     await waitFor(() => liveCounts(quick.url), allZero, 'connections, documents and timers back to zero')
-    expect((await list(quick, name)).length).toBe(1)
+    expect((await listVersions(quick, name)).length).toBe(1)
   })
 
   it('at least every HISTORY_MAX_INTERVAL_MS while editing without a pause', async () => {
@@ -114,7 +83,7 @@ describe('automatic versions', () => {
     // Typing on, a paragraph every 50 ms: never quiet; versions come from the maximum interval alone.
     const versions = await waitFor(async () => {
       appendParagraph(ann.doc, `line ${++n}`)
-      return list(q, name)
+      return listVersions(q, name)
     }, (vs) => vs.length >= 2, 'two versions while editing goes on')
     expect(versions.every((v) => v.reason === 'auto')).toBe(true)
     expect(versions[0].at - versions[1].at).toBeGreaterThanOrEqual(400 - 5)
@@ -124,12 +93,12 @@ describe('automatic versions', () => {
     const name = 'h/leaving'
     const ann = await editor(calm, name, 'ann')
     setParagraphs(ann.doc, ['said', 'and gone'])
-    await stored(calm, name, ['said', 'and gone'])
-    expect(await list(calm, name)).toEqual([])
+    await whenStored(calm, name, ['said', 'and gone'])
+    expect(await listVersions(calm, name)).toEqual([])
     ann.destroy()
-    const [v] = await waitFor(() => list(calm, name), (vs) => vs.length === 1, 'the version owed to be taken as the document unloads')
+    const [v] = await waitFor(() => listVersions(calm, name), (vs) => vs.length === 1, 'the version owed to be taken as the document unloads')
     expect(v).toMatchObject({ reason: 'auto', users: [{ id: 'ann', name: 'ANN' }] })
-    expect(await textOf(calm, name, v.id)).toBe('said\nand gone')
+    expect(await versionText(calm, name, v.id)).toBe('said\nand gone')
   })
 })
 
@@ -138,44 +107,44 @@ describe('versions on demand, content, diff', () => {
     const name = 'h/manual'
     const ann = await editor(calm, name, 'ann')
     setParagraphs(ann.doc, ['Draft text'])
-    await stored(calm, name, ['Draft text'])
-    const v = await take(calm, name, '  Draft 1  ', bearer(await mintToken({ sub: 'ann', name: 'Ann', allowedDocumentNames: ['h/*'] })))
+    await whenStored(calm, name, ['Draft text'])
+    const v = await takeVersion(calm, name, '  Draft 1  ', bearer(await mintToken({ sub: 'ann', name: 'Ann', allowedDocumentNames: ['h/*'] })))
     expect(v).toMatchObject({ reason: 'manual', label: 'Draft 1', by: { id: 'ann', name: 'Ann' }, users: [{ id: 'ann', name: 'ANN' }] })
-    expect(await textOf(calm, name, v.id)).toBe('Draft text')
-    const res = await fetch(url(calm, name, `/${v.id}?format=yjs`), { headers: key })
+    expect(await versionText(calm, name, v.id)).toBe('Draft text')
+    const res = await fetch(versionsUrl(calm, name, `/${v.id}?format=yjs`), { headers: apiKey })
     expect(res.headers.get('content-type')).toBe('application/octet-stream')
     expect(res.headers.get('x-quire-version')).toBe(v.id)
     const doc = new Y.Doc()
     Y.applyUpdate(doc, new Uint8Array(await res.arrayBuffer()))
     expect(paragraphsOf(doc)).toEqual(['Draft text'])
     // On demand means every time, even unchanged; and the list is newest first.
-    const again = await take(calm, name)
+    const again = await takeVersion(calm, name)
     expect(again.users).toEqual([])
-    expect((await list(calm, name)).map((x) => x.id).slice(0, 2)).toEqual([again.id, v.id])
+    expect((await listVersions(calm, name)).map((x) => x.id).slice(0, 2)).toEqual([again.id, v.id])
   })
 
   it('diff between two versions and against the current document, as JSON, text and HTML', async () => {
     const name = 'h/diff'
     const ann = await editor(calm, name, 'ann')
     setParagraphs(ann.doc, ['hello world', 'a <b> & c'])
-    await stored(calm, name, ['hello world', 'a <b> & c'])
-    const v1 = await take(calm, name)
+    await whenStored(calm, name, ['hello world', 'a <b> & c'])
+    const v1 = await takeVersion(calm, name)
     const text = ann.doc.getXmlFragment('default').get(0) as Y.XmlElement
     ;(text.get(0) as Y.XmlText).insert(6, 'brave ')
-    await stored(calm, name, ['hello brave world', 'a <b> & c'])
-    const v2 = await take(calm, name)
-    const json = await (await fetch(url(calm, name, `/${v1.id}/diff/${v2.id}`), { headers: key })).json() as { added: number, removed: number, changes: unknown[] }
+    await whenStored(calm, name, ['hello brave world', 'a <b> & c'])
+    const v2 = await takeVersion(calm, name)
+    const json = await (await fetch(versionsUrl(calm, name, `/${v1.id}/diff/${v2.id}`), { headers: apiKey })).json() as { added: number, removed: number, changes: unknown[] }
     expect(json).toMatchObject({ from: v1.id, to: v2.id, added: 6, removed: 0 })
     expect(json.changes).toContainEqual({ op: '+', text: 'brave ' })
-    expect(await (await fetch(url(calm, name, `/${v1.id}/diff/${v2.id}?format=text`), { headers: key })).text()).toBe('hello {+brave +}world\na <b> & c')
-    const html = await fetch(url(calm, name, `/${v1.id}/diff/${v2.id}?format=html`), { headers: key })
+    expect(await (await fetch(versionsUrl(calm, name, `/${v1.id}/diff/${v2.id}?format=text`), { headers: apiKey })).text()).toBe('hello {+brave +}world\na <b> & c')
+    const html = await fetch(versionsUrl(calm, name, `/${v1.id}/diff/${v2.id}?format=html`), { headers: apiKey })
     expect(html.headers.get('content-type')).toBe('text/html; charset=utf-8')
     expect(html.headers.get('content-security-policy')).toContain("default-src 'none'")
     expect(await html.text()).toBe('hello <ins>brave </ins>world<br>\na &#60;b&#62; &#38; c')
     setParagraphs(ann.doc, ['hello brave world'])
-    await stored(calm, name, ['hello brave world'])
-    expect(await (await fetch(url(calm, name, `/${v2.id}/diff/current?format=text`), { headers: key })).text()).toBe('hello brave world[-\na <b> & c-]')
-    expect(await (await fetch(url(calm, name, `/current/diff/${v1.id}?format=text`), { headers: key })).text()).toBe('hello [-brave -]world{+\na <b> & c+}')
+    await whenStored(calm, name, ['hello brave world'])
+    expect(await (await fetch(versionsUrl(calm, name, `/${v2.id}/diff/current?format=text`), { headers: apiKey })).text()).toBe('hello brave world[-\na <b> & c-]')
+    expect(await (await fetch(versionsUrl(calm, name, `/current/diff/${v1.id}?format=text`), { headers: apiKey })).text()).toBe('hello [-brave -]world{+\na <b> & c+}')
   })
 })
 
@@ -185,36 +154,36 @@ describe('restore', () => {
     const ann = await editor(calm, name, 'ann')
     const watcher = await editor(calm, name, 'watcher', { readonly: true })
     setParagraphs(ann.doc, ['first draft'])
-    await stored(calm, name, ['first draft'])
-    const v1 = await take(calm, name, 'first')
+    await whenStored(calm, name, ['first draft'])
+    const v1 = await takeVersion(calm, name, 'first')
     setParagraphs(ann.doc, ['second draft', 'with more'])
     await whenDoc(watcher.doc, () => paragraphsOf(watcher.doc)[0] === 'second draft', 'the second draft to reach the watcher')
     const svBefore = Y.encodeStateVector(watcher.doc)
 
-    const res = await fetch(url(calm, name, `/${v1.id}/restore`), { method: 'POST', headers: bearer(await mintToken({ sub: 'rita', name: 'Rita', allowedDocumentNames: ['h/*'] })) })
+    const res = await fetch(versionsUrl(calm, name, `/${v1.id}/restore`), { method: 'POST', headers: bearer(await mintToken({ sub: 'rita', name: 'Rita', allowedDocumentNames: ['h/*'] })) })
     expect(res.status).toBe(200)
     const done = await res.json() as { restored: VersionInfo, before: VersionInfo }
     expect(done.restored.id).toBe(v1.id)
     expect(done.before).toMatchObject({ reason: 'before-restore', by: { id: 'rita', name: 'Rita' }, users: [{ id: 'ann', name: 'ANN' }] })
-    expect(await textOf(calm, name, done.before.id)).toBe('second draft\nwith more')
+    expect(await versionText(calm, name, done.before.id)).toBe('second draft\nwith more')
     // Live, for everyone connected: the watcher and the writer.
     await whenDoc(watcher.doc, () => JSON.stringify(paragraphsOf(watcher.doc)) === '["first draft"]', 'the restored content to reach the watcher')
     await whenDoc(ann.doc, () => JSON.stringify(paragraphsOf(ann.doc)) === '["first draft"]', 'the restored content to reach the writer')
     // Forward: nothing was taken back, something was added.
     expect(Y.encodeStateVector(watcher.doc)).not.toEqual(svBefore)
-    expect(await textOf(calm, name, v1.id)).toBe('first draft')
+    expect(await versionText(calm, name, v1.id)).toBe('first draft')
 
     // The restored content is the next automatic version (here: when everyone leaves), naming who restored it.
     ann.destroy()
     watcher.destroy()
-    const [latest] = await waitFor(() => list(calm, name), (vs) => vs[0].reason === 'auto', 'the automatic version after the restore')
+    const [latest] = await waitFor(() => listVersions(calm, name), (vs) => vs[0].reason === 'auto', 'the automatic version after the restore')
     expect(latest.users).toEqual([{ id: 'rita', name: 'Rita' }])
-    expect(await textOf(calm, name, latest.id)).toBe('first draft')
+    expect(await versionText(calm, name, latest.id)).toBe('first draft')
     // Restoring what is already there changes nothing and keeps nothing new.
-    const count = (await list(calm, name)).length
-    const again = await (await fetch(url(calm, name, `/${v1.id}/restore`), { method: 'POST', headers: key })).json() as { before: VersionInfo }
+    const count = (await listVersions(calm, name)).length
+    const again = await (await fetch(versionsUrl(calm, name, `/${v1.id}/restore`), { method: 'POST', headers: apiKey })).json() as { before: VersionInfo }
     expect(again.before.id).toBe(latest.id)
-    expect((await list(calm, name)).length).toBe(count)
+    expect((await listVersions(calm, name)).length).toBe(count)
   })
 })
 
@@ -223,32 +192,32 @@ describe('access and errors', () => {
     const name = 'h/access'
     const ann = await editor(calm, name, 'ann')
     setParagraphs(ann.doc, ['x'])
-    await stored(calm, name, ['x'])
-    const v = await take(calm, name)
+    await whenStored(calm, name, ['x'])
+    const v = await takeVersion(calm, name)
     const reader = bearer(await mintToken({ sub: 'r', readonlyDocumentNames: ['h/*'] }))
     const stranger = bearer(await mintToken({ sub: 's', allowedDocumentNames: ['other/*'] }))
-    expect((await fetch(url(calm, name))).status).toBe(401)
-    expect((await fetch(url(calm, name), { headers: bearer('not-a-token') })).status).toBe(401)
-    expect((await fetch(url(calm, name), { headers: stranger })).status).toBe(403)
-    expect((await fetch(url(calm, name), { headers: reader })).status).toBe(200)
-    expect((await fetch(url(calm, name, `/${v.id}?format=text`), { headers: reader })).status).toBe(200)
-    expect((await fetch(url(calm, name, `/${v.id}/diff/current`), { headers: reader })).status).toBe(200)
-    expect((await fetch(url(calm, name), { method: 'POST', headers: reader })).status).toBe(403)
-    expect((await fetch(url(calm, name, `/${v.id}/restore`), { method: 'POST', headers: reader })).status).toBe(403)
-    expect((await list(calm, name)).length).toBe(1)
+    expect((await fetch(versionsUrl(calm, name))).status).toBe(401)
+    expect((await fetch(versionsUrl(calm, name), { headers: bearer('not-a-token') })).status).toBe(401)
+    expect((await fetch(versionsUrl(calm, name), { headers: stranger })).status).toBe(403)
+    expect((await fetch(versionsUrl(calm, name), { headers: reader })).status).toBe(200)
+    expect((await fetch(versionsUrl(calm, name, `/${v.id}?format=text`), { headers: reader })).status).toBe(200)
+    expect((await fetch(versionsUrl(calm, name, `/${v.id}/diff/current`), { headers: reader })).status).toBe(200)
+    expect((await fetch(versionsUrl(calm, name), { method: 'POST', headers: reader })).status).toBe(403)
+    expect((await fetch(versionsUrl(calm, name, `/${v.id}/restore`), { method: 'POST', headers: reader })).status).toBe(403)
+    expect((await listVersions(calm, name)).length).toBe(1)
   })
 
   it('pages with a cursor', async () => {
     const name = 'h/pages'
     const ann = await editor(calm, name, 'ann')
     setParagraphs(ann.doc, ['p'])
-    await stored(calm, name, ['p'])
+    await whenStored(calm, name, ['p'])
     const made: string[] = []
-    for (let i = 0; i < 5; i++) made.unshift((await take(calm, name)).id)
+    for (let i = 0; i < 5; i++) made.unshift((await takeVersion(calm, name)).id)
     const seen: string[] = []
     let next: string | null = null
     do {
-      const page = await (await fetch(url(calm, name, `?limit=2${next === null ? '' : `&before=${next}`}`), { headers: key })).json() as { versions: VersionInfo[], next: string | null }
+      const page = await (await fetch(versionsUrl(calm, name, `?limit=2${next === null ? '' : `&before=${next}`}`), { headers: apiKey })).json() as { versions: VersionInfo[], next: string | null }
       expect(page.versions.length).toBeLessThanOrEqual(2)
       seen.push(...page.versions.map((v) => v.id))
       next = page.next
@@ -260,9 +229,9 @@ describe('access and errors', () => {
     const name = 'h/errors'
     const ann = await editor(calm, name, 'ann')
     setParagraphs(ann.doc, ['e'])
-    await stored(calm, name, ['e'])
-    const v = await take(calm, name)
-    const status = async (path: string, init: RequestInit = {}): Promise<number> => (await fetch(url(calm, name, path), { ...init, headers: key })).status
+    await whenStored(calm, name, ['e'])
+    const v = await takeVersion(calm, name)
+    const status = async (path: string, init: RequestInit = {}): Promise<number> => (await fetch(versionsUrl(calm, name, path), { ...init, headers: apiKey })).status
     expect(await status('?limit=0')).toBe(400)
     expect(await status('?limit=101')).toBe(400)
     expect(await status('?before=nope')).toBe(400)
@@ -278,8 +247,8 @@ describe('access and errors', () => {
     expect(await status('', { method: 'DELETE' })).toBe(405)
     expect(await status(`/${v.id}`, { method: 'POST' })).toBe(405)
     expect(await status(`/${v.id}/restore`)).toBe(405)
-    expect((await fetch(`${calm.url}/api/documents/a%2F%2Fb/versions`, { headers: key })).status).toBe(400)
-    expect((await list(calm, name)).length).toBe(1)
+    expect((await fetch(`${calm.url}/api/documents/a%2F%2Fb/versions`, { headers: apiKey })).status).toBe(400)
+    expect((await listVersions(calm, name)).length).toBe(1)
   })
 
   it('HISTORY_MAX_VERSIONS: versions on demand beyond it are refused (429, counted); automatic ones push the oldest out', async () => {
@@ -288,13 +257,13 @@ describe('access and errors', () => {
     const name = 'h/full'
     const ann = await editor(q, name, 'ann')
     setParagraphs(ann.doc, ['a'])
-    const auto = await waitFor(() => list(q, name), (vs) => vs.length === 1, 'the first automatic version')
-    const manual = [await take(q, name), await take(q, name)]
-    const refused = await fetch(url(q, name), { method: 'POST', headers: key, body: '{}' })
+    const auto = await waitFor(() => listVersions(q, name), (vs) => vs.length === 1, 'the first automatic version')
+    const manual = [await takeVersion(q, name), await takeVersion(q, name)]
+    const refused = await fetch(versionsUrl(q, name), { method: 'POST', headers: apiKey, body: '{}' })
     expect(refused.status).toBe(429)
     expect((await readMetrics(q.url)).get('quire_limit_refusals_total{limit="history_versions"}')).toBe(1)
     setParagraphs(ann.doc, ['b'])
-    const after = await waitFor(() => list(q, name), (vs) => vs[0].reason === 'auto' && vs[0].id !== auto[0].id, 'the next automatic version')
+    const after = await waitFor(() => listVersions(q, name), (vs) => vs[0].reason === 'auto' && vs[0].id !== auto[0].id, 'the next automatic version')
     expect(after.map((v) => v.id)).toEqual([after[0].id, manual[1].id, manual[0].id])
     expect((await readMetrics(q.url)).get('quire_versions_thinned_total')).toBe(1)
   })

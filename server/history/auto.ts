@@ -5,9 +5,10 @@
  * `maxIntervalMs` of continuous editing, and when the document unloads.
  *
  * Only instances where edits were made owe a version. Who edited is noted in
- * the store as soon as a user first edits in a period (and again before the
- * version is taken), so that whichever instance takes the version names
- * everyone, wherever they edited. When several instances owe one at once,
+ * the store when a user edits (again at most every half the shorter of the
+ * two periods), and their editors again by the instance that takes the
+ * version, so that whichever instance takes it names everyone, wherever they
+ * edited. When several instances owe one at once,
  * the store's claim lets one take it at a time; the others look again a
  * little later, and take one only if the content then differs from the
  * latest version (a change that had not reached the winner yet).
@@ -35,8 +36,8 @@ export interface AutoVersionOptions {
 
 /** A version owed for one document. */
 interface Owed {
-  /** Who edited here since the last version taken here (noted in the store when first seen). */
-  editors: Map<string, VersionUser>
+  /** Who edited here since the last version taken here, and when each was last noted in the store. */
+  editors: Map<string, { user: VersionUser, notedAt: number }>
   /** Fires after the quiet period (re-armed on every change). */
   quiet: TrackedTimer | null
   /** Fires after maxIntervalMs of editing. */
@@ -94,14 +95,19 @@ export class AutoVersions {
       this.owed.set(doc, owed)
     }
     owed.max ??= new TrackedTimer(this.opts.timers, () => this.fire(doc), this.opts.maxIntervalMs)
-    const newcomers: VersionUser[] = []
+    // Noted again now and then: a version another instance took may have taken them meanwhile.
+    const now = Date.now()
+    const renoteMs = Math.min(this.opts.quietMs, this.opts.maxIntervalMs) / 2
+    const toNote: VersionUser[] = []
     for (const user of editors) {
       const who = user === null ? ANONYMOUS : user.name === undefined ? { id: user.id } : { id: user.id, name: user.name }
-      if (!owed.editors.has(who.id)) newcomers.push(who)
-      owed.editors.set(who.id, who)
+      const known = owed.editors.get(who.id)
+      if (known !== undefined && now - known.notedAt < renoteMs) continue
+      owed.editors.set(who.id, { user: who, notedAt: now })
+      toNote.push(who)
     }
-    if (newcomers.length > 0) {
-      this.store.noteEditors(doc.name, newcomers).catch((err: unknown) => this.log.warn({ err, doc: doc.name }, 'noting editors failed'))
+    if (toNote.length > 0) {
+      this.store.noteEditors(doc.name, toNote).catch((err: unknown) => this.log.warn({ err, doc: doc.name }, 'noting editors failed'))
     }
     this.arm(doc, owed)
   }
@@ -130,8 +136,6 @@ export class AutoVersions {
     const owed = this.forget(doc)
     if (owed === undefined) return
     try {
-      // Again, all of them: another instance's version may have taken them since they were first noted.
-      if (owed.editors.size > 0) await this.store.noteEditors(doc.name, [...owed.editors.values()])
       const claim = await this.store.claimVersion(doc.name, CLAIM_MS)
       if (claim === null) {
         // Another instance is taking one now; it may not hold every change made here yet.
@@ -139,7 +143,8 @@ export class AutoVersions {
         return
       }
       try {
-        await this.history.take(doc, 'auto')
+        // Everyone who edited here, again, in case a version another instance took has taken them.
+        await this.history.take(doc, 'auto', { editors: [...owed.editors.values()].map((e) => e.user) })
       } finally {
         await claim.release()
       }
@@ -150,12 +155,14 @@ export class AutoVersions {
     }
   }
 
-  /** Owe a version again, due in `ms` (unless edits come first). */
+  /**
+   * Owe a version again, due in `ms` (unless edits come first). Who edited
+   * is not carried over: they were noted in the store when they edited, and
+   * the version taken meanwhile, or the next one, has them.
+   */
   private lookAgain (doc: SharedDocument, ms: number): void {
     if (this.owed.has(doc)) return
-    const owed: Owed = { editors: new Map(), quiet: null, max: null }
-    owed.quiet = new TrackedTimer(this.opts.timers, () => this.fire(doc), ms)
-    this.owed.set(doc, owed)
+    this.owed.set(doc, { editors: new Map(), quiet: new TrackedTimer(this.opts.timers, () => this.fire(doc), ms), max: null })
   }
 
   private forget (doc: SharedDocument): Owed | undefined {

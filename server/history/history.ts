@@ -38,6 +38,8 @@ export interface TakeOptions {
   by?: VersionUser
   /** Take it even when the content equals the latest version's (versions on demand). */
   always?: boolean
+  /** Note these users as editors just before the version is stored (when it is). */
+  editors?: VersionUser[]
 }
 
 /** The outcome of taking a version: the new one, or the latest when nothing changed since. */
@@ -79,6 +81,7 @@ export class History {
       const latest = await this.latestOf(doc.name)
       if (latest !== null && Y.equalSnapshots(latest.snapshot, snapshot)) return { version: latest.info, created: false }
     }
+    if (opts.editors !== undefined && opts.editors.length > 0) await this.deps.store.noteEditors(doc.name, opts.editors)
     const version = await this.deps.store.putVersion(doc.name, { at: this.now(), reason, label: opts.label, by: opts.by }, state)
     this.remember(doc.name, version.id, snapshot)
     this.deps.metrics.versions.inc({ reason })
