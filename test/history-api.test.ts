@@ -140,7 +140,7 @@ describe('versions on demand, content, diff', () => {
     const html = await fetch(versionsUrl(calm, name, `/${v1.id}/diff/${v2.id}?format=html`), { headers: apiKey })
     expect(html.headers.get('content-type')).toBe('text/html; charset=utf-8')
     expect(html.headers.get('content-security-policy')).toContain("default-src 'none'")
-    expect(await html.text()).toBe('hello <ins>brave </ins>world<br>\na &#60;b&#62; &#38; c')
+    expect(await html.text()).toBe('hello <ins>brave </ins>world<br>a &#60;b&#62; &#38; c')
     setParagraphs(ann.doc, ['hello brave world'])
     await whenStored(calm, name, ['hello brave world'])
     expect(await (await fetch(versionsUrl(calm, name, `/${v2.id}/diff/current?format=text`), { headers: apiKey })).text()).toBe('hello brave world[-\na <b> & c-]')

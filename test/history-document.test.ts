@@ -126,7 +126,7 @@ describe('diff', () => {
     expect(renderDiff(changes, 'text', ends).body).toBe('hello {+brave +}world\n<b> [-& -]co')
     const html = renderDiff(changes, 'html', ends)
     expect(html.contentType).toBe('text/html; charset=utf-8')
-    expect(html.body).toBe('hello <ins>brave </ins>world<br>\n&#60;b&#62; <del>&#38; </del>co')
+    expect(html.body).toBe('hello <ins>brave </ins>world<br>&#60;b&#62; <del>&#38; </del>co')
   })
 })
 

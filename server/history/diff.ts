@@ -40,7 +40,7 @@ export function renderDiff (changes: Change[], format: DiffFormat, ends: { from:
     return { body, contentType: 'text/plain; charset=utf-8' }
   }
   if (format === 'html') {
-    const html = (text: string): string => escapeHtml(text).replace(/\n/g, '<br>\n')
+    const html = (text: string): string => escapeHtml(text).replace(/\n/g, '<br>')
     const body = changes.map((c) => c.op === '+' ? `<ins>${html(c.text)}</ins>` : c.op === '-' ? `<del>${html(c.text)}</del>` : html(c.text)).join('')
     return { body, contentType: 'text/html; charset=utf-8' }
   }
