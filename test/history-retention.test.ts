@@ -12,6 +12,7 @@ import { newVersionId } from '../server/backend/versions.js'
 import type { VersionInfo } from '../server/backend/store.js'
 import { createMetrics } from '../server/ops/metrics.js'
 import { createLogger } from '../server/ops/log.js'
+import { ConfigError, loadConfig } from '../server/config.js'
 
 const MIN = 60_000
 const HOUR = 60 * MIN
@@ -102,5 +103,18 @@ describe('History.thin on a store', () => {
     now += 365 * DAY
     await history.thin('doc')
     expect((await store.listVersions('doc')).length).toBe(1)
+  })
+})
+
+describe('retention configuration', () => {
+  it('defaults: 7 days, 30 days, 365 days, 1000 versions', () => {
+    const c = loadConfig({})
+    expect([c.HISTORY_KEEP_ALL_MS, c.HISTORY_HOURLY_MS, c.HISTORY_DAILY_MS, c.HISTORY_MAX_VERSIONS]).toEqual([7 * DAY, 30 * DAY, 365 * DAY, 1000])
+  })
+
+  it('tiers that do not grow stop the server, naming the variable', () => {
+    expect(() => loadConfig({ HISTORY_HOURLY_MS: String(DAY) })).toThrow(new ConfigError('invalid HISTORY_HOURLY_MS: the history tiers must grow: HISTORY_KEEP_ALL_MS <= HISTORY_HOURLY_MS <= HISTORY_DAILY_MS'))
+    expect(() => loadConfig({ HISTORY_DAILY_MS: String(DAY), HISTORY_HOURLY_MS: String(7 * DAY) })).toThrow(/^invalid HISTORY_DAILY_MS/)
+    expect(loadConfig({ HISTORY_KEEP_ALL_MS: '0', HISTORY_HOURLY_MS: '0', HISTORY_DAILY_MS: '0' }).HISTORY_DAILY_MS).toBe(0)
   })
 })
