@@ -95,7 +95,7 @@ export async function createQuire (config: Config, log: Logger, backend?: Backen
     config.CLIENT_DIR === undefined ? defaultClientDir() : config.CLIENT_DIR || null,
     embedAncestors(config.EMBED_ORIGINS ?? config.ALLOWED_ORIGINS),
   )
-  // Version history (docs/history.md); `history.snapshotBefore` is for routes that overwrite a document.
+  // Version history (docs/history.md); routes that overwrite a document call `history.snapshotBefore` first.
   const { handleVersions } = setUpHistory({ config, store, registry, auth, metrics, log })
   const handleApi = createApiHandler({ registry, apiKey: config.API_KEY, openMode: auth.open, maxBodyBytes: config.MAX_MESSAGE_BYTES, log })
 
