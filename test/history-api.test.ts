@@ -7,13 +7,13 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import * as Y from 'yjs'
 import { startQuire, type QuireProcess } from '../harness/quire.js'
-import { connectClient, whenDoc, whenSynced, type TestClient } from './helpers/clients.js'
+import { whenDoc, type TestClient } from './helpers/clients.js'
 import { mintToken, TEST_SECRET } from './helpers/tokens.js'
 import { appendParagraph, paragraphsOf, setParagraphs } from './helpers/paragraphs.js'
 import { allZero, liveCounts, readMetrics } from './helpers/metrics.js'
 import { sleep, waitFor } from './helpers/wait.js'
 import type { VersionInfo } from '../server/backend/store.js'
-import { apiKey, bearer, HISTORY_API_KEY, listVersions, takeVersion, versionsUrl, versionText, whenStored } from './helpers/history.js'
+import { apiKey, bearer, HISTORY_API_KEY, historyEditor, listVersions, takeVersion, versionsUrl, versionText, whenStored, writeAndStore } from './helpers/history.js'
 
 const QUIET_MS = 300
 /** Long enough that nothing in a test is ever "quiet" by accident. */
@@ -38,14 +38,8 @@ afterAll(async () => {
   await Promise.all(running.map((q) => q.kill()))
 })
 
-/** A stock client of `name` as user `sub` (writes unless `readonly`), synced. */
-async function editor (q: QuireProcess, name: string, sub: string, opts: { readonly?: boolean } = {}): Promise<TestClient> {
-  const claims = opts.readonly ? { readonlyDocumentNames: ['h/*'] } : { allowedDocumentNames: ['h/*'] }
-  const client = connectClient(q.wsUrl, name, { token: await mintToken({ sub, name: sub.toUpperCase(), ...claims }) })
-  clients.push(client)
-  await whenSynced(client, `${sub} to sync ${name}`)
-  return client
-}
+const editor = (q: QuireProcess, name: string, sub: string, opts: { readonly?: boolean } = {}): Promise<TestClient> =>
+  historyEditor(q, name, sub, { prefix: 'h/', readonly: opts.readonly, cleanup: clients })
 
 const byId = (users: VersionInfo['users']): VersionInfo['users'] => [...users].sort((a, b) => a.id.localeCompare(b.id))
 
@@ -92,8 +86,7 @@ describe('automatic versions', () => {
   it('the version owed is taken when everyone leaves, without waiting for the quiet period', async () => {
     const name = 'h/leaving'
     const ann = await editor(calm, name, 'ann')
-    setParagraphs(ann.doc, ['said', 'and gone'])
-    await whenStored(calm, name, ['said', 'and gone'])
+    await writeAndStore(calm, name, ann, ['said', 'and gone'])
     expect(await listVersions(calm, name)).toEqual([])
     ann.destroy()
     const [v] = await waitFor(() => listVersions(calm, name), (vs) => vs.length === 1, 'the version owed to be taken as the document unloads')
@@ -106,8 +99,7 @@ describe('versions on demand, content, diff', () => {
   it('POST takes one now (201) with its label and who asked; its content comes in text and as Yjs', async () => {
     const name = 'h/manual'
     const ann = await editor(calm, name, 'ann')
-    setParagraphs(ann.doc, ['Draft text'])
-    await whenStored(calm, name, ['Draft text'])
+    await writeAndStore(calm, name, ann, ['Draft text'])
     const v = await takeVersion(calm, name, '  Draft 1  ', bearer(await mintToken({ sub: 'ann', name: 'Ann', allowedDocumentNames: ['h/*'] })))
     expect(v).toMatchObject({ reason: 'manual', label: 'Draft 1', by: { id: 'ann', name: 'Ann' }, users: [{ id: 'ann', name: 'ANN' }] })
     expect(await versionText(calm, name, v.id)).toBe('Draft text')
@@ -126,8 +118,7 @@ describe('versions on demand, content, diff', () => {
   it('diff between two versions and against the current document, as JSON, text and HTML', async () => {
     const name = 'h/diff'
     const ann = await editor(calm, name, 'ann')
-    setParagraphs(ann.doc, ['hello world', 'a <b> & c'])
-    await whenStored(calm, name, ['hello world', 'a <b> & c'])
+    await writeAndStore(calm, name, ann, ['hello world', 'a <b> & c'])
     const v1 = await takeVersion(calm, name)
     const text = ann.doc.getXmlFragment('default').get(0) as Y.XmlElement
     ;(text.get(0) as Y.XmlText).insert(6, 'brave ')
@@ -141,8 +132,7 @@ describe('versions on demand, content, diff', () => {
     expect(html.headers.get('content-type')).toBe('text/html; charset=utf-8')
     expect(html.headers.get('content-security-policy')).toContain("default-src 'none'")
     expect(await html.text()).toBe('hello <ins>brave </ins>world<br>a &#60;b&#62; &#38; c')
-    setParagraphs(ann.doc, ['hello brave world'])
-    await whenStored(calm, name, ['hello brave world'])
+    await writeAndStore(calm, name, ann, ['hello brave world'])
     expect(await (await fetch(versionsUrl(calm, name, `/${v2.id}/diff/current?format=text`), { headers: apiKey })).text()).toBe('hello brave world[-\na <b> & c-]')
     expect(await (await fetch(versionsUrl(calm, name, `/current/diff/${v1.id}?format=text`), { headers: apiKey })).text()).toBe('hello [-brave -]world{+\na <b> & c+}')
   })
@@ -153,8 +143,7 @@ describe('restore', () => {
     const name = 'h/restore'
     const ann = await editor(calm, name, 'ann')
     const watcher = await editor(calm, name, 'watcher', { readonly: true })
-    setParagraphs(ann.doc, ['first draft'])
-    await whenStored(calm, name, ['first draft'])
+    await writeAndStore(calm, name, ann, ['first draft'])
     const v1 = await takeVersion(calm, name, 'first')
     setParagraphs(ann.doc, ['second draft', 'with more'])
     await whenDoc(watcher.doc, () => paragraphsOf(watcher.doc)[0] === 'second draft', 'the second draft to reach the watcher')
@@ -191,8 +180,7 @@ describe('access and errors', () => {
   it('API key, tokens covering the document (read-only ones read), nobody else', async () => {
     const name = 'h/access'
     const ann = await editor(calm, name, 'ann')
-    setParagraphs(ann.doc, ['x'])
-    await whenStored(calm, name, ['x'])
+    await writeAndStore(calm, name, ann, ['x'])
     const v = await takeVersion(calm, name)
     const reader = bearer(await mintToken({ sub: 'r', readonlyDocumentNames: ['h/*'] }))
     const stranger = bearer(await mintToken({ sub: 's', allowedDocumentNames: ['other/*'] }))
@@ -210,8 +198,7 @@ describe('access and errors', () => {
   it('pages with a cursor', async () => {
     const name = 'h/pages'
     const ann = await editor(calm, name, 'ann')
-    setParagraphs(ann.doc, ['p'])
-    await whenStored(calm, name, ['p'])
+    await writeAndStore(calm, name, ann, ['p'])
     const made: string[] = []
     for (let i = 0; i < 5; i++) made.unshift((await takeVersion(calm, name)).id)
     const seen: string[] = []
@@ -228,8 +215,7 @@ describe('access and errors', () => {
   it('says what is wrong: 400, 404, 405, 413', async () => {
     const name = 'h/errors'
     const ann = await editor(calm, name, 'ann')
-    setParagraphs(ann.doc, ['e'])
-    await whenStored(calm, name, ['e'])
+    await writeAndStore(calm, name, ann, ['e'])
     const v = await takeVersion(calm, name)
     const status = async (path: string, init: RequestInit = {}): Promise<number> => (await fetch(versionsUrl(calm, name, path), { ...init, headers: apiKey })).status
     expect(await status('?limit=0')).toBe(400)
@@ -263,7 +249,7 @@ describe('access and errors', () => {
     expect(refused.status).toBe(429)
     expect((await readMetrics(q.url)).get('quire_limit_refusals_total{limit="history_versions"}')).toBe(1)
     setParagraphs(ann.doc, ['b'])
-    const after = await waitFor(() => listVersions(q, name), (vs) => vs[0].reason === 'auto' && vs[0].id !== auto[0].id, 'the next automatic version')
+    const after = await waitFor(() => listVersions(q, name), (vs) => vs[0].reason === 'auto' && vs[0].id !== auto[0].id && vs.length === 3, 'the next automatic version, and the oldest thinned out')
     expect(after.map((v) => v.id)).toEqual([after[0].id, manual[1].id, manual[0].id])
     expect((await readMetrics(q.url)).get('quire_versions_thinned_total')).toBe(1)
   })

@@ -8,11 +8,11 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { startRedis, startRedisCluster, type RedisCluster, type RedisProcess } from '../harness/redis.js'
 import { startQuire, type QuireProcess } from '../harness/quire.js'
-import { connectClient, whenDoc, whenSynced, type TestClient } from './helpers/clients.js'
-import { mintToken, TEST_SECRET } from './helpers/tokens.js'
+import { whenDoc, type TestClient } from './helpers/clients.js'
+import { TEST_SECRET } from './helpers/tokens.js'
 import { appendParagraph, paragraphsOf, setParagraphs } from './helpers/paragraphs.js'
 import { readMetrics } from './helpers/metrics.js'
-import { apiKey, HISTORY_API_KEY, listVersions, takeVersion, versionsUrl, versionText, whenStored } from './helpers/history.js'
+import { apiKey, HISTORY_API_KEY, historyEditor, listVersions, takeVersion, versionsUrl, versionText, whenStored, writeAndStore } from './helpers/history.js'
 import { sleep, waitFor } from './helpers/wait.js'
 import { docKeys, versionKeys } from '../server/backend/redis/keys.js'
 import { keySlot } from '../server/backend/redis/slot.js'
@@ -39,12 +39,7 @@ async function instances (env: Record<string, string>, count: number): Promise<Q
   return started
 }
 
-async function editor (q: QuireProcess, name: string, sub: string): Promise<TestClient> {
-  const client = connectClient(q.wsUrl, name, { token: await mintToken({ sub, name: sub.toUpperCase(), allowedDocumentNames: ['r/*'] }) })
-  clients.push(client)
-  await whenSynced(client, `${sub} to sync ${name} on :${q.port}`)
-  return client
-}
+const editor = (q: QuireProcess, name: string, sub: string): Promise<TestClient> => historyEditor(q, name, sub, { prefix: 'r/', cleanup: clients })
 
 /** Automatic versions an instance took, from its metrics. */
 const autoTaken = async (q: QuireProcess): Promise<number> => (await readMetrics(q.url)).get('quire_versions_total{reason="auto"}') ?? 0
@@ -78,8 +73,7 @@ describe('two instances on Redis', () => {
     const name = 'r/restore'
     const writer = await editor(a, name, 'ann')
     const watcher = await editor(b, name, 'bob')
-    setParagraphs(writer.doc, ['the good one'])
-    await whenStored(a, name, ['the good one'])
+    await writeAndStore(a, name, writer, ['the good one'])
     const good = await takeVersion(a, name, 'good')
     setParagraphs(writer.doc, ['the bad one'])
     await whenDoc(watcher.doc, () => paragraphsOf(watcher.doc)[0] === 'the bad one', 'the bad edit to reach the other instance')

@@ -19,6 +19,7 @@ import type { SharedDocument } from '../document/document.js'
 import { ContentError, type ContentFormat } from '../content/formats.js'
 import { apiCaller, type ApiAccessDeps, type ApiCaller } from '../http/api-access.js'
 import { NOTHING_ACTIVE } from '../http/headers.js'
+import { readBody } from '../http/body.js'
 import { isVersionId } from '../backend/versions.js'
 import { LIMIT, type Metrics } from '../ops/metrics.js'
 import type { Logger } from '../ops/log.js'
@@ -202,18 +203,4 @@ function send (res: ServerResponse, status: number, body: unknown): true {
   res.writeHead(status, { 'content-type': 'application/json', 'content-security-policy': NOTHING_ACTIVE })
   res.end(JSON.stringify(body) + '\n')
   return true
-}
-
-function readBody (req: IncomingMessage, limit: number): Promise<Buffer | null> {
-  return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = []
-    let size = 0
-    req.on('data', (chunk: Buffer) => {
-      size += chunk.length
-      // Past the limit, keep reading (so the answer can be sent) but keep nothing.
-      if (size <= limit) chunks.push(chunk)
-    })
-    req.on('end', () => resolve(size > limit ? null : Buffer.concat(chunks)))
-    req.on('error', reject)
-  })
 }

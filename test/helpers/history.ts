@@ -2,8 +2,10 @@
 import { expect } from 'vitest'
 import * as Y from 'yjs'
 import type { QuireProcess } from '../../harness/quire.js'
+import { connectClient, whenSynced, type TestClient } from './clients.js'
+import { mintToken } from './tokens.js'
 import type { VersionInfo } from '../../server/backend/store.js'
-import { paragraphsOf } from './paragraphs.js'
+import { paragraphsOf, setParagraphs } from './paragraphs.js'
 import { waitFor } from './wait.js'
 
 export const HISTORY_API_KEY = 'api-key-for-the-history-tests-0123'
@@ -39,4 +41,23 @@ export async function whenStored (q: QuireProcess, name: string, texts: string[]
     Y.applyUpdate(doc, new Uint8Array(await (await fetch(`${q.url}/api/documents/${encodeURIComponent(name)}/state`, { headers: apiKey })).arrayBuffer()))
     return paragraphsOf(doc)
   }, (got) => JSON.stringify(got) === JSON.stringify(texts), `the server to hold ${JSON.stringify(texts)} in ${name}`)
+}
+
+/**
+ * A synced stock client of `name` on `q` as user `sub` (named `sub` in capitals),
+ * with a token for the documents under `prefix` (read-only when asked); closed by `cleanup`.
+ */
+export async function historyEditor (q: QuireProcess, name: string, sub: string, opts: { prefix: string, readonly?: boolean, cleanup: TestClient[] }): Promise<TestClient> {
+  const names = [`${opts.prefix}*`]
+  const claims = opts.readonly ? { readonlyDocumentNames: names } : { allowedDocumentNames: names }
+  const client = connectClient(q.wsUrl, name, { token: await mintToken({ sub, name: sub.toUpperCase(), ...claims }) })
+  opts.cleanup.push(client)
+  await whenSynced(client, `${sub} to sync ${name} on :${q.port}`)
+  return client
+}
+
+/** `client` writes these paragraphs; resolves once the server holds them. */
+export async function writeAndStore (q: QuireProcess, name: string, client: TestClient, texts: string[]): Promise<void> {
+  setParagraphs(client.doc, texts)
+  await whenStored(q, name, texts)
 }
