@@ -5,13 +5,13 @@
  * `maxIntervalMs` of continuous editing, and when the document unloads.
  *
  * Only instances where edits were made owe a version. Who edited is noted in
- * the store when a user edits (again at most every half the shorter of the
- * two periods), and their editors again by the instance that takes the
- * version, so that whichever instance takes it names everyone, wherever they
- * edited. When several instances owe one at once,
- * the store's claim lets one take it at a time; the others look again a
- * little later, and take one only if the content then differs from the
- * latest version (a change that had not reached the winner yet).
+ * the store when they edit (again at most every half the shorter of the two
+ * periods), and the instance that takes the version notes its own editors
+ * once more, so whichever instance takes it names everyone, wherever they
+ * edited. When several instances owe one at once, the store's claim lets
+ * one take it at a time; the others look again a little later, and take one
+ * only if the content then differs from the latest version (a change that
+ * had not reached the winner yet).
  */
 import type { Gauge } from 'prom-client'
 import type { DocStore, VersionUser } from '../backend/store.js'
@@ -38,10 +38,10 @@ export interface AutoVersionOptions {
 interface Owed {
   /** Who edited here since the last version taken here, and when each was last noted in the store. */
   editors: Map<string, { user: VersionUser, notedAt: number }>
-  /** Fires after the quiet period (re-armed on every change). */
-  quiet: TrackedTimer | null
-  /** Fires after maxIntervalMs of editing. */
-  max: TrackedTimer | null
+  /** When it became owed: it is due maxIntervalMs later at the latest. */
+  since: number
+  /** Fires when it is due: quietMs after the last change, or maxIntervalMs after `since` (re-armed on every change). */
+  timer: TrackedTimer | null
 }
 
 export class AutoVersions {
@@ -91,10 +91,9 @@ export class AutoVersions {
       return
     }
     if (owed === undefined) {
-      owed = { editors: new Map(), quiet: null, max: null }
+      owed = { editors: new Map(), since: Date.now(), timer: null }
       this.owed.set(doc, owed)
     }
-    owed.max ??= new TrackedTimer(this.opts.timers, () => this.fire(doc), this.opts.maxIntervalMs)
     // Noted again now and then: a version another instance took may have taken them meanwhile.
     const now = Date.now()
     const renoteMs = Math.min(this.opts.quietMs, this.opts.maxIntervalMs) / 2
@@ -118,8 +117,10 @@ export class AutoVersions {
   }
 
   private arm (doc: SharedDocument, owed: Owed): void {
-    owed.quiet?.clear()
-    owed.quiet = new TrackedTimer(this.opts.timers, () => this.fire(doc), this.opts.quietMs)
+    owed.timer?.clear()
+    const now = Date.now()
+    const due = Math.min(now + this.opts.quietMs, owed.since + this.opts.maxIntervalMs)
+    owed.timer = new TrackedTimer(this.opts.timers, () => this.fire(doc), Math.max(0, due - now))
   }
 
   /** A timer fired: take the version owed, after any being taken now. */
@@ -162,14 +163,13 @@ export class AutoVersions {
    */
   private lookAgain (doc: SharedDocument, ms: number): void {
     if (this.owed.has(doc)) return
-    this.owed.set(doc, { editors: new Map(), quiet: new TrackedTimer(this.opts.timers, () => this.fire(doc), ms), max: null })
+    this.owed.set(doc, { editors: new Map(), since: Date.now(), timer: new TrackedTimer(this.opts.timers, () => this.fire(doc), ms) })
   }
 
   private forget (doc: SharedDocument): Owed | undefined {
     const owed = this.owed.get(doc)
     if (owed === undefined) return undefined
-    owed.quiet?.clear()
-    owed.max?.clear()
+    owed.timer?.clear()
     this.owed.delete(doc)
     return owed
   }
