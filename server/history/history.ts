@@ -98,6 +98,15 @@ export class History {
     return this.take(doc, reason, { by })
   }
 
+  /**
+   * Name these users among the editors of the next version (for a route
+   * that changes a document on someone's behalf: the change itself carries
+   * no connection, so nobody else would name them).
+   */
+  noteEditors (name: string, users: VersionUser[]): Promise<void> {
+    return this.deps.store.noteEditors(name, users)
+  }
+
   list (name: string, page: { before?: string, limit: number }): Promise<VersionInfo[]> {
     return this.deps.store.listVersions(name, page)
   }
@@ -127,7 +136,7 @@ export class History {
     const update = restoreUpdate(await doc.readState(), stored.state)
     if (update !== null) {
       // Whoever restored edited the document: the next version names them.
-      if (by !== undefined) await this.deps.store.noteEditors(doc.name, [by])
+      if (by !== undefined) await this.noteEditors(doc.name, [by])
       await doc.applyUpdate(update)
     }
     return { restored: stored.info, before: before.version }
