@@ -30,6 +30,7 @@ import { BASE_HEADERS, NOTHING_ACTIVE, embedAncestors } from './http/headers.js'
 import { LocalLive } from './backend/live.js'
 import { EventHub } from './events/hub.js'
 import { createLiveRoutes } from './events/routes.js'
+import { setUpHistory } from './history/setup.js'
 
 /** Housekeeping period: keep-alives, outdated awareness, the instance's send backlog. */
 const TICK_MS = 2_500
@@ -133,6 +134,8 @@ export async function createQuire (config: Config, log: Logger, backend?: Backen
     heartbeatMs: config.EVENTS_HEARTBEAT_MS, maxStreams: config.EVENTS_MAX_STREAMS, maxStreamsPerIp: config.EVENTS_MAX_STREAMS_PER_IP,
     maxStreamsPerUser: config.EVENTS_MAX_STREAMS_PER_USER, maxDocs: config.EVENTS_MAX_DOCS, maxBacklogBytes: config.EVENTS_MAX_BACKLOG_BYTES,
   })
+  // Version history (docs/history.md); routes that overwrite a document call `history.snapshotBefore` first.
+  const { history, handleVersions } = setUpHistory({ config, store, registry, auth, metrics, log })
   const handleApi = createApiHandler({ registry, apiKey: config.API_KEY, openMode: auth.open, maxBodyBytes: config.MAX_MESSAGE_BYTES, log })
   const parser = new ContentParser(config.CONTENT_PARSE_TIMEOUT_MS)
   const handleDocuments = createDocumentsHandler({
@@ -143,6 +146,7 @@ export async function createQuire (config: Config, log: Logger, backend?: Backen
     maxBodyBytes: config.MAX_MESSAGE_BYTES,
     listMax: config.API_LIST_MAX,
     parser,
+    history,
     metrics,
     log,
   })
@@ -187,6 +191,7 @@ export async function createQuire (config: Config, log: Logger, backend?: Backen
       if (origins.cors(req, res)) return
     }
     if (pathname.startsWith('/api/') && await liveRoutes.handle(req, res, pathname)) return
+    if (await handleVersions(req, res, pathname)) return
     if (await handleDocuments(req, res, pathname)) return
     if (await handleApi(req, res, pathname)) return
     if (serveStatic(req, res, pathname)) return

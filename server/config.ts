@@ -5,6 +5,8 @@
 import { z } from 'zod'
 import { parseOrigin, parseTrustProxy } from './addresses.js'
 
+const DAY_MS = 86_400_000
+
 const int = (min: number, max: number) =>
   z.string().trim().regex(/^\d+$/, 'must be a whole number').transform(Number)
     .pipe(z.number().int().min(min).max(max))
@@ -189,6 +191,20 @@ const schema = z.object({
   API_LIST_MAX: int(1, 10_000).default(1000),
   /** Longest parsing one HTML, Markdown or JSON body may take; beyond it 413, nothing changed. */
   CONTENT_PARSE_TIMEOUT_MS: int(10, 600_000).default(5_000),
+  // Version history (docs/history.md).
+  /** Take versions automatically while documents are edited. */
+  HISTORY_AUTO: z.enum(['on', 'off']).default('on'),
+  /** An automatic version once a document has had no edit for this long... */
+  HISTORY_QUIET_MS: int(50, DAY_MS).default(30_000),
+  /** ...and at least this often while it is edited without a pause. */
+  HISTORY_MAX_INTERVAL_MS: int(50, DAY_MS).default(600_000),
+  /** Keep every version younger than this... */
+  HISTORY_KEEP_ALL_MS: int(0, 100 * 365 * DAY_MS).default(7 * DAY_MS),
+  /** ...then one per hour until this age, one per day until HISTORY_DAILY_MS, then one per week. */
+  HISTORY_HOURLY_MS: int(0, 100 * 365 * DAY_MS).default(30 * DAY_MS),
+  HISTORY_DAILY_MS: int(0, 100 * 365 * DAY_MS).default(365 * DAY_MS),
+  /** Versions one document keeps at most; the oldest go first, and versions asked for beyond it are refused (429). */
+  HISTORY_MAX_VERSIONS: int(1, 100_000).default(1000),
 })
 
 type Parsed = z.infer<typeof schema>
@@ -255,6 +271,10 @@ export function loadConfig (env: NodeJS.ProcessEnv = process.env): Config {
   const drainMs = data.DRAIN_GRACE_MS + data.DRAIN_SPREAD_MS
   if (data.SHUTDOWN_TIMEOUT_MS !== undefined && drainMs > 0 && data.SHUTDOWN_TIMEOUT_MS <= drainMs) {
     throw new ConfigError(`invalid SHUTDOWN_TIMEOUT_MS (got "${data.SHUTDOWN_TIMEOUT_MS}"): must be more than DRAIN_GRACE_MS + DRAIN_SPREAD_MS (${drainMs}), or the drain is cut short before every client is closed`)
+  }
+  if (data.HISTORY_HOURLY_MS < data.HISTORY_KEEP_ALL_MS || data.HISTORY_DAILY_MS < data.HISTORY_HOURLY_MS) {
+    throw new ConfigError(`invalid ${data.HISTORY_HOURLY_MS < data.HISTORY_KEEP_ALL_MS ? 'HISTORY_HOURLY_MS' : 'HISTORY_DAILY_MS'}: ` +
+      'the history tiers must grow: HISTORY_KEEP_ALL_MS <= HISTORY_HOURLY_MS <= HISTORY_DAILY_MS')
   }
   if (data.OPEN_MODE === 'refuse' && !authEnabled(data)) {
     throw new ConfigError('neither AUTH_SECRET nor AUTH_JWKS_URL is set and OPEN_MODE=refuse: set AUTH_SECRET to a random secret of 16+ characters ' +

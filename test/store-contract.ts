@@ -13,7 +13,8 @@
 import { afterAll, describe, expect, it } from 'vitest'
 import { randomBytes } from 'node:crypto'
 import * as Y from 'yjs'
-import type { DocStore } from '../server/backend/store.js'
+import type { DocStore, VersionInfo } from '../server/backend/store.js'
+import { waitFor } from './helpers/wait.js'
 
 export interface StoreHarness {
   open (): Promise<DocStore>
@@ -253,8 +254,129 @@ export function runStoreContract (label: string, harness: StoreHarness): void {
       expect(await store.isReady()).toBe(true)
     })
 
+    describe('versions', () => {
+      const at = (minutesAgo: number): number => Date.now() - minutesAgo * 60_000
+      const ids = (list: VersionInfo[]): string[] => list.map((v) => v.id)
+
+      it('a version comes back byte for byte with its record; an unknown id is null', async () => {
+        const store = await open()
+        const name = fresh()
+        const state = new Uint8Array(randomBytes(1 << 20))
+        state.set(Uint8Array.from({ length: 256 }, (_, i) => i))
+        const when = at(5)
+        const info = await store.putVersion(name, { at: when, reason: 'manual', label: 'Draft « 1 »\nsecond line', by: { id: 'u1', name: 'Ann' } }, state)
+        expect(info).toEqual({ id: info.id, at: when, reason: 'manual', label: 'Draft « 1 »\nsecond line', by: { id: 'u1', name: 'Ann' }, users: [], bytes: state.length })
+        const got = await store.getVersion(name, info.id)
+        expect(got?.info).toEqual(info)
+        expect(Buffer.compare(got!.state, state)).toBe(0)
+        expect(await store.getVersion(name, '000000000000-00000000')).toBeNull()
+        expect(await store.getVersion(fresh(), info.id)).toBeNull()
+      })
+
+      it('lists newest first, in pages, each document apart (names that prefix one another too)', async () => {
+        const store = await open()
+        const name = fresh()
+        const other = `${name}/a`
+        const made: VersionInfo[] = []
+        for (let i = 0; i < 7; i++) made.push(await store.putVersion(name, { at: at(70 - i * 10), reason: 'auto' }, new Uint8Array([i, 0])))
+        await store.putVersion(other, { at: at(1), reason: 'auto' }, new Uint8Array([9, 9]))
+        await store.putVersion(`${name}a`, { at: at(1), reason: 'auto' }, new Uint8Array([8, 8]))
+        const newestFirst = ids(made).reverse()
+        expect(ids(await store.listVersions(name))).toEqual(newestFirst)
+        const first = await store.listVersions(name, { limit: 3 })
+        expect(ids(first)).toEqual(newestFirst.slice(0, 3))
+        const second = await store.listVersions(name, { limit: 3, before: first[2].id })
+        expect(ids(second)).toEqual(newestFirst.slice(3, 6))
+        expect(ids(await store.listVersions(name, { before: second[2].id }))).toEqual(newestFirst.slice(6))
+        expect(await store.listVersions(name, { before: made[0].id })).toEqual([])
+        expect((await store.listVersions(other)).length).toBe(1)
+        expect(await store.listVersions(fresh())).toEqual([])
+      })
+
+      it('the editors noted since the last version become the next one\'s users, once', async () => {
+        const store = await open()
+        const name = fresh()
+        const v0 = await store.putVersion(name, { at: at(3), reason: 'auto' }, new Uint8Array([0, 0]))
+        expect(v0.users).toEqual([])
+        await store.noteEditors(name, [{ id: 'ann', name: 'Ann' }, { id: 'bob' }])
+        await store.noteEditors(name, [{ id: 'ann', name: 'Ann' }, { id: 'weird\u0000id 日本', name: 'line\nbreak' }])
+        await store.noteEditors(fresh(), [{ id: 'elsewhere' }])
+        const v1 = await store.putVersion(name, { at: at(2), reason: 'auto' }, new Uint8Array([1, 0]))
+        const byId = (users: VersionInfo['users']) => [...users].sort((a, b) => a.id.localeCompare(b.id))
+        expect(byId(v1.users)).toEqual(byId([{ id: 'ann', name: 'Ann' }, { id: 'bob' }, { id: 'weird\u0000id 日本', name: 'line\nbreak' }]))
+        const v2 = await store.putVersion(name, { at: at(1), reason: 'before-put' }, new Uint8Array([2, 0]))
+        expect(v2.users).toEqual([])
+        expect(byId((await store.getVersion(name, v1.id))!.info.users)).toEqual(byId(v1.users))
+        expect((await store.listVersions(name)).map((v) => v.users.length)).toEqual([0, 3, 0])
+      })
+
+      it('an editor noted while a version is being taken ends up in exactly one version', async () => {
+        const store = await open()
+        const name = fresh()
+        await store.noteEditors(name, [{ id: 'early' }])
+        const [v1] = await Promise.all([
+          store.putVersion(name, { at: at(2), reason: 'auto' }, new Uint8Array([1, 0])),
+          store.noteEditors(name, [{ id: 'racing' }]),
+        ])
+        const v2 = await store.putVersion(name, { at: at(1), reason: 'auto' }, new Uint8Array([2, 0]))
+        const all = [...v1.users, ...v2.users].map((u) => u.id).sort()
+        expect(all).toEqual(['early', 'racing'])
+        expect(v1.users.map((u) => u.id)).toContain('early')
+      })
+
+      it('deleting versions forgets them (unknown ids are ignored); the log is never touched', async () => {
+        const store = await open()
+        const name = fresh()
+        const { updates } = edits(5)
+        await store.append(name, updates)
+        const made: VersionInfo[] = []
+        for (let i = 0; i < 4; i++) made.push(await store.putVersion(name, { at: at(10 - i), reason: 'auto' }, new Uint8Array([i, 1])))
+        await store.deleteVersions(name, [made[0].id, made[2].id, '000000000000-00000000'])
+        expect(ids(await store.listVersions(name))).toEqual([made[3].id, made[1].id])
+        expect(await store.getVersion(name, made[0].id)).toBeNull()
+        await store.deleteVersions(name, [])
+        // Versions are not log entries, and compaction leaves them alone.
+        const loaded = await store.load(name)
+        expect(asArrays(loaded.updates)).toEqual(asArrays(updates))
+        await store.compact(name, Y.encodeStateAsUpdate(replay(updates)), loaded.position!)
+        expect(ids(await store.listVersions(name))).toEqual([made[3].id, made[1].id])
+      })
+
+      it('one claim of the next automatic version at a time, until released or expired', async () => {
+        const store = await open()
+        const name = fresh()
+        const first = await store.claimVersion(name, 60_000)
+        expect(first).not.toBeNull()
+        expect(await store.claimVersion(name, 60_000)).toBeNull()
+        expect(await store.claimVersion(fresh(), 60_000)).not.toBeNull()
+        await first!.release()
+        const short = await store.claimVersion(name, 200)
+        expect(short).not.toBeNull()
+        expect(await store.claimVersion(name, 200)).toBeNull()
+        // Each probe is a claim itself: the first that succeeds is the one after expiry.
+        const next = await waitFor(() => store.claimVersion(name, 60_000), (won) => won !== null, 'the claim to expire')
+        // The expired holder giving up does not free the claim someone else holds now.
+        await short!.release()
+        expect(await store.claimVersion(name, 60_000)).toBeNull()
+        await next!.release()
+        expect(await store.claimVersion(name, 60_000)).not.toBeNull()
+      })
+    })
+
     if (harness.reopen) {
       const reopen = harness.reopen
+      it('versions and noted editors are there after closing and opening again', async () => {
+        const store = await open()
+        const name = fresh()
+        const v = await store.putVersion(name, { at: Date.now(), reason: 'manual', label: 'kept' }, new Uint8Array([7, 7, 7]))
+        await store.noteEditors(name, [{ id: 'pending', name: 'P' }])
+        const next = await reopen(store)
+        opened.push(next)
+        expect((await next.listVersions(name)).map((i) => i.id)).toEqual([v.id])
+        expect([...(await next.getVersion(name, v.id))!.state]).toEqual([7, 7, 7])
+        expect((await next.putVersion(name, { at: Date.now(), reason: 'auto' }, new Uint8Array([8, 8]))).users).toEqual([{ id: 'pending', name: 'P' }])
+      })
+
       it('everything appended or compacted is there after closing and opening again', async () => {
         const store = await open()
         const a = fresh()

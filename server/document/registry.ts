@@ -6,8 +6,13 @@
  * durable, unless someone opened it again meanwhile. A document tainted by
  * a half-applied update (see SharedDocument.taint) is never handed out
  * again: whoever asks waits for it to unload and gets a fresh load.
+ *
+ * Features that follow every loaded document (the live events, history)
+ * register with `watch`: told of each document once loaded (they may hand
+ * back work to finish before it unloads) and once unloaded.
  */
 import { SharedDocument, type DocumentDeps } from './document.js'
+
 
 interface Entry {
   refs: number
@@ -19,13 +24,16 @@ interface Entry {
   unloaded: Promise<void> | null
   /** Resolves when the entry leaves the registry, however it does. */
   removed: Promise<void>
+  /** What the load listeners asked to run before unloading. */
+  beforeUnload: Array<() => Promise<void>>
   markRemoved: () => void
 }
 
 /** Told when a document has loaded and when it has unloaded (server-side features that follow every document). */
 export interface DocumentWatcher {
-  loaded (doc: SharedDocument): void
-  unloaded (doc: SharedDocument): void
+  /** What it returns, if anything, runs (awaited) before that document unloads. */
+  loaded (doc: SharedDocument): (() => Promise<void>) | void
+  unloaded? (doc: SharedDocument): void
 }
 
 export class DocumentRegistry {
@@ -68,12 +76,19 @@ export class DocumentRegistry {
     }
     let markRemoved!: () => void
     const removed = new Promise<void>((resolve) => { markRemoved = resolve })
-    const entry: Entry = { refs: 1, state: 'loading', loaded: null!, doc: null, unloaded: null, removed, markRemoved }
+    const entry: Entry = { refs: 1, state: 'loading', loaded: null!, doc: null, unloaded: null, removed, markRemoved, beforeUnload: [] }
     entry.loaded = this.load(name).then((doc) => {
       entry.doc = doc
       entry.state = 'ready'
       this.deps.metrics.documentsLoaded.set(this.entries.size)
-      for (const w of this.watchers) w.loaded(doc)
+      for (const w of this.watchers) {
+        try {
+          const hook = w.loaded(doc)
+          if (hook) entry.beforeUnload.push(hook)
+        } catch (err) {
+          this.deps.log.error({ err, doc: name }, 'document watcher failed')
+        }
+      }
       return doc
     }, (err: unknown) => {
       this.remove(entry, name)
@@ -113,10 +128,11 @@ export class DocumentRegistry {
       return
     }
     entry.state = 'unloading'
+    for (const hook of entry.beforeUnload) await hook().catch((err: unknown) => this.deps.log.error({ err, doc: doc.name }, 'work before unloading failed'))
     // Destroy (and compact) while still subscribed: the bus knows how far
     // this document has applied the log, which bounds what may be compacted.
     await doc.destroy()
-    for (const w of this.watchers) w.unloaded(doc)
+    for (const w of this.watchers) w.unloaded?.(doc)
     try {
       await this.deps.bus.unsubscribe(doc.name)
     } catch (err) {

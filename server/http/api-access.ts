@@ -76,3 +76,26 @@ function bearerOf (req: IncomingMessage): string | undefined {
   const token = header.startsWith('Bearer ') ? header.slice(7).trim() : ''
   return token === '' ? undefined : token
 }
+
+/** Who called (for version history, which names the user): their access to one document, and their user. */
+export interface ApiCaller {
+  access: ApiAccess
+  /** The token's user; null for the API key and in open mode. */
+  user: { id: string, name?: string } | null
+}
+
+/** The caller of a request about `docName`, or why it is refused (401/403). */
+export async function apiCaller (req: IncomingMessage, docName: string, deps: ApiAccessDeps): Promise<ApiCaller | { status: 401 | 403, error: string }> {
+  const policy = new ApiAccessPolicy(deps)
+  let access: ApiAccess
+  try {
+    access = await policy.to(req, docName)
+  } catch (err) {
+    if (err instanceof ApiRefusal) return { status: err.status, error: err.message }
+    throw err
+  }
+  const token = bearerOf(req)
+  if (token === undefined || (deps.apiKey !== undefined && bearerMatches(req, deps.apiKey)) || deps.auth.open) return { access, user: null }
+  const identity = await deps.auth.authenticate(token, docName)
+  return { access, user: identity.name === undefined ? { id: identity.userId } : { id: identity.userId, name: identity.name } }
+}

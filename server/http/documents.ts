@@ -40,6 +40,8 @@ export interface DocumentsDeps {
   maxBodyBytes: number
   listMax: number
   parser: ContentParser
+  /** Version history (docs/history.md): a PUT keeps the content it replaces as a version first. */
+  history?: { snapshotBefore (doc: SharedDocument, reason: 'before-put'): Promise<unknown> }
   metrics: Metrics
   log: Logger
 }
@@ -98,7 +100,9 @@ export function createDocumentsHandler (deps: DocumentsDeps) {
     const content = await parsed(body, format)
     await withDocument(name, async (doc) => {
       const update = contentToUpdate(doc.ydoc, content.value, content.format, mode)
-      if (!isEmptyUpdate(update)) await apply(doc, update)
+      if (isEmptyUpdate(update)) return
+      if (mode === 'replace') await deps.history?.snapshotBefore(doc, 'before-put')
+      await apply(doc, update)
     })
     json(res, 200, { ok: true })
   }

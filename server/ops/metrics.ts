@@ -74,6 +74,8 @@ export const LIMIT = {
   contentParseTime: 'content_parse_time',
   /** One POST at a time per stream session (the fallback transport): a second one meanwhile gets HTTP 409. */
   streamPostsInFlight: 'stream_posts_in_flight',
+  /** HISTORY_MAX_VERSIONS: a version asked for when the document already keeps as many (HTTP 429). */
+  historyVersions: 'history_versions',
 } as const
 
 export type Limit = typeof LIMIT[keyof typeof LIMIT]
@@ -132,6 +134,8 @@ export function createMetrics () {
     pendingUpgrades: new Gauge({ name: 'quire_pending_upgrades', help: 'WebSocket upgrades not yet admitted (token being checked) or refused and closing', registers: [registry] }),
     eventStreams: new Gauge({ name: 'quire_event_streams', help: 'Open live event streams (GET /api/events)', registers: [registry] }),
     events: new Counter({ name: 'quire_events_total', help: 'Live events this instance made or heard, by type', labelNames: ['type'], registers: [registry] }),
+    versions: new Counter({ name: 'quire_versions_total', help: 'Versions taken, by reason (auto, manual, before-restore, before-put)', labelNames: ['reason'], registers: [registry] }),
+    versionsThinned: new Counter({ name: 'quire_versions_thinned_total', help: 'Versions deleted by the retention policy (thinning and HISTORY_MAX_VERSIONS)', registers: [registry] }),
     sendBacklog: new Gauge({ name: 'quire_send_backlog_bytes', help: 'Bytes sent to all connections but not yet handed to the network, at the last housekeeping tick', registers: [registry] }),
   }
   for (const limit of Object.values(LIMIT)) m.refusals.inc({ limit }, 0)

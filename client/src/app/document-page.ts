@@ -2,7 +2,8 @@
 import { mountEditor } from '../editor/mount.js'
 import { currentUser, saveUser } from './identity.js'
 import { rememberDoc } from './recent.js'
-import { docPath, serverUrl } from './routes.js'
+import { apiUrl, docPath, serverUrl } from './routes.js'
+import { createHistoryPanel } from './history-panel.js'
 
 export function renderDocument (root: HTMLElement, name: string): void {
   const params = new URLSearchParams(location.search)
@@ -17,9 +18,10 @@ export function renderDocument (root: HTMLElement, name: string): void {
         <a class="brand" href="/" title="All documents"><span class="brand-mark" aria-hidden="true">Q</span><span class="brand-name">Quire</span></a>
         <h1 class="doc-title"></h1>
         <button type="button" class="button sign-out" data-testid="sign-out" hidden>Sign out</button>
+        <button type="button" class="button history-toggle" data-testid="history-button" aria-pressed="false">History</button>
         <button type="button" class="button share">Share</button>
       </header>
-      <div class="app-editor"></div>
+      <div class="app-body"><div class="app-editor"></div></div>
     </div>`
   root.querySelector('.doc-title')!.textContent = name
 
@@ -29,6 +31,16 @@ export function renderDocument (root: HTMLElement, name: string): void {
     token: token ?? undefined,
     user,
     autofocus: !matchMedia('(pointer: coarse)').matches,
+  })
+
+  // Versions of this document: a side panel (docs/history.md).
+  const history = createHistoryPanel({ api: apiUrl(), doc: name, token: token ?? undefined, canWrite: () => mounted.status.access === 'write' })
+  root.querySelector('.app-body')!.append(history.element)
+  const historyButton = root.querySelector<HTMLButtonElement>('.history-toggle')!
+  historyButton.addEventListener('click', () => {
+    if (history.isOpen) history.close()
+    else history.open()
+    historyButton.setAttribute('aria-pressed', String(history.isOpen))
   })
 
   if (token) {

@@ -28,3 +28,8 @@ export function serverUrl (): string {
   if (configured) return configured
   return `${scheme}//${location.host}`
 }
+
+/** The HTTP API of the same server: the sync endpoint's URL as http(s). */
+export function apiUrl (): string {
+  return serverUrl().replace(/^ws/, 'http')
+}

@@ -21,13 +21,20 @@
  * append (for listing). `create` checks and writes inside the one writer, so
  * no append can come between its check and its write.
  *
+ * Versions (docs/history.md) live beside the logs under keys that begin
+ * with "\0" (no document name does): `\0v\0<doc>\0<id>` holds a version's
+ * record, `\0w\0<doc>\0<id>` its snapshot, `\0e\0<doc>\0<user id>` an
+ * editor noted since the last version. A version and the editors it takes
+ * are one batch.
+ *
  * Readiness (/readyz, docs/deployment.md) is what the store can do now: the
  * database is open, the last write batch did not fail, and a read answers
  * within READY_PROBE_TIMEOUT_MS. LevelDB keeps its status "open" after a
  * failed write (a full disk), so the status alone would say ready forever.
  */
 import { ClassicLevel } from 'classic-level'
-import type { AppendResult, DocPage, DocStore, DocSummary, LogPosition, StoredDoc } from '../store.js'
+import type { AppendResult, DocPage, DocStore, DocSummary, LogPosition, NewVersion, StoredDoc, StoredVersion, VersionClaim, VersionInfo, VersionUser } from '../store.js'
+import { editorValue, joinRecord, newVersionId, parseRecord, recordHead } from '../versions.js'
 
 const SEQ_KEY = '\u0000seq'
 /** How far the stored ceiling runs ahead of the counter: one SEQ_KEY write per this many entries. */
@@ -42,6 +49,13 @@ const SYNC_INTERVAL_MS = 1000
 const PROBE_KEY = '\u0000probe'
 /** A read slower than this means the disk is in trouble: not ready. */
 const READY_PROBE_TIMEOUT_MS = 1000
+/** Key prefixes of versions' records, their snapshots, and editors noted since the last version. */
+const VERSION = '\u0000v\u0000'
+const VERSION_STATE = '\u0000w\u0000'
+const EDITOR = '\u0000e\u0000'
+const utf8 = (bytes: Uint8Array): string => Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('utf8')
+/** Every key of one document under `prefix`, as an iterator range. */
+const under = (prefix: string, name: string): { gt: string, lt: string } => ({ gt: prefix + name + SEP, lt: prefix + name + '\u0001' })
 
 export type FsyncPolicy = 'always' | 'everysec'
 
@@ -76,6 +90,8 @@ export class LevelStore implements DocStore {
   private lastBatchError: unknown = null
   /** The write isReady started to see whether a failed store writes again. */
   private probeWrite: Promise<void> | null = null
+  /** Automatic versions claimed, by document: until when (ms). */
+  private readonly claims = new Map<string, { until: number }>()
 
   private constructor (dir: string, opts: LevelStoreOptions) {
     this.db = new ClassicLevel<string, Uint8Array>(dir, { keyEncoding: 'utf8', valueEncoding: 'view' })
@@ -208,6 +224,64 @@ export class LevelStore implements DocStore {
       ops.push({ type: 'put', key: name + SEP + through, value: snapshot })
       return ops
     })
+  }
+
+  async putVersion (name: string, version: NewVersion, state: Uint8Array): Promise<VersionInfo> {
+    const id = newVersionId(version.at)
+    let record = ''
+    await this.enqueue(async (batch) => {
+      const editors = new Map<string, string>()
+      for await (const [key, value] of this.db.iterator(under(EDITOR, name))) editors.set(key, utf8(value))
+      // Editors noted earlier in this same batch count too (and one taken earlier in it does not).
+      const range = under(EDITOR, name)
+      for (const op of batch) {
+        if (op.key <= range.gt || op.key >= range.lt) continue
+        if (op.type === 'put') editors.set(op.key, utf8(op.value))
+        else editors.delete(op.key)
+      }
+      record = joinRecord(recordHead(id, version, state.length), editors.values())
+      return [
+        { type: 'put', key: VERSION + name + SEP + id, value: Buffer.from(record, 'utf8') },
+        { type: 'put', key: VERSION_STATE + name + SEP + id, value: state },
+        ...[...editors.keys()].map((key): Op => ({ type: 'del', key })),
+      ]
+    })
+    return parseRecord(record)
+  }
+
+  async listVersions (name: string, page: { before?: string, limit?: number } = {}): Promise<VersionInfo[]> {
+    const range = under(VERSION, name)
+    const lt = page.before === undefined ? range.lt : VERSION + name + SEP + page.before
+    const out: VersionInfo[] = []
+    for await (const value of this.db.values({ gt: range.gt, lt, reverse: true, limit: page.limit ?? -1 })) out.push(parseRecord(utf8(value)))
+    return out
+  }
+
+  async getVersion (name: string, id: string): Promise<StoredVersion | null> {
+    const [record, state] = await this.db.getMany([VERSION + name + SEP + id, VERSION_STATE + name + SEP + id])
+    if (record === undefined || state === undefined) return null
+    return { info: parseRecord(utf8(record)), state }
+  }
+
+  deleteVersions (name: string, ids: string[]): Promise<void> {
+    return this.enqueue(() => ids.flatMap((id): Op[] => [
+      { type: 'del', key: VERSION + name + SEP + id },
+      { type: 'del', key: VERSION_STATE + name + SEP + id },
+    ]))
+  }
+
+  noteEditors (name: string, users: VersionUser[]): Promise<void> {
+    return this.enqueue(() => users.map((user): Op => ({ type: 'put', key: EDITOR + name + SEP + user.id, value: Buffer.from(editorValue(user), 'utf8') })))
+  }
+
+  /** One process owns a LevelDB directory: the claim only keeps this process's own callers apart. */
+  async claimVersion (name: string, ttlMs: number): Promise<VersionClaim | null> {
+    const now = Date.now()
+    for (const [doc, claim] of this.claims) if (claim.until <= now) this.claims.delete(doc)
+    if (this.claims.has(name)) return null
+    const claim = { until: now + ttlMs }
+    this.claims.set(name, claim)
+    return { release: async () => { if (this.claims.get(name) === claim) this.claims.delete(name) } }
   }
 
   async isReady (): Promise<boolean> {

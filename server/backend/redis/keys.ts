@@ -20,6 +20,20 @@ export interface DocKeys {
   time: string
 }
 
+/** A document's versions (docs/history.md), under the document's hash tag. */
+export interface VersionKeys {
+  /** ZSET of version ids, all at score 0: ordered by id, which is by time. */
+  ids: string
+  /** HASH id -> record (server/backend/versions.ts). */
+  records: string
+  /** HASH id -> snapshot. */
+  states: string
+  /** HASH user id -> editor, noted since the last version. */
+  editors: string
+  /** STRING, set with NX and an expiry: who takes the next automatic version. */
+  claim: string
+}
+
 export function docTag (name: string): string {
   return Buffer.from(name, 'utf8').toString('hex')
 }
@@ -41,6 +55,11 @@ export function nameOfTag (tag: string): string {
  * document's first write, removed from on its deletion (server/backend/redis/redis-store.ts).
  */
 export const DOCUMENTS_KEY = `${KEY_PREFIX}:documents`
+
+export function versionKeys (name: string): VersionKeys {
+  const base = `${KEY_PREFIX}:{${docTag(name)}}`
+  return { ids: `${base}:versions`, records: `${base}:vrecords`, states: `${base}:vstates`, editors: `${base}:editors`, claim: `${base}:vclaim` }
+}
 
 /** Sorted set: instance id -> time (Redis clock, ms) its heartbeat expires. */
 export const INSTANCES_KEY = `${KEY_PREFIX}:instances`

@@ -3,11 +3,17 @@
  * counter (see scripts.ts). `append` stores the updates and publishes them to
  * the other instances in one script, one round trip; it resolves once Redis
  * has them (so the document relays them only then: write-through).
+ *
+ * Versions (docs/history.md) sit under the document's hash tag too (keys.ts),
+ * so on a cluster they live on the document's shard and its scripts touch
+ * them together.
  */
-import type { AppendResult, DocPage, DocStore, DocSummary, LogPosition, StoredDoc } from '../store.js'
+import { randomBytes } from 'node:crypto'
+import type { AppendResult, DocPage, DocStore, DocSummary, LogPosition, NewVersion, StoredDoc, StoredVersion, VersionClaim, VersionInfo, VersionUser } from '../store.js'
 import { StoreError } from '../store.js'
 import type { Logger } from '../../ops/log.js'
-import { docKeys, DOCUMENTS_KEY } from './keys.js'
+import { docKeys, DOCUMENTS_KEY, versionKeys } from './keys.js'
+import { editorValue, newVersionId, parseRecord, recordHead } from '../versions.js'
 import type { ScriptedClient } from './scripts.js'
 import { whenReady } from './connect.js'
 import type { AppliedPositions } from './positions.js'
@@ -173,6 +179,45 @@ export class RedisStore implements DocStore {
     const keys = docKeys(name)
     const replaced = await this.opts.client.quireCompact(keys.log, keys.seq, String(upTo), asBuffer(snapshot))
     this.opts.log.debug({ doc: name, through: upTo, replaced }, 'log compacted')
+  }
+
+  async putVersion (name: string, version: NewVersion, state: Uint8Array): Promise<VersionInfo> {
+    const k = versionKeys(name)
+    const id = newVersionId(version.at)
+    const record = await this.opts.client.quirePutVersion(k.ids, k.records, k.states, k.editors, id, recordHead(id, version, state.length), asBuffer(state))
+    return parseRecord(record)
+  }
+
+  async listVersions (name: string, page: { before?: string, limit?: number } = {}): Promise<VersionInfo[]> {
+    const k = versionKeys(name)
+    const max = page.before === undefined ? '+' : `(${page.before}`
+    const records = await this.opts.client.quireListVersions(k.ids, k.records, max, String(page.limit ?? -1))
+    return records.map(parseRecord)
+  }
+
+  async getVersion (name: string, id: string): Promise<StoredVersion | null> {
+    const k = versionKeys(name)
+    const reply = await this.opts.client.quireGetVersionBuffer(k.records, k.states, id)
+    if (reply.length < 2) return null
+    return { info: parseRecord(reply[0].toString('utf8')), state: reply[1] }
+  }
+
+  async deleteVersions (name: string, ids: string[]): Promise<void> {
+    if (ids.length === 0) return
+    const k = versionKeys(name)
+    await this.opts.client.quireDeleteVersions(k.ids, k.records, k.states, ...ids)
+  }
+
+  async noteEditors (name: string, users: VersionUser[]): Promise<void> {
+    if (users.length === 0) return
+    await this.opts.client.hset(versionKeys(name).editors, Object.fromEntries(users.map((u) => [u.id, editorValue(u)])))
+  }
+
+  async claimVersion (name: string, ttlMs: number): Promise<VersionClaim | null> {
+    const key = versionKeys(name).claim
+    const holder = `${this.opts.instanceId}:${randomBytes(4).toString('hex')}`
+    if (await this.opts.client.set(key, holder, 'PX', Math.max(1, Math.round(ttlMs)), 'NX') !== 'OK') return null
+    return { release: async () => { await this.opts.client.quireRelease(key, holder) } }
   }
 
   async isReady (): Promise<boolean> {

@@ -107,6 +107,65 @@ return drop
 `
 
 /**
+ * Versions (docs/history.md). KEYS: ids (ZSET), records (HASH), states
+ * (HASH), editors (HASH). Store version ARGV[1] with the record head
+ * ARGV[2] and the snapshot ARGV[3], taking the editors noted since the last
+ * version into its record (one line each) and forgetting them. Returns the
+ * whole record.
+ */
+const PUT_VERSION = `
+local lines = redis.call('HVALS', KEYS[4])
+redis.call('DEL', KEYS[4])
+table.insert(lines, 1, ARGV[2])
+local record = table.concat(lines, '\\n')
+redis.call('ZADD', KEYS[1], 0, ARGV[1])
+redis.call('HSET', KEYS[2], ARGV[1], record)
+redis.call('HSET', KEYS[3], ARGV[1], ARGV[3])
+return record
+`
+
+/**
+ * KEYS: ids, records. The records of at most ARGV[2] versions, newest
+ * first, below ARGV[1] (a ZREVRANGEBYLEX bound: "+" or "(<id>").
+ */
+const LIST_VERSIONS = `
+local ids = redis.call('ZREVRANGEBYLEX', KEYS[1], ARGV[1], '-', 'LIMIT', 0, tonumber(ARGV[2]))
+local out = {}
+for i = 1, #ids, 1000 do
+  local part = redis.call('HMGET', KEYS[2], unpack(ids, i, math.min(i + 999, #ids)))
+  for _, record in ipairs(part) do
+    if record then out[#out + 1] = record end
+  end
+end
+return out
+`
+
+/** KEYS: records, states. { record, snapshot } of version ARGV[1], or {} when there is none. */
+const GET_VERSION = `
+local record = redis.call('HGET', KEYS[1], ARGV[1])
+local state = redis.call('HGET', KEYS[2], ARGV[1])
+if not record or not state then return {} end
+return { record, state }
+`
+
+/** KEYS: ids, records, states. Forget versions ARGV[1..]. */
+const DELETE_VERSIONS = `
+for i = 1, #ARGV, 1000 do
+  local j = math.min(i + 999, #ARGV)
+  redis.call('ZREM', KEYS[1], unpack(ARGV, i, j))
+  redis.call('HDEL', KEYS[2], unpack(ARGV, i, j))
+  redis.call('HDEL', KEYS[3], unpack(ARGV, i, j))
+end
+return #ARGV
+`
+
+/** Delete KEYS[1] if it still holds ARGV[1] (a claim given up by its holder, not by whoever took it after it expired). */
+const RELEASE = `
+if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
+return 0
+`
+
+/**
  * Renew instance ARGV[1] for ARGV[2] ms (Redis's clock, so instances'
  * clocks need not agree), forget entries expired more than ARGV[3] ms ago,
  * and return the instances whose heartbeat has expired.
@@ -130,6 +189,11 @@ export interface QuireCommands {
   quireReadBuffer (log: string, seq: string, from: string): Promise<Buffer[]>
   quireCompact (log: string, seq: string, through: string, snapshot: Buffer): Promise<number>
   quireHeartbeat (instances: string, id: string, ttlMs: string, forgetMs: string): Promise<string[]>
+  quirePutVersion (ids: string, records: string, states: string, editors: string, id: string, head: string, state: Buffer): Promise<string>
+  quireListVersions (ids: string, records: string, max: string, limit: string): Promise<string[]>
+  quireGetVersionBuffer (records: string, states: string, id: string): Promise<Buffer[]>
+  quireDeleteVersions (ids: string, records: string, states: string, ...versions: string[]): Promise<number>
+  quireRelease (key: string, holder: string): Promise<number>
 }
 
 export type ScriptedClient = RedisClient & QuireCommands
@@ -142,5 +206,10 @@ export function defineScripts (client: RedisClient): ScriptedClient {
   client.defineCommand('quireRead', { numberOfKeys: 2, lua: READ })
   client.defineCommand('quireCompact', { numberOfKeys: 2, lua: COMPACT })
   client.defineCommand('quireHeartbeat', { numberOfKeys: 1, lua: HEARTBEAT })
+  client.defineCommand('quirePutVersion', { numberOfKeys: 4, lua: PUT_VERSION })
+  client.defineCommand('quireListVersions', { numberOfKeys: 2, lua: LIST_VERSIONS })
+  client.defineCommand('quireGetVersion', { numberOfKeys: 2, lua: GET_VERSION })
+  client.defineCommand('quireDeleteVersions', { numberOfKeys: 3, lua: DELETE_VERSIONS })
+  client.defineCommand('quireRelease', { numberOfKeys: 1, lua: RELEASE })
   return client as ScriptedClient
 }
