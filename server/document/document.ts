@@ -60,6 +60,13 @@ export interface DocumentDeps {
 /** Where a change observed on the document was made: on this instance (a client or the server), or on another. */
 export type ChangeOrigin = 'local' | 'remote'
 export type ChangeListener = (updates: Uint8Array[], origin: ChangeOrigin) => void
+/**
+ * A live awareness state (someone present): its JSON text (with auth on,
+ * `user.id` and `user.name` are the token's) and whether a connection on
+ * this instance holds it (`here`) or another instance does.
+ */
+export interface PresentState { clientId: number, json: string, here: boolean }
+export type UsersListener = (present: PresentState[]) => void
 
 export class SharedDocument implements BusSink {
   private readonly peers = new Set<Peer>()
@@ -69,6 +76,7 @@ export class SharedDocument implements BusSink {
   private readonly relay: PresenceRelay
   private readonly limits: DocumentLimits
   private readonly listeners = new Set<ChangeListener>()
+  private readonly usersListeners = new Set<UsersListener>()
   /** The Y.Doc, once warm (see cold-start.ts). */
   private built: Y.Doc | null = null
   /** Cached full state for clients that arrive with an empty state vector; dropped on every change. */
@@ -112,6 +120,7 @@ export class SharedDocument implements BusSink {
       timers,
       publish: (update) => deps.bus.publishAwareness(name, update),
       refused: (limit) => deps.metrics.refusals.inc({ limit }),
+      flushed: () => this.notifyUsers(),
     })
     deps.metrics.documentsAlive.inc()
     if (stored.bytes < (deps.coldMinBytes ?? COLD_MIN_BYTES)) this.warmUp()
@@ -254,6 +263,16 @@ export class SharedDocument implements BusSink {
     return () => { this.listeners.delete(listener) }
   }
 
+  /**
+   * Call `listener` with every live awareness state (who is present, here
+   * and on other instances) after each presence change goes out; returns
+   * the unsubscribe.
+   */
+  onUsers (listener: UsersListener): () => void {
+    this.usersListeners.add(listener)
+    return () => { this.usersListeners.delete(listener) }
+  }
+
   // ---- from other instances (BusSink) -------------------------------------
 
   onRemoteUpdates (updates: Uint8Array[]): void {
@@ -323,6 +342,7 @@ export class SharedDocument implements BusSink {
     this.cold.stop()
     this.built?.destroy()
     this.listeners.clear()
+    this.usersListeners.clear()
   }
 
   // ---- inside -------------------------------------------------------------
@@ -373,6 +393,18 @@ export class SharedDocument implements BusSink {
   private refuse (peer: Peer, limit: Limit, code: number, reason: string): void {
     this.deps.metrics.refusals.inc({ limit })
     peer.refuse(code, reason)
+  }
+
+  private notifyUsers (): void {
+    if (this.usersListeners.size === 0) return
+    const present = this.relay.presence.live().map(({ clientId, json, remote }) => ({ clientId, json, here: !remote }))
+    for (const listener of this.usersListeners) {
+      try {
+        listener(present)
+      } catch (err) {
+        this.deps.log.error({ err, doc: this.name }, 'presence listener failed')
+      }
+    }
   }
 
   private notify (updates: Uint8Array[], origin: ChangeOrigin): void {

@@ -66,6 +66,8 @@ export interface PresenceRelayDeps {
   publish (update: Uint8Array): void
   /** A budget was hit (the `limit` label of quire_limit_refusals_total). */
   refused (limit: Limit): void
+  /** Presence changed and the change went out (who is present: SharedDocument.onUsers). */
+  flushed?: () => void
 }
 
 interface Claim { peer: Peer, entry: AwarenessEntry }
@@ -259,6 +261,7 @@ export class PresenceRelay {
       if (rest.length > 0) peer.send(encodeAwareness(encodeAwarenessUpdate(rest)))
     }
     if (changes.local) this.deps.publish(changes.local)
+    this.deps.flushed?.()
   }
 
   private schedule (): void {

@@ -24,6 +24,7 @@ interface Entry {
 
 export class DocumentRegistry {
   private readonly entries = new Map<string, Entry>()
+  private readonly loadedListeners = new Set<(doc: SharedDocument) => void>()
 
   constructor (private readonly deps: DocumentDeps) {}
 
@@ -34,6 +35,15 @@ export class DocumentRegistry {
     const docs: SharedDocument[] = []
     for (const e of this.entries.values()) if (e.doc) docs.push(e.doc)
     return docs
+  }
+
+  /**
+   * Call `listener` with every document once it has loaded (server-side
+   * features that watch every document: webhooks); returns the unsubscribe.
+   */
+  onLoaded (listener: (doc: SharedDocument) => void): () => void {
+    this.loadedListeners.add(listener)
+    return () => { this.loadedListeners.delete(listener) }
   }
 
   /** Open a document and hold it until `release`. Rejects when it cannot be loaded. */
@@ -77,6 +87,13 @@ export class DocumentRegistry {
     } catch (err) {
       await doc.destroy(false)
       throw err
+    }
+    for (const listener of this.loadedListeners) {
+      try {
+        listener(doc)
+      } catch (err) {
+        this.deps.log.error({ err, doc: name }, 'document load listener failed')
+      }
     }
     return doc
   }
