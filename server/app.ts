@@ -24,6 +24,7 @@ import { createApiHandler } from './http/api.js'
 import { createOriginPolicy, isLoopbackHost } from './http/origin.js'
 import { createMetricsAccess } from './http/metrics-access.js'
 import { BASE_HEADERS, NOTHING_ACTIVE, embedAncestors } from './http/headers.js'
+import { createWebhooks, type Hooks } from './webhooks/webhooks.js'
 
 /** Housekeeping period: keep-alives, outdated awareness, the instance's send backlog. */
 const TICK_MS = 2_500
@@ -41,6 +42,8 @@ export interface Quire {
   readonly server: Server
   /** The separate /metrics listener (METRICS_PORT), if any. */
   readonly metricsServer: Server | null
+  /** Where server-side features emit webhook events (docs/webhooks.md). */
+  readonly hooks: Hooks
   listen (): Promise<number>
   /** Graceful drain: refuse new clients, persist everything, close clients with 1012. */
   drain (): Promise<void>
@@ -94,6 +97,7 @@ export async function createQuire (config: Config, log: Logger, backend?: Backen
     config.CLIENT_DIR === undefined ? defaultClientDir() : config.CLIENT_DIR || null,
     embedAncestors(config.EMBED_ORIGINS ?? config.ALLOWED_ORIGINS),
   )
+  const webhooks = await createWebhooks({ config, log, metrics, registry, store })
   const handleApi = createApiHandler({ registry, apiKey: config.API_KEY, openMode: auth.open, maxBodyBytes: config.MAX_MESSAGE_BYTES, log })
 
   const gauges = (): void => {
@@ -111,6 +115,7 @@ export async function createQuire (config: Config, log: Logger, backend?: Backen
       return text(res, verdict.status, verdict.body)
     }
     gauges()
+    await webhooks.updateGauges()
     const body = await metrics.registry.metrics()
     res.writeHead(200, { 'content-type': metrics.registry.contentType })
     res.end(body)
@@ -129,6 +134,7 @@ export async function createQuire (config: Config, log: Logger, backend?: Backen
       if (refused !== null) return json(res, 403, { error: refused.detail })
       if (origins.cors(req, res)) return
     }
+    if (await webhooks.handleAdmin(req, res, pathname)) return
     if (await handleApi(req, res, pathname)) return
     if (serveStatic(req, res, pathname)) return
     text(res, 404, 'not found\n')
@@ -156,6 +162,7 @@ export async function createQuire (config: Config, log: Logger, backend?: Backen
   return {
     server,
     metricsServer,
+    hooks: webhooks.hooks,
     listen: async () => {
       const port = await listenOn(server, config.PORT, config.HOST)
       if (metricsServer && config.METRICS_PORT !== undefined) {
@@ -172,7 +179,10 @@ export async function createQuire (config: Config, log: Logger, backend?: Backen
       // Everything received so far becomes durable before anyone is told to go.
       await registry.flushAll()
       endpoint.closeAll(CLOSE.restarting, 'server restarting')
+      // Changes waiting for their debounce and the users who just left are queued before anything unloads.
+      await webhooks.settle()
       await registry.closeAll()
+      await webhooks.close()
       clearInterval(tick)
       await endpoint.close()
       await bus.close()

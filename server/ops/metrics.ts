@@ -81,6 +81,8 @@ export const WEBHOOK_FAILURE = {
   queueFull: 'queue_full',
   /** The endpoint's address is not allowed (see WEBHOOK_RESULT.blocked). */
   blocked: 'blocked',
+  /** The queue (Redis) could not be reached when the event was emitted: the event was dropped. */
+  unavailable: 'unavailable',
 } as const
 export type WebhookFailure = typeof WEBHOOK_FAILURE[keyof typeof WEBHOOK_FAILURE]
 
