@@ -13,6 +13,9 @@ import type { Endpoints } from './endpoints.js'
 import type { Delivery, HookEvent, Hooks, WebhookBody, WebhookContent } from './events.js'
 import type { DeliveryQueue } from './queue.js'
 
+/** Longest an event waits for the admin-added endpoints to be read at start (Redis connecting). */
+const FIRST_READ_WAIT_MS = 5_000
+
 export interface EmitterDeps {
   endpoints: Endpoints
   queue: DeliveryQueue
@@ -46,6 +49,7 @@ export class Emitter implements Hooks {
 
   private async queue (event: HookEvent): Promise<void> {
     const { endpoints, metrics, log } = this.deps
+    await endpoints.whenRead(FIRST_READ_WAIT_MS)
     const targets = endpoints.listeningTo(event.type)
     if (targets.length === 0) return
     metrics.webhookEvents.inc({ type: event.type })

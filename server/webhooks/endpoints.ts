@@ -12,6 +12,8 @@ import type { KeySpace } from '../backend/embedded/level-store.js'
 
 /** How stale an instance's list of admin-added endpoints may be. */
 export const REFRESH_MS = 5_000
+/** Until the stored list has been read once, it is tried this often. */
+const FIRST_READ_RETRY_MS = 250
 /** Endpoints the admin API may hold (WEBHOOKS has no limit). */
 export const MAX_ADDED_ENDPOINTS = 100
 
@@ -58,23 +60,42 @@ export class Endpoints {
   private added: Endpoint[] = []
   private refreshing: Promise<void> | null = null
   private timer: NodeJS.Timeout | null = null
+  private loaded = false
+  private readonly firstRead: Promise<void>
+  private markRead!: () => void
 
   constructor (
     private readonly configured: Endpoint[],
     readonly store: EndpointStore,
     private readonly log: Logger,
-  ) {}
+  ) {
+    this.firstRead = new Promise((resolve) => { this.markRead = resolve })
+  }
 
-  /** Read the stored list now and every REFRESH_MS. */
-  async start (): Promise<void> {
-    await this.refresh()
-    this.timer = setInterval(() => { void this.refresh() }, REFRESH_MS)
+  /** Read the stored list now (again and again until it works: Redis may still be connecting), then every REFRESH_MS. */
+  start (): void {
+    const tick = (): void => {
+      void this.refresh().then(() => {
+        if (this.timer === null) return
+        this.timer = setTimeout(tick, this.loaded ? REFRESH_MS : FIRST_READ_RETRY_MS)
+        this.timer.unref()
+      })
+    }
+    this.timer = setTimeout(tick, 0)
     this.timer.unref()
   }
 
   stop (): void {
-    if (this.timer) clearInterval(this.timer)
+    if (this.timer) clearTimeout(this.timer)
     this.timer = null
+    this.markRead()
+  }
+
+  /** Resolves once the stored list has been read, or after `ms` (events do not wait forever for an unreachable store). */
+  whenRead (ms: number): Promise<void> {
+    if (this.loaded) return Promise.resolve()
+    let timer: NodeJS.Timeout | undefined
+    return Promise.race([this.firstRead, new Promise<void>((resolve) => { timer = setTimeout(resolve, ms) })]).finally(() => clearTimeout(timer))
   }
 
   all (): Endpoint[] {
@@ -104,8 +125,11 @@ export class Endpoints {
   refresh (): Promise<void> {
     this.refreshing ??= this.store.list().then((list) => {
       this.added = list.sort((a, b) => (a.createdAt ?? '').localeCompare(b.createdAt ?? ''))
+      this.loaded = true
+      this.markRead()
     }, (err: unknown) => {
-      this.log.warn({ err }, 'webhooks: reading the admin-added endpoints failed; keeping the last list')
+      // Before the first read this is Redis still connecting (which its connection logs).
+      if (this.loaded) this.log.warn({ err }, 'webhooks: reading the admin-added endpoints failed; keeping the last list')
     }).finally(() => { this.refreshing = null })
     return this.refreshing
   }

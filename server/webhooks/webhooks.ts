@@ -80,7 +80,7 @@ export async function createWebhooks ({ config, log, metrics, registry, store }:
   const presence = new PresenceWatch({ ledger: parts.ledger, log, joined, left })
   const unwatch = registry.onLoaded((doc) => watchDocument(doc, { changes, presence, wantsChanges: () => endpoints.wants('document.changed') }))
 
-  await endpoints.start()
+  endpoints.start()
   await parts.queue.start(worker)
   parts.start({ worker, presence, joined, left })
   log.info({ endpoints: endpoints.all().length, queue: parts.queue.constructor.name }, 'webhooks on')

@@ -67,16 +67,19 @@ export class Worker implements DeliverySink {
     void this.attempt(h)
   }
 
-  /** Let go of every delivery (another instance took them over): nothing more is sent or acknowledged for them. */
-  abandonAll (): void {
-    for (const h of this.held.values()) h.backoff.cancel()
-    this.held.clear()
+  /** Let go of the deliveries `keep` says no to (another instance took them over): nothing more is sent or acknowledged for them. */
+  abandon (keep: (key: string) => boolean = () => false): void {
+    for (const [key, h] of [...this.held]) {
+      if (keep(key)) continue
+      h.backoff.cancel()
+      this.held.delete(key)
+    }
   }
 
   /** Stop: pending retries are cancelled and requests in flight aborted; the queue keeps what was not done. */
   close (): void {
     this.closed = true
-    this.abandonAll()
+    this.abandon()
     this.aborts.abort()
     for (const wake of this.roomWaiters.splice(0)) wake()
   }

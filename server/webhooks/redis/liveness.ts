@@ -52,6 +52,11 @@ export class Liveness {
 
   async beat (): Promise<void> {
     if (this.beating) return
+    if (this.client.status !== 'ready') {
+      // Connecting, or an outage (the connection logs it): judge others only after a grace once back.
+      this.healthySince = null
+      return
+    }
     this.beating = true
     try {
       await this.renewAndJudge()

@@ -36,9 +36,13 @@ export function createRedisParts (config: Config, log: Logger): WebhookParts {
         queue.adopt(claimed)
       },
       revived: () => {
-        // Another instance has these deliveries now; this one's users left with it.
-        ctx.worker.abandonAll()
+        // Another instance has the deliveries this one held then (those taken since are still its own);
+        // this one's users left with it.
         ledger.stale = true
+        void queue.pendingHere().then((mine) => ctx.worker.abandon((key) => mine.has(key)), (err: unknown) => {
+          wlog.warn({ err }, 'webhooks: could not tell which deliveries are still this instance\'s; letting go of all')
+          ctx.worker.abandon()
+        })
       },
       beat: async () => { if (ledger.stale) await resync() },
     }, wlog)

@@ -19,6 +19,8 @@ const RETRY_MS = 1_000
 
 type StreamReply = Array<[string, Array<[string, string[]]>]> | null
 
+const pause = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms).unref())
+
 export class RedisQueue implements DeliveryQueue {
   private sink: DeliverySink | null = null
   private closed = false
@@ -87,6 +89,11 @@ export class RedisQueue implements DeliveryQueue {
     while (!this.closed) {
       const sink = this.sink
       if (sink === null) return
+      if (this.reader.status !== 'ready' || this.client.status !== 'ready') {
+        // Connecting, or an outage (the connections log it).
+        await pause(RETRY_MS / 4)
+        continue
+      }
       try {
         if (!grouped) grouped = await this.createGroup()
         await sink.whenRoom()
@@ -105,8 +112,20 @@ export class RedisQueue implements DeliveryQueue {
         if (err instanceof Error && err.message.includes('NOGROUP')) grouped = false
         if (!this.failing) this.log.warn({ err }, 'webhooks: reading the queue failed; retrying')
         this.failing = true
-        await new Promise((resolve) => setTimeout(resolve, RETRY_MS).unref())
+        await pause(RETRY_MS)
       }
+    }
+  }
+
+  /** Ids of the deliveries pending on this instance (after a takeover: which of those it holds are still its own). */
+  async pendingHere (): Promise<Set<string>> {
+    const ids = new Set<string>()
+    let from = '-'
+    for (;;) {
+      const page = await this.client.xpending(KEYS.queue, GROUP, from, '+', 1000, this.consumer) as Array<[string, string, number, number]>
+      for (const [id] of page) ids.add(id)
+      if (page.length < 1000) return ids
+      from = '(' + page[page.length - 1][0]
     }
   }
 
