@@ -19,8 +19,13 @@ import { countById, startReceiver, type Receiver, type Received } from './helper
 
 const SECRET = 'webhook-secret-for-the-tests-0123'
 const API_KEY = 'api-key-for-the-tests-0123456789'
-/** An instance silent this long is taken over (lowered from 10 s so the test does not wait). */
-const CLAIM_AFTER_MS = 2_000
+/**
+ * An instance silent this long is taken over: lowered from 10 s in the tests
+ * that kill or stop one, so they do not wait; raised in the others, so that a
+ * loaded machine's stalls never pass for a death there.
+ */
+const CLAIM_AFTER_MS = 3_000
+const NO_TAKEOVER = { WEBHOOK_CLAIM_AFTER_MS: '60000' }
 
 let redis: RedisProcess
 const quires: QuireProcess[] = []
@@ -81,7 +86,7 @@ const of = (hook: Receiver, type: string): string[] => hook.delivered(type).map(
 describe('webhooks with two instances on Redis', () => {
   it('each change and each arrival is delivered once, not once per instance', async () => {
     const hook = await receiver()
-    const [a, b] = await pair([{ url: hook.url, events: ['*'] }])
+    const [a, b] = await pair([{ url: hook.url, events: ['*'] }], NO_TAKEOVER)
     const doc = 'hooks/two-instances'
     const alice = await enter(a, doc, 'alice')
     const bob = await enter(b, doc, 'bob')
@@ -149,9 +154,42 @@ describe('webhooks with two instances on Redis', () => {
     expect(hook.delivered().filter((r) => r.json.id === held.json.id)).toHaveLength(1)
   })
 
+  it('an instance stalled past WEBHOOK_CLAIM_AFTER_MS: its users leave; when it wakes up it announces them again', async () => {
+    const hook = await receiver()
+    const [a, b] = await pair([{ url: hook.url, events: ['user.joined', 'user.left'] }])
+    const doc = 'hooks/stalled'
+    await enter(a, doc, 'alice')
+    await enter(b, doc, 'bob')
+    await hook.until(() => hook.delivered('user.joined').length === 2, 'both users\' user.joined')
+    a.proc.kill('SIGSTOP')
+    try {
+      await hook.until(() => of(hook, 'user.left').includes('alice'), 'alice to leave once A is silent', CLAIM_AFTER_MS + 10_000)
+    } finally {
+      a.proc.kill('SIGCONT')
+    }
+    await hook.until(() => of(hook, 'user.joined').filter((u) => u === 'alice').length === 2, 'alice to join again once A is back')
+    expect(of(hook, 'user.left')).toEqual(['alice'])
+    expect(of(hook, 'user.joined').sort()).toEqual(['alice', 'alice', 'bob'])
+  })
+
+  it('WEBHOOK_MAX_QUEUED holds over all instances: past it an event is dropped for the endpoints without room, and counted', async () => {
+    const hook = await receiver()
+    hook.respond = () => 'hang'
+    const [a, b] = await pair([{ url: hook.url, events: ['user.joined'] }], { ...NO_TAKEOVER, WEBHOOK_MAX_QUEUED: '2', WEBHOOK_TIMEOUT_MS: '60000' })
+    await enter(a, 'hooks/full', 'alice')
+    await enter(b, 'hooks/full', 'bob')
+    await hook.until((all) => all.length === 2, 'two deliveries held by the receiver (the queue is full)')
+    await enter(a, 'hooks/full', 'carol')
+    const m = await waitFor(() => readMetrics(a.url), (m) => m.get('quire_webhook_failures_total{reason="queue_full"}') === 1, 'carol\'s user.joined to be dropped')
+    expect(m.get('quire_webhook_queued')).toBe(2)
+    hook.release()
+    await waitFor(() => readMetrics(b.url), (m) => m.get('quire_webhook_queued') === 0, 'the queue to drain once the receiver answers')
+    expect(hook.received.map(users).sort()).toEqual(['alice', 'bob'])
+  })
+
   it('an endpoint added through one instance\'s admin API is used by the other, and removed for both', async () => {
     const [configured, added] = [await receiver(), await receiver()]
-    const [a, b] = await pair([{ url: configured.url, events: ['user.joined'] }], { API_KEY, WEBHOOKS_ALLOW_PRIVATE: '1' })
+    const [a, b] = await pair([{ url: configured.url, events: ['user.joined'] }], { ...NO_TAKEOVER, API_KEY, WEBHOOKS_ALLOW_PRIVATE: '1' })
     const auth = { authorization: `Bearer ${API_KEY}`, 'content-type': 'application/json' }
     const res = await fetch(`${a.url}/api/admin/webhooks`, { method: 'POST', headers: auth, body: JSON.stringify({ url: added.url, events: ['user.joined'], secret: SECRET }) })
     expect(res.status).toBe(201)

@@ -14,8 +14,9 @@ for (const [net, prefix] of [
   ['0.0.0.0', 8], ['10.0.0.0', 8], ['100.64.0.0', 10], ['127.0.0.0', 8], ['169.254.0.0', 16],
   ['172.16.0.0', 12], ['192.0.0.0', 24], ['192.168.0.0', 16], ['198.18.0.0', 15], ['224.0.0.0', 3],
 ] as const) PRIVATE.addSubnet(net, prefix, 'ipv4')
+// (IPv4-mapped addresses, ::ffff:a.b.c.d, are judged by the IPv4 ranges: BlockList maps them.)
 for (const [net, prefix] of [
-  ['::', 127], ['::ffff:0:0', 96], ['64:ff9b::', 96], ['fc00::', 7], ['fe80::', 10], ['ff00::', 8],
+  ['::', 127], ['64:ff9b::', 96], ['fc00::', 7], ['fe80::', 10], ['ff00::', 8],
 ] as const) PRIVATE.addSubnet(net, prefix, 'ipv6')
 
 /** Loopback, link-local, private, shared, multicast or reserved: not somewhere on the internet. */
