@@ -90,7 +90,7 @@ describe('document.changed', () => {
 
     write(alice, 'Hello')
     write(bob, 'world')
-    const [first] = await hook.until((all) => hook.delivered('document.changed').length >= 1, 'the first document.changed').then(ofType('document.changed'))
+    const [first] = await hook.until(() => hook.delivered('document.changed').length >= 1, 'the first document.changed').then(ofType('document.changed'))
     expect(first.verified).toBe(true)
     expect(first.headers['quire-webhook-id']).toBe(first.json.id)
     expect(first.headers['quire-webhook-event']).toBe('document.changed')

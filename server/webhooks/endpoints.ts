@@ -39,9 +39,8 @@ export interface EndpointStore {
 }
 
 /** An endpoint as the admin API shows it: everything but its secret. */
-export function publicView (e: Endpoint): Omit<Endpoint, 'secret'> {
-  const { secret: _secret, ...rest } = e
-  return rest
+export function publicView ({ id, url, events, includeContent, source, createdAt }: Endpoint): Omit<Endpoint, 'secret'> {
+  return { id, url, events, ...(includeContent === undefined ? {} : { includeContent }), source, ...(createdAt === undefined ? {} : { createdAt }) }
 }
 
 /** WEBHOOKS entries: their ids come from their URLs, so they stay the same across restarts and instances. */
