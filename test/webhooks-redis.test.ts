@@ -10,7 +10,7 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
 import * as Y from 'yjs'
 import { startQuire, type QuireProcess } from '../harness/quire.js'
-import { startRedis, type RedisProcess } from '../harness/redis.js'
+import { startRedis, startRedisCluster, type RedisProcess } from '../harness/redis.js'
 import { connectClient, whenAwareness, whenSynced, type TestClient } from './helpers/clients.js'
 import { mintToken, TEST_SECRET } from './helpers/tokens.js'
 import { readMetrics } from './helpers/metrics.js'
@@ -208,5 +208,42 @@ describe('webhooks with two instances on Redis', () => {
     await configured.until(() => configured.delivered().some((r) => users(r) === 'dave'), 'dave\'s user.joined at the configured endpoint')
     expect(added.delivered()).toHaveLength(1)
     expect(configured.received.every((r) => r.verified)).toBe(true)
+  })
+})
+
+describe('webhooks on a Redis Cluster', () => {
+  it('the same: one delivery per event, presence counted across instances (every key in one slot)', async () => {
+    const cluster = await startRedisCluster()
+    try {
+      const hook = await receiver()
+      const start = (): Promise<QuireProcess> => startQuire({
+        REDIS_CLUSTER_NODES: cluster.seeds,
+        AUTH_SECRET: TEST_SECRET,
+        API_KEY,
+        WEBHOOKS: JSON.stringify([{ url: hook.url, events: ['*'], secret: SECRET }]),
+        WEBHOOK_DEBOUNCE_MS: '300',
+        ...NO_TAKEOVER,
+      })
+      const [a, b] = await Promise.all([start(), start()])
+      quires.push(a, b)
+      const doc = 'hooks/cluster'
+      const alice = await enter(a, doc, 'alice')
+      const aliceOnB = await enter(b, doc, 'alice')
+      await hook.until(() => hook.delivered('user.joined').length >= 1, 'alice\'s user.joined')
+      write(alice, 'on a cluster')
+      await hook.until(() => hook.delivered('document.changed').length >= 1, 'the change')
+      alice.destroy()
+      aliceOnB.destroy()
+      await hook.until(() => hook.delivered('user.left').length >= 1, 'alice\'s user.left')
+      expect(of(hook, 'user.joined')).toEqual(['alice'])
+      expect(of(hook, 'document.changed')).toEqual(['alice'])
+      expect(of(hook, 'user.left')).toEqual(['alice'])
+      expect([...countById(hook.received).values()].every((n) => n === 1)).toBe(true)
+      const listed = await fetch(`${b.url}/api/admin/webhooks`, { headers: { authorization: `Bearer ${API_KEY}` } })
+      expect(listed.status).toBe(200)
+    } finally {
+      for (const q of quires.splice(0)) await q.kill()
+      await cluster.stop()
+    }
   })
 })
