@@ -161,6 +161,8 @@ describe('webhooks with two instances on Redis', () => {
     await enter(a, doc, 'alice')
     await enter(b, doc, 'bob')
     await hook.until(() => hook.delivered('user.joined').length === 2, 'both users\' user.joined')
+    // Acknowledged too (else A, stopped between the answer and its acknowledgement, would have them sent again: at least once).
+    await waitFor(() => readMetrics(b.url), (m) => m.get('quire_webhook_queued') === 0, 'both deliveries to be acknowledged')
     a.proc.kill('SIGSTOP')
     try {
       await hook.until(() => of(hook, 'user.left').includes('alice'), 'alice to leave once A is silent', CLAIM_AFTER_MS + 10_000)

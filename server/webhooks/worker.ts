@@ -1,11 +1,12 @@
 /**
- * Delivering: takes deliveries from the queue (up to CONCURRENCY requests
- * at once), sends them, and retries those that fail with exponential
+ * Delivering: takes deliveries from the queue (up to CONCURRENCY attempts
+ * at once, retries included), sends them, and retries those that fail with exponential
  * backoff and full jitter (server/ops/backoff.ts) until WEBHOOK_RETRY_FOR_MS
  * after their event has passed (docs/webhooks.md, "Retries"). Every request
  * is counted (quire_webhook_deliveries_total) and logged: that is the
  * delivery log.
  */
+import { setMaxListeners } from 'node:events'
 import type { Gauge } from 'prom-client'
 import { Backoff } from '../ops/backoff.js'
 import type { Logger } from '../ops/log.js'
@@ -43,15 +44,21 @@ interface Held {
 
 export class Worker implements DeliverySink {
   private readonly held = new Map<string, Held>()
-  private inFlight = 0
+  /** Attempts under way (looking up the endpoint, or sending): at most CONCURRENCY. */
+  private busy = 0
+  /** Retries whose time came while every slot was taken, oldest first. */
+  private readonly due: Held[] = []
   private readonly aborts = new AbortController()
   private roomWaiters: Array<() => void> = []
   private closed = false
 
-  constructor (private readonly deps: WorkerDeps) {}
+  constructor (private readonly deps: WorkerDeps) {
+    // Every request in flight listens to it.
+    setMaxListeners(CONCURRENCY + 1, this.aborts.signal)
+  }
 
   room (): number {
-    return this.closed ? 0 : CONCURRENCY - this.inFlight
+    return this.closed ? 0 : CONCURRENCY - this.busy - this.due.length
   }
 
   whenRoom (): Promise<void> {
@@ -64,7 +71,7 @@ export class Worker implements DeliverySink {
     const { retryBaseMs } = this.deps.options
     const h: Held = { item, backoff: new Backoff(this.deps.timers, { baseMs: retryBaseMs, maxMs: Math.max(retryBaseMs, MAX_RETRY_DELAY_MS), jitter: 'full' }), attempts: 0 }
     this.held.set(item.key, h)
-    void this.attempt(h)
+    this.start(h)
   }
 
   /** Let go of the deliveries `keep` says no to (another instance took them over): nothing more is sent or acknowledged for them. */
@@ -80,25 +87,40 @@ export class Worker implements DeliverySink {
   close (): void {
     this.closed = true
     this.abandon()
+    this.due.length = 0
     this.aborts.abort()
     for (const wake of this.roomWaiters.splice(0)) wake()
+  }
+
+  private start (h: Held): void {
+    this.busy++
+    void this.attempt(h).finally(() => {
+      this.busy--
+      const next = this.due.shift()
+      if (next !== undefined) return this.start(next)
+      if (this.room() > 0) for (const wake of this.roomWaiters.splice(0)) wake()
+    })
+  }
+
+  /** A retry's time came: now if a slot is free, else as soon as one is. */
+  private retry (h: Held): void {
+    if (this.closed || this.held.get(h.item.key) !== h) return
+    if (this.busy < CONCURRENCY) this.start(h)
+    else this.due.push(h)
   }
 
   private async attempt (h: Held): Promise<void> {
     const { delivery, key } = h.item
     const { metrics, log, options } = this.deps
+    if (this.held.get(key) !== h) return
     const endpoint = await this.deps.endpoints.find(delivery.endpointId)
     if (this.held.get(key) !== h) return
     if (endpoint === undefined) return this.finish(h, WEBHOOK_FAILURE.removed)
     h.attempts++
-    this.inFlight++
     metrics.webhookInFlight.inc()
     const started = performance.now()
     const sendOptions: SendOptions = { timeoutMs: options.timeoutMs, allowPrivate: options.allowPrivate, signal: this.aborts.signal }
-    const outcome = await send(endpoint, delivery, h.attempts, sendOptions)
-    this.inFlight--
-    metrics.webhookInFlight.dec()
-    if (!this.closed && this.inFlight < CONCURRENCY) for (const wake of this.roomWaiters.splice(0)) wake()
+    const outcome = await send(endpoint, delivery, h.attempts, sendOptions).finally(() => metrics.webhookInFlight.dec())
     if (this.held.get(key) !== h) return
     metrics.webhookDeliveries.inc({ result: outcome.result })
     const entry = { event: delivery.eventId, type: delivery.type, endpoint: endpoint.id, attempt: h.attempts, status: outcome.status, ms: Math.round(performance.now() - started) }
@@ -120,7 +142,7 @@ export class Worker implements DeliverySink {
       return this.finish(h, WEBHOOK_FAILURE.expired)
     }
     log.info({ ...entry, error: outcome.error, result: outcome.result, retryInMs: delay }, 'webhook delivery failed; retrying')
-    h.backoff.schedule(() => { void this.attempt(h) })
+    h.backoff.schedule(() => this.retry(h))
   }
 
   private async finish (h: Held, failure: WebhookFailure | null): Promise<void> {

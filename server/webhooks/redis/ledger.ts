@@ -11,21 +11,25 @@ import { KEYS, type WebhookClient } from './scripts.js'
 
 export interface PresentUser { doc: string, user: WebhookUser }
 
+/** Longest a presence change waits for this instance to be listed alive (Redis connecting) before it counts as failed. */
+const ALIVE_WAIT_MS = 5_000
+
 export class RedisLedger implements PresenceLedger {
   /** A call failed: this instance's entries may not match who is present here. */
   stale = false
   private readonly mine: string
 
-  constructor (private readonly client: WebhookClient, instanceId: string) {
+  /** `alive`: resolves once this instance is listed alive (liveness.ts), so another can let its users leave if it dies. */
+  constructor (private readonly client: WebhookClient, instanceId: string, private readonly alive: Promise<void>) {
     this.mine = KEYS.presentOf(instanceId)
   }
 
   async arrive (doc: string, user: WebhookUser): Promise<boolean> {
-    return await this.guard(this.client.quireWebhookArrive(KEYS.present, this.mine, member(doc, user), JSON.stringify({ doc, user }))) === 1
+    return await this.call(() => this.client.quireWebhookArrive(KEYS.present, this.mine, member(doc, user), JSON.stringify({ doc, user }))) === 1
   }
 
   async depart (doc: string, user: WebhookUser): Promise<boolean> {
-    return await this.guard(this.client.quireWebhookDepart(KEYS.present, this.mine, member(doc, user))) === 1
+    return await this.call(() => this.client.quireWebhookDepart(KEYS.present, this.mine, member(doc, user))) === 1
   }
 
   /** Make this instance's entries exactly `present`; returns who joined and who left anywhere by doing so. */
@@ -36,9 +40,12 @@ export class RedisLedger implements PresenceLedger {
     return { joined: joined.map(parsePresent), left: left.map(parsePresent) }
   }
 
-  private async guard (call: Promise<number>): Promise<number> {
+  private async call (script: () => Promise<number>): Promise<number> {
     try {
-      return await call
+      let timer: NodeJS.Timeout | undefined
+      const late = new Promise<never>((_resolve, reject) => { timer = setTimeout(() => reject(new Error('not listed alive yet: Redis unreachable')), ALIVE_WAIT_MS) })
+      await Promise.race([this.alive, late]).finally(() => clearTimeout(timer))
+      return await script()
     } catch (err) {
       this.stale = true
       throw err

@@ -33,6 +33,9 @@ export class Liveness {
   private failing = false
   private healthySince: number | null = null
   readonly beatMs: number
+  /** Resolves at the first good beat: before it, nobody could take this instance over, so it takes on nothing. */
+  readonly alive: Promise<void>
+  private markAlive!: () => void
 
   constructor (
     private readonly client: WebhookClient,
@@ -42,13 +45,18 @@ export class Liveness {
     private readonly log: Logger,
   ) {
     this.beatMs = Math.max(100, Math.min(1_000, Math.floor(ttlMs / 4)))
+    this.alive = new Promise((resolve) => { this.markAlive = resolve })
   }
 
   start (): void {
     this.timer = setInterval(() => { void this.beat() }, this.beatMs)
     this.timer.unref()
+    // At once when the connection comes (or comes back), not a beat later.
+    this.client.on('ready', this.onReady)
     void this.beat()
   }
+
+  private readonly onReady = (): void => { void this.beat() }
 
   async beat (): Promise<void> {
     if (this.beating) return
@@ -80,6 +88,7 @@ export class Liveness {
       this.events.revived()
     }
     this.beaten = true
+    this.markAlive()
     const now = performance.now()
     this.healthySince ??= now
     if (now - this.healthySince < this.ttlMs + this.beatMs) return
@@ -98,6 +107,8 @@ export class Liveness {
   async stop (): Promise<void> {
     if (this.timer) clearInterval(this.timer)
     this.timer = null
+    this.client.off('ready', this.onReady)
+    this.markAlive()
     await this.client.quireWebhookRetire(KEYS.alive, this.instanceId).catch(() => {})
   }
 }

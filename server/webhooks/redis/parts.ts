@@ -20,32 +20,33 @@ export function createRedisParts (config: Config, log: Logger): WebhookParts {
   const wlog = log.child({ webhooks: instanceId })
   const client = defineWebhookScripts(connectData(target, wlog))
   const reader = connectData(target, wlog)
-  const queue = new RedisQueue(client, reader, instanceId, config.WEBHOOK_MAX_QUEUED, wlog)
-  const ledger = new RedisLedger(client, instanceId)
-  let liveness: Liveness | null = null
+  let context: PartsContext | null = null
+  const announce = ({ joined, left }: { joined: PresentUser[], left: PresentUser[] }): void => {
+    for (const { doc, user } of joined) context?.joined(doc, user)
+    for (const { doc, user } of left) context?.left(doc, user)
+  }
+  const resync = async (): Promise<void> => { if (context !== null) announce(await ledger.resync(context.presence.snapshot())) }
+  const liveness: Liveness = new Liveness(client, instanceId, config.WEBHOOK_CLAIM_AFTER_MS, {
+    takenOver: ({ left, claimed }) => {
+      for (const { doc, user } of left.map(parsePresent)) context?.left(doc, user)
+      queue.adopt(claimed)
+    },
+    revived: () => {
+      // Another instance has the deliveries this one held then (those taken since are still its own);
+      // this one's users left with it.
+      ledger.stale = true
+      void queue.pendingHere().then((mine) => context?.worker.abandon((key) => mine.has(key)), (err: unknown) => {
+        wlog.warn({ err }, 'webhooks: could not tell which deliveries are still this instance\'s; letting go of all')
+        context?.worker.abandon()
+      })
+    },
+    beat: async () => { if (ledger.stale) await resync() },
+  }, wlog)
+  const queue = new RedisQueue(client, reader, instanceId, config.WEBHOOK_MAX_QUEUED, liveness.alive, wlog)
+  const ledger = new RedisLedger(client, instanceId, liveness.alive)
 
   const start = (ctx: PartsContext): void => {
-    const announce = ({ joined, left }: { joined: PresentUser[], left: PresentUser[] }): void => {
-      for (const { doc, user } of joined) ctx.joined(doc, user)
-      for (const { doc, user } of left) ctx.left(doc, user)
-    }
-    const resync = async (): Promise<void> => announce(await ledger.resync(ctx.presence.snapshot()))
-    liveness = new Liveness(client, instanceId, config.WEBHOOK_CLAIM_AFTER_MS, {
-      takenOver: ({ left, claimed }) => {
-        for (const { doc, user } of left.map(parsePresent)) ctx.left(doc, user)
-        queue.adopt(claimed)
-      },
-      revived: () => {
-        // Another instance has the deliveries this one held then (those taken since are still its own);
-        // this one's users left with it.
-        ledger.stale = true
-        void queue.pendingHere().then((mine) => ctx.worker.abandon((key) => mine.has(key)), (err: unknown) => {
-          wlog.warn({ err }, 'webhooks: could not tell which deliveries are still this instance\'s; letting go of all')
-          ctx.worker.abandon()
-        })
-      },
-      beat: async () => { if (ledger.stale) await resync() },
-    }, wlog)
+    context = ctx
     liveness.start()
   }
 
@@ -55,7 +56,7 @@ export function createRedisParts (config: Config, log: Logger): WebhookParts {
     endpointStore: new RedisEndpointStore(client),
     start,
     close: async () => {
-      await liveness?.stop()
+      await liveness.stop()
       await client.quit().catch(() => { client.disconnect() })
     },
   }

@@ -34,6 +34,8 @@ export class RedisQueue implements DeliveryQueue {
     private readonly reader: RedisClient,
     private readonly consumer: string,
     private readonly max: number,
+    /** Resolves once this instance is listed alive (liveness.ts): only then does it take deliveries. */
+    private readonly alive: Promise<void>,
     private readonly log: Logger,
   ) {}
 
@@ -85,6 +87,7 @@ export class RedisQueue implements DeliveryQueue {
   }
 
   private async loop (): Promise<void> {
+    await this.alive
     let grouped = false
     while (!this.closed) {
       const sink = this.sink
