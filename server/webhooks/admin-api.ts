@@ -11,6 +11,7 @@ import { randomBytes } from 'node:crypto'
 import type { IncomingMessage, ServerResponse } from 'node:http'
 import { firstIssue, webhookEndpointSchema } from '../config.js'
 import { bearerMatches } from '../http/bearer.js'
+import { readBody } from '../http/body.js'
 import { refusalOfHost } from './address-policy.js'
 import { MAX_ADDED_ENDPOINTS, publicView, type Endpoint, type Endpoints } from './endpoints.js'
 
@@ -50,11 +51,11 @@ export function createAdminApi (deps: AdminDeps) {
 }
 
 async function add (req: IncomingMessage, res: ServerResponse, endpoints: Endpoints, allowPrivate: boolean): Promise<true> {
-  const text = await readText(req)
-  if (text === null) return reply(res, 413, { error: `body over ${MAX_BODY_BYTES} bytes` })
+  const body = await readBody(req, MAX_BODY_BYTES)
+  if (body === null) return reply(res, 413, { error: `body over ${MAX_BODY_BYTES} bytes` })
   let json: unknown
   try {
-    json = JSON.parse(text)
+    json = JSON.parse(body.toString('utf8'))
   } catch {
     return reply(res, 400, { error: 'body is not JSON' })
   }
@@ -95,20 +96,6 @@ async function remove (res: ServerResponse, endpoints: Endpoints, id: string): P
   res.writeHead(204)
   res.end()
   return true
-}
-
-/** The body as text, or null past MAX_BODY_BYTES (the rest is still read, so the answer can be sent). */
-function readText (req: IncomingMessage): Promise<string | null> {
-  return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = []
-    let size = 0
-    req.on('data', (chunk: Buffer) => {
-      size += chunk.length
-      if (size <= MAX_BODY_BYTES) chunks.push(chunk)
-    })
-    req.on('end', () => resolve(size > MAX_BODY_BYTES ? null : Buffer.concat(chunks).toString('utf8')))
-    req.on('error', reject)
-  })
 }
 
 function reply (res: ServerResponse, status: number, body: unknown): true {
