@@ -59,7 +59,14 @@ export interface DocumentDeps {
 
 /** Where a change observed on the document was made: on this instance (a client or the server), or on another. */
 export type ChangeOrigin = 'local' | 'remote'
-export type ChangeListener = (updates: Uint8Array[], origin: ChangeOrigin) => void
+/**
+ * Who sent one update: a connection on this instance (its token's user with
+ * auth on, null in open mode, and the awareness client ids it owns), or
+ * null for a change made on the server or on another instance.
+ */
+export type ChangeAuthor = Pick<Peer, 'user' | 'clientIds'> | null
+/** `authors[i]` sent `updates[i]`. */
+export type ChangeListener = (updates: Uint8Array[], origin: ChangeOrigin, authors: readonly ChangeAuthor[]) => void
 /**
  * A live awareness state (someone present): its JSON text (with auth on,
  * `user.id` and `user.name` are the token's) and whether a connection on
@@ -98,9 +105,9 @@ export class SharedDocument implements BusSink {
     this.pipeline = new WritePipeline({
       append: (updates) => deps.store.append(name, updates),
       relay: (updates, except) => broadcast(this.peers, updates, except),
-      stored: (updates, position) => {
+      stored: (updates, position, origins) => {
         this.compaction.noteStored(updates, position)
-        this.notify(updates, 'local')
+        this.notify(updates, 'local', origins)
         if (this.compaction.due && this.life === 'serving') void this.compact()
       },
       degraded: (failing, err) => {
@@ -257,7 +264,7 @@ export class SharedDocument implements BusSink {
     return this.pipeline.durable()
   }
 
-  /** Call `listener` with every change once it is durable; returns the unsubscribe. */
+  /** Call `listener` with every change once it is durable, and who sent it; returns the unsubscribe. */
   observe (listener: ChangeListener): () => void {
     this.listeners.add(listener)
     return () => { this.listeners.delete(listener) }
@@ -265,8 +272,8 @@ export class SharedDocument implements BusSink {
 
   /**
    * Call `listener` with every live awareness state (who is present, here
-   * and on other instances) after each presence change goes out; returns
-   * the unsubscribe.
+   * and on other instances) after each presence change goes out, and with
+   * none when the document unloads; returns the unsubscribe.
    */
   onUsers (listener: UsersListener): () => void {
     this.usersListeners.add(listener)
@@ -295,7 +302,7 @@ export class SharedDocument implements BusSink {
     this.compaction.noteRemote(applied)
     // Already durable: relay at once.
     broadcast(this.peers, applied, null)
-    this.notify(applied, 'remote')
+    this.notify(applied, 'remote', applied.map(() => null))
   }
 
   onRemoteAwareness (update: Uint8Array, instance: string): void {
@@ -336,6 +343,8 @@ export class SharedDocument implements BusSink {
     this.life = 'destroyed'
     this.deps.metrics.documentsAlive.dec()
     this.relay.stop()
+    // Nobody is present in an unloaded document (a presence flush still pending never goes out).
+    this.notifyUsers([])
     this.pipeline.stop()
     // (A cold document is still built when its unload compacts it.)
     if (compact && wasServing && clean) await this.compaction.run(() => Y.encodeStateAsUpdate(this.ydoc))
@@ -395,9 +404,9 @@ export class SharedDocument implements BusSink {
     peer.refuse(code, reason)
   }
 
-  private notifyUsers (): void {
+  private notifyUsers (present?: PresentState[]): void {
     if (this.usersListeners.size === 0) return
-    const present = this.relay.presence.live().map(({ clientId, json, remote }) => ({ clientId, json, here: !remote }))
+    present ??= this.relay.presence.live().map(({ clientId, json, remote }) => ({ clientId, json, here: !remote }))
     for (const listener of this.usersListeners) {
       try {
         listener(present)
@@ -407,11 +416,11 @@ export class SharedDocument implements BusSink {
     }
   }
 
-  private notify (updates: Uint8Array[], origin: ChangeOrigin): void {
+  private notify (updates: Uint8Array[], origin: ChangeOrigin, authors: readonly ChangeAuthor[]): void {
     if (this.listeners.size === 0 || updates.length === 0) return
     for (const listener of this.listeners) {
       try {
-        listener(updates, origin)
+        listener(updates, origin, authors)
       } catch (err) {
         this.deps.log.error({ err, doc: this.name }, 'change listener failed')
       }

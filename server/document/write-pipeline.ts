@@ -52,8 +52,8 @@ export interface PipelineHooks {
   append (updates: Uint8Array[]): Promise<AppendResult>
   /** Send updates to every peer but `except`. */
   relay (updates: Uint8Array[], except: Peer | null): void
-  /** A batch is durable (compaction accounting, observers). */
-  stored (updates: Uint8Array[], position: string): void
+  /** A batch is durable (compaction accounting, observers); `origins[i]` sent `updates[i]` (null: a server-side change). */
+  stored (updates: Uint8Array[], position: string, origins: Array<Peer | null>): void
   /** The store failed (true) or came back (false). */
   degraded (failing: boolean, err?: unknown): void
   /** Seconds an append took. */
@@ -181,7 +181,12 @@ export class WritePipeline {
     const batch = this.queued
     this.queued = []
     const updates: Uint8Array[] = []
-    for (const q of batch) if (q.update) updates.push(q.update)
+    const origins: Array<Peer | null> = []
+    for (const q of batch) {
+      if (q.update === null) continue
+      updates.push(q.update)
+      origins.push(q.origin)
+    }
     if (updates.length === 0) {
       this.complete(batch)
       return
@@ -191,7 +196,7 @@ export class WritePipeline {
     this.hooks.append(updates).then((result) => {
       this.hooks.persisted((performance.now() - started) / 1000)
       if (this.phase === 'stopped') return
-      this.hooks.stored(updates, result.position)
+      this.hooks.stored(updates, result.position, origins)
       this.complete(batch)
     }, (err: unknown) => {
       if (this.phase === 'stopped') return

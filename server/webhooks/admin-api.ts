@@ -12,6 +12,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http'
 import { firstIssue, webhookEndpointSchema } from '../config.js'
 import { bearerMatches } from '../http/bearer.js'
 import { readBody } from '../http/body.js'
+import type { Logger } from '../ops/log.js'
 import { refusalOfHost } from './address-policy.js'
 import { MAX_ADDED_ENDPOINTS, publicView, type Endpoint, type Endpoints } from './endpoints.js'
 
@@ -24,6 +25,7 @@ const MAX_BODY_BYTES = 64 * 1024
 const addSchema = webhookEndpointSchema.extend({ secret: webhookEndpointSchema.shape.secret.optional() })
 
 export interface AdminDeps {
+  log: Logger
   apiKey: string | undefined
   /** Null when webhooks are off (no API_KEY and no WEBHOOKS). */
   endpoints: Endpoints | null
@@ -39,12 +41,18 @@ export function createAdminApi (deps: AdminDeps) {
     if (!match) return reply(res, 404, { error: 'no such API route' })
     const endpoints = deps.endpoints
     const id = match[1]
-    if (id === undefined && req.method === 'GET') {
-      await endpoints.refresh()
-      return reply(res, 200, { webhooks: endpoints.all().map(publicView) })
+    try {
+      if (id === undefined && req.method === 'GET') {
+        await endpoints.refresh(true)
+        return reply(res, 200, { webhooks: endpoints.all().map(publicView) })
+      }
+      if (id === undefined && req.method === 'POST') return await add(req, res, endpoints, deps.allowPrivate)
+      if (id !== undefined && req.method === 'DELETE') return await remove(res, endpoints, id)
+    } catch (err) {
+      // The backend (Redis) did not answer: nothing was changed, or the list could not be read.
+      deps.log.warn({ err }, 'webhooks admin API: the store did not answer')
+      return reply(res, 503, { error: 'the store holding the webhooks did not answer; try again' })
     }
-    if (id === undefined && req.method === 'POST') return add(req, res, endpoints, deps.allowPrivate)
-    if (id !== undefined && req.method === 'DELETE') return remove(res, endpoints, id)
     res.setHeader('allow', id === undefined ? 'GET, POST' : 'DELETE')
     return reply(res, 405, { error: 'method not allowed' })
   }
@@ -66,7 +74,7 @@ async function add (req: IncomingMessage, res: ServerResponse, endpoints: Endpoi
     const refusal = await refusalOfHost(input.url)
     if (refusal !== null) return reply(res, 400, { error: `url: ${refusal}` })
   }
-  await endpoints.refresh()
+  await endpoints.refresh(true)
   const all = endpoints.all()
   if (all.some((e) => e.url === input.url)) return reply(res, 409, { error: 'an endpoint with this url exists already' })
   if (all.filter((e) => e.source === 'api').length >= MAX_ADDED_ENDPOINTS) return reply(res, 409, { error: `at most ${MAX_ADDED_ENDPOINTS} endpoints can be added` })

@@ -120,17 +120,21 @@ export class Endpoints {
     return this.all().find((e) => e.id === id)
   }
 
-  /** Read the stored endpoints again (one read at a time; a failure keeps the list as it was). */
-  refresh (): Promise<void> {
+  /**
+   * Read the stored endpoints again (one read at a time). A failure keeps
+   * the list as it was; `strict` callers (the admin API) get it.
+   */
+  refresh (strict = false): Promise<void> {
     this.refreshing ??= this.store.list().then((list) => {
       this.added = list.sort((a, b) => (a.createdAt ?? '').localeCompare(b.createdAt ?? ''))
       this.loaded = true
       this.markRead()
-    }, (err: unknown) => {
+    }).finally(() => { this.refreshing = null })
+    if (strict) return this.refreshing
+    return this.refreshing.catch((err: unknown) => {
       // Before the first read this is Redis still connecting (which its connection logs).
       if (this.loaded) this.log.warn({ err }, 'webhooks: reading the admin-added endpoints failed; keeping the last list')
-    }).finally(() => { this.refreshing = null })
-    return this.refreshing
+    })
   }
 }
 

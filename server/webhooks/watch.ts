@@ -1,10 +1,8 @@
 /**
  * What the webhooks watch on every loaded document: its changes made
- * through this instance (document.changed, with the users whose edits they
- * are: an update's Yjs client ids are its authors' awareness client ids)
- * and who is present through this instance (user.joined / user.left).
+ * through this instance (document.changed, with who sent them) and who is
+ * present through this instance (user.joined / user.left).
  */
-import * as Y from 'yjs'
 import type { SharedDocument } from '../document/document.js'
 import { userOfState, type WebhookUser } from './events.js'
 import type { ChangeReporter } from './changes.js'
@@ -33,21 +31,23 @@ export function watchDocument (doc: SharedDocument, deps: WatchDeps): void {
     for (const id of states.keys()) if (!seen.has(id)) states.delete(id)
     deps.presence.update(doc.name, [...users.values()])
   })
-  doc.observe((updates, origin) => {
+  doc.observe((_updates, origin, authors) => {
     if (origin !== 'local' || !deps.wantsChanges()) return
-    const authors = new Map<string, WebhookUser>()
-    for (const update of updates) {
-      let clients: Iterable<number>
-      try {
-        clients = Y.parseUpdateMeta(update).from.keys()
-      } catch {
-        continue // durable, so it parsed before: cannot happen
+    const users = new Map<string, WebhookUser>()
+    for (const author of authors) {
+      if (author === null) continue // a change made on the server (the HTTP API): nobody's
+      if (author.user !== null) {
+        // Auth on: the token's identity, which no client can forge.
+        // Named as others see them in the presence (docs/auth.md, "Presence").
+        users.set(author.user.id, { id: author.user.id, name: author.user.name ?? author.user.id })
+        continue
       }
-      for (const client of clients) {
-        const user = states.get(client)?.user
-        if (user) authors.set(user.id, user)
+      // Open mode: whoever the presence of the connection says it is.
+      for (const clientId of author.clientIds) {
+        const user = states.get(clientId)?.user
+        if (user) users.set(user.id, user)
       }
     }
-    deps.changes.changed(doc.name, [...authors.values()])
+    deps.changes.changed(doc.name, [...users.values()])
   })
 }

@@ -49,7 +49,7 @@ export interface WebhookDeps {
 
 export async function createWebhooks ({ config, log, metrics, registry, store }: WebhookDeps): Promise<Webhooks> {
   if (config.WEBHOOKS === undefined && config.API_KEY === undefined) {
-    const handleAdmin = createAdminApi({ apiKey: undefined, endpoints: null, allowPrivate: false })
+    const handleAdmin = createAdminApi({ log, apiKey: undefined, endpoints: null, allowPrivate: false })
     return { hooks: NO_HOOKS, handleAdmin, updateGauges: async () => {}, settle: async () => {}, close: async () => {} }
   }
   const parts = await createParts(config, store, log)
@@ -88,7 +88,7 @@ export async function createWebhooks ({ config, log, metrics, registry, store }:
   let closed: Promise<void> | null = null
   return {
     hooks: emitter,
-    handleAdmin: createAdminApi({ apiKey: config.API_KEY, endpoints, allowPrivate: config.WEBHOOKS_ALLOW_PRIVATE }),
+    handleAdmin: createAdminApi({ log, apiKey: config.API_KEY, endpoints, allowPrivate: config.WEBHOOKS_ALLOW_PRIVATE }),
     updateGauges: async () => {
       try {
         metrics.webhookQueued.set(await parts.queue.size())
