@@ -31,6 +31,7 @@ import { LocalLive } from './backend/live.js'
 import { EventHub } from './events/hub.js'
 import { createLiveRoutes } from './events/routes.js'
 import { setUpHistory } from './history/setup.js'
+import { createWebhooks, type Hooks } from './webhooks/webhooks.js'
 
 /** Housekeeping period: keep-alives, outdated awareness, the instance's send backlog. */
 const TICK_MS = 2_500
@@ -55,6 +56,8 @@ export interface Quire {
   readonly server: Server
   /** The separate /metrics listener (METRICS_PORT), if any. */
   readonly metricsServer: Server | null
+  /** Where server-side features emit webhook events (docs/webhooks.md). */
+  readonly hooks: Hooks
   listen (): Promise<number>
   /**
    * Graceful drain (docs/deployment.md, "Rolling restarts"): /readyz turns
@@ -136,6 +139,9 @@ export async function createQuire (config: Config, log: Logger, backend?: Backen
   })
   // Version history (docs/history.md); routes that overwrite a document call `history.snapshotBefore` first.
   const { history, handleVersions } = setUpHistory({ config, store, registry, auth, metrics, log })
+  const webhooks = await createWebhooks({ config, log, metrics, registry, store })
+  // Webhooks hear of new versions (docs/webhooks.md, "Events").
+  history.onTaken((doc) => { void webhooks.hooks.emit({ type: 'version.created', doc }) })
   const handleApi = createApiHandler({ registry, apiKey: config.API_KEY, openMode: auth.open, maxBodyBytes: config.MAX_MESSAGE_BYTES, log })
   const parser = new ContentParser(config.CONTENT_PARSE_TIMEOUT_MS)
   const handleDocuments = createDocumentsHandler({
@@ -147,6 +153,7 @@ export async function createQuire (config: Config, log: Logger, backend?: Backen
     listMax: config.API_LIST_MAX,
     parser,
     history,
+    hooks: webhooks.hooks,
     metrics,
     log,
   })
@@ -170,6 +177,7 @@ export async function createQuire (config: Config, log: Logger, backend?: Backen
       return text(res, verdict.status, verdict.body)
     }
     gauges()
+    await webhooks.updateGauges()
     const body = await metrics.registry.metrics()
     res.writeHead(200, { 'content-type': metrics.registry.contentType })
     res.end(body)
@@ -191,6 +199,7 @@ export async function createQuire (config: Config, log: Logger, backend?: Backen
       if (origins.cors(req, res)) return
     }
     if (pathname.startsWith('/api/') && await liveRoutes.handle(req, res, pathname)) return
+    if (await webhooks.handleAdmin(req, res, pathname)) return
     if (await handleVersions(req, res, pathname)) return
     if (await handleDocuments(req, res, pathname)) return
     if (await handleApi(req, res, pathname)) return
@@ -224,6 +233,7 @@ export async function createQuire (config: Config, log: Logger, backend?: Backen
   return {
     server,
     metricsServer,
+    hooks: webhooks.hooks,
     listen: async () => {
       const port = await listenOn(server, config.PORT, config.HOST)
       if (metricsServer && config.METRICS_PORT !== undefined) {
@@ -244,7 +254,10 @@ export async function createQuire (config: Config, log: Logger, backend?: Backen
       await endpoint.closeSpread(CLOSE.restarting, CLOSE_REASONS[CLOSE.restarting], config.DRAIN_SPREAD_MS, pause)
       server.close()
       metricsServer?.close()
+      // Changes waiting for their debounce and the users who just left are queued before anything unloads.
+      await webhooks.settle()
       await registry.closeAll()
+      await webhooks.close()
       clearInterval(tick)
       await endpoint.close()
       await hub.close()

@@ -39,6 +39,61 @@ function originList () {
 /** A claim name, dotted path (`realm_access.roles`) or namespaced URL claim (`https://example.com/docs`). */
 const claimPath = z.string().trim().regex(/^\S+$/, 'must be a claim name or a dotted path, without spaces')
 
+/** What a webhook endpoint may listen to (docs/webhooks.md, "Events"). */
+export const WEBHOOK_EVENTS = ['document.created', 'document.changed', 'document.deleted', 'version.created', 'user.joined', 'user.left'] as const
+export type WebhookEventType = typeof WEBHOOK_EVENTS[number]
+/** The formats a webhook body may carry the document's content in. */
+export const WEBHOOK_CONTENT_FORMATS = ['html', 'markdown', 'json', 'text'] as const
+export type WebhookContentFormat = typeof WEBHOOK_CONTENT_FORMATS[number]
+
+/**
+ * One webhook endpoint, as WEBHOOKS lists it and the admin API takes it
+ * (there the secret may be left out: one is generated). `*` listens to every event.
+ */
+export const webhookEndpointSchema = z.strictObject({
+  url: z.string().trim().max(2048, 'must be at most 2048 characters').pipe(z.url({ protocol: /^https?$/, error: 'must be an http:// or https:// URL' })),
+  events: z.array(z.enum([...WEBHOOK_EVENTS, '*'], { error: `must be one of ${WEBHOOK_EVENTS.join(', ')} or *` })).min(1, 'must list at least one event'),
+  secret: z.string().min(16, 'must be at least 16 characters').max(1024, 'must be at most 1024 characters'),
+  includeContent: z.enum(WEBHOOK_CONTENT_FORMATS, { error: `must be one of ${WEBHOOK_CONTENT_FORMATS.join(', ')}` }).optional(),
+})
+export type WebhookEndpointInput = z.infer<typeof webhookEndpointSchema>
+
+/** The first problem zod found, as "field: message" (never the value: it may be a secret). */
+export function firstIssue (error: z.ZodError): string {
+  const issue = error.issues[0]
+  const where = issue.path.filter((p) => typeof p === 'string').join('.')
+  return `${where === '' ? '' : `${where}: `}${issue.message.replace(/\s+/g, ' ')}`
+}
+
+/** WEBHOOKS: a JSON array of endpoints, each checked; one URL at most once. */
+const webhookList = z.string().transform((text, ctx) => {
+  let parsed: unknown
+  try {
+    parsed = JSON.parse(text)
+  } catch {
+    ctx.addIssue({ code: 'custom', message: 'must be a JSON array of {"url", "events", "secret", "includeContent"?}' })
+    return z.NEVER
+  }
+  if (!Array.isArray(parsed)) {
+    ctx.addIssue({ code: 'custom', message: 'must be a JSON array of {"url", "events", "secret", "includeContent"?}' })
+    return z.NEVER
+  }
+  const endpoints: WebhookEndpointInput[] = []
+  for (const [i, item] of parsed.entries()) {
+    const result = webhookEndpointSchema.safeParse(item)
+    if (!result.success) {
+      ctx.addIssue({ code: 'custom', message: `entry ${i}: ${firstIssue(result.error)}` })
+      return z.NEVER
+    }
+    if (endpoints.some((e) => e.url === result.data.url)) {
+      ctx.addIssue({ code: 'custom', message: `entry ${i}: url is listed twice` })
+      return z.NEVER
+    }
+    endpoints.push(result.data)
+  }
+  return endpoints
+})
+
 const schema = z.object({
   PORT: int(0, 65535).default(1234),
   /** Unset: 0.0.0.0 when auth is configured, 127.0.0.1 in open mode (see `defaultHost`). */
@@ -151,6 +206,28 @@ const schema = z.object({
    */
   KEEPALIVE_MS: int(50, 12_000).default(10_000),
 
+  // Webhooks (docs/webhooks.md).
+  /** Endpoints and the events they want (JSON); more can be added at /api/admin/webhooks. */
+  WEBHOOKS: webhookList.optional(),
+  /** Let the admin API add endpoints on loopback, link-local and private addresses (WEBHOOKS may always). */
+  WEBHOOKS_ALLOW_PRIVATE: z.enum(['0', '1'], { error: 'must be 0 or 1' }).default('0').transform((v) => v === '1'),
+  /** document.changed waits for this long without a change... */
+  WEBHOOK_DEBOUNCE_MS: int(0, 3_600_000).default(2_000),
+  /** ...but never longer than this after the first change it reports. */
+  WEBHOOK_MAX_WAIT_MS: int(0, 86_400_000).default(10_000),
+  /** A delivery is retried for this long after its event, then given up. */
+  WEBHOOK_RETRY_FOR_MS: int(0, 7 * 86_400_000).default(3_600_000),
+  /** Bound of the first retry's delay; it doubles on every retry (full jitter), up to 10 minutes. */
+  WEBHOOK_RETRY_BASE_MS: int(1, 3_600_000).default(1_000),
+  /** Longest wait for one delivery's answer. */
+  WEBHOOK_TIMEOUT_MS: int(100, 300_000).default(10_000),
+  /** Deliveries waiting (queued or being retried), over all instances; events past it are dropped and counted. */
+  WEBHOOK_MAX_QUEUED: int(1, 10_000_000).default(10_000),
+  /** With Redis: an instance silent this long counts as dead, and another takes over its deliveries and presence. */
+  WEBHOOK_CLAIM_AFTER_MS: int(1_000, 3_600_000).default(10_000),
+  /** Content (includeContent) larger than this is left out of the body, which says so. */
+  WEBHOOK_MAX_CONTENT_BYTES: int(0, 64 * 1024 * 1024).default(1024 * 1024),
+
   // Budgets a document keeps for each connection (docs/security.md, "Limits").
   /** Awareness client ids one connection may own (a tab has one). */
   MAX_AWARENESS_CLIENT_IDS: int(1, 1000).default(8),
@@ -241,7 +318,7 @@ export function loadConfig (env: NodeJS.ProcessEnv = process.env): Config {
     const name = String(issue.path[0] ?? 'environment')
     // Secrets (and URLs, which may carry a password) are never echoed;
     // JSON.stringify keeps the line one line whatever the value holds.
-    const secret = name.includes('SECRET') || name.includes('KEY') || name.includes('TOKEN') || name.endsWith('_URL')
+    const secret = name.includes('SECRET') || name.includes('KEY') || name.includes('TOKEN') || name.endsWith('_URL') || name === 'WEBHOOKS'
     const shown = input[name] === undefined || secret ? '' : ` (got ${JSON.stringify(input[name])})`
     throw new ConfigError(`invalid ${name}${shown}: ${issue.message.replace(/\s+/g, ' ')}`)
   }
@@ -275,6 +352,9 @@ export function loadConfig (env: NodeJS.ProcessEnv = process.env): Config {
   if (data.HISTORY_HOURLY_MS < data.HISTORY_KEEP_ALL_MS || data.HISTORY_DAILY_MS < data.HISTORY_HOURLY_MS) {
     throw new ConfigError(`invalid ${data.HISTORY_HOURLY_MS < data.HISTORY_KEEP_ALL_MS ? 'HISTORY_HOURLY_MS' : 'HISTORY_DAILY_MS'}: ` +
       'the history tiers must grow: HISTORY_KEEP_ALL_MS <= HISTORY_HOURLY_MS <= HISTORY_DAILY_MS')
+  }
+  if (data.WEBHOOK_MAX_WAIT_MS < data.WEBHOOK_DEBOUNCE_MS) {
+    throw new ConfigError(`invalid WEBHOOK_MAX_WAIT_MS (got "${data.WEBHOOK_MAX_WAIT_MS}"): must be at least WEBHOOK_DEBOUNCE_MS (${data.WEBHOOK_DEBOUNCE_MS})`)
   }
   if (data.OPEN_MODE === 'refuse' && !authEnabled(data)) {
     throw new ConfigError('neither AUTH_SECRET nor AUTH_JWKS_URL is set and OPEN_MODE=refuse: set AUTH_SECRET to a random secret of 16+ characters ' +

@@ -70,6 +70,13 @@ export type ChangeListener = (updates: Uint8Array[], origin: ChangeOrigin, autho
 export type PresenceListener = (local: AwarenessEntry[]) => void
 
 const NO_AUTHORS: ReadonlySet<Peer | null> = new Set()
+/**
+ * A live awareness state (someone present): its JSON text (with auth on,
+ * `user.id` and `user.name` are the token's) and whether a connection on
+ * this instance holds it (`here`) or another instance does.
+ */
+export interface PresentState { clientId: number, json: string, here: boolean }
+export type UsersListener = (present: PresentState[]) => void
 
 export class SharedDocument implements BusSink {
   private readonly peers = new Set<Peer>()
@@ -80,6 +87,7 @@ export class SharedDocument implements BusSink {
   private readonly limits: DocumentLimits
   private readonly listeners = new Set<ChangeListener>()
   private readonly presenceListeners = new Set<PresenceListener>()
+  private readonly usersListeners = new Set<UsersListener>()
   /** The Y.Doc, once warm (see cold-start.ts). */
   private built: Y.Doc | null = null
   /** Cached full state for clients that arrive with an empty state vector; dropped on every change. */
@@ -124,6 +132,7 @@ export class SharedDocument implements BusSink {
       publish: (update) => deps.bus.publishAwareness(name, update),
       refused: (limit) => deps.metrics.refusals.inc({ limit }),
       changed: (local) => this.notifyPresence(local),
+      flushed: () => this.notifyUsers(),
     })
     deps.metrics.documentsAlive.inc()
     if (stored.bytes < (deps.coldMinBytes ?? COLD_MIN_BYTES)) this.warmUp()
@@ -288,6 +297,16 @@ export class SharedDocument implements BusSink {
     return () => { this.presenceListeners.delete(listener) }
   }
 
+  /**
+   * Call `listener` with every live awareness state (who is present, here
+   * and on other instances) after each presence change goes out, and with
+   * none when the document unloads; returns the unsubscribe.
+   */
+  onUsers (listener: UsersListener): () => void {
+    this.usersListeners.add(listener)
+    return () => { this.usersListeners.delete(listener) }
+  }
+
   // ---- from other instances (BusSink) -------------------------------------
 
   onRemoteUpdates (updates: Uint8Array[]): void {
@@ -351,6 +370,8 @@ export class SharedDocument implements BusSink {
     this.life = 'destroyed'
     this.deps.metrics.documentsAlive.dec()
     this.relay.stop()
+    // Nobody is present in an unloaded document (a presence flush still pending never goes out).
+    this.notifyUsers([])
     this.pipeline.stop()
     // (A cold document is still built when its unload compacts it.)
     if (compact && wasServing && clean) await this.compaction.run(() => Y.encodeStateAsUpdate(this.ydoc))
@@ -358,6 +379,7 @@ export class SharedDocument implements BusSink {
     this.built?.destroy()
     this.listeners.clear()
     this.presenceListeners.clear()
+    this.usersListeners.clear()
   }
 
   // ---- inside -------------------------------------------------------------
@@ -408,6 +430,18 @@ export class SharedDocument implements BusSink {
   private refuse (peer: Peer, limit: Limit, code: number, reason: string): void {
     this.deps.metrics.refusals.inc({ limit })
     peer.refuse(code, reason)
+  }
+
+  private notifyUsers (present?: PresentState[]): void {
+    if (this.usersListeners.size === 0) return
+    present ??= this.relay.presence.live().map(({ clientId, json, remote }) => ({ clientId, json, here: !remote }))
+    for (const listener of this.usersListeners) {
+      try {
+        listener(present)
+      } catch (err) {
+        this.deps.log.error({ err, doc: this.name }, 'presence listener failed')
+      }
+    }
   }
 
   private notify (updates: Uint8Array[], origin: ChangeOrigin, authors: ReadonlySet<Peer | null>): void {

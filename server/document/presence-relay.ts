@@ -68,6 +68,8 @@ export interface PresenceRelayDeps {
   refused (limit: Limit): void
   /** After a flush: the states of this instance's clients that changed ("null": gone). */
   changed? (local: AwarenessEntry[]): void
+  /** Presence changed and the change went out (who is present: SharedDocument.onUsers). */
+  flushed?: () => void
 }
 
 interface Claim { peer: Peer, entry: AwarenessEntry }
@@ -262,6 +264,7 @@ export class PresenceRelay {
     }
     if (changes.local) this.deps.publish(changes.local)
     if (changes.localEntries.length > 0) this.deps.changed?.(changes.localEntries)
+    this.deps.flushed?.()
   }
 
   private schedule (): void {

@@ -118,6 +118,13 @@ export class Presence {
     return n
   }
 
+  /** Every live state, and whether it came from another instance (who is present, for server-side listeners). */
+  live (): Array<{ clientId: number, json: string, remote: boolean }> {
+    const live: Array<{ clientId: number, json: string, remote: boolean }> = []
+    for (const s of this.states.values()) if (s.json !== 'null') live.push({ clientId: s.clientId, json: s.json, remote: s.remote })
+    return live
+  }
+
   /** Every live state (but those of `except`), for a client that just connected or asked. Null when there is none. */
   snapshot (except?: ReadonlySet<number>): Uint8Array | null {
     const live: AwarenessEntry[] = []

@@ -184,7 +184,12 @@ export class WritePipeline {
     const batch = this.queued
     this.queued = []
     const updates: Uint8Array[] = []
-    for (const q of batch) if (q.update) updates.push(q.update)
+    const origins: Array<Peer | null> = []
+    for (const q of batch) {
+      if (q.update === null) continue
+      updates.push(q.update)
+      origins.push(q.origin)
+    }
     if (updates.length === 0) {
       this.complete(batch)
       return

@@ -42,6 +42,8 @@ export interface DocumentsDeps {
   parser: ContentParser
   /** Version history (docs/history.md): a PUT keeps the content it replaces as a version first. */
   history?: { snapshotBefore (doc: SharedDocument, reason: 'before-put'): Promise<unknown> }
+  /** Webhooks (docs/webhooks.md): told of documents created and deleted here. */
+  hooks?: { emit (event: { type: 'document.created' | 'document.deleted', doc: string }): Promise<void> }
   metrics: Metrics
   log: Logger
 }
@@ -120,6 +122,7 @@ export function createDocumentsHandler (deps: DocumentsDeps) {
     // Editors already on the (empty) document here see it at once; other instances hear it from the store.
     await withDocument(name, (doc) => apply(doc, update))
     res.setHeader('location', `/api/documents/${encodeURIComponent(name)}`)
+    void deps.hooks?.emit({ type: 'document.created', doc: name })
     json(res, 201, { name, created: true })
   }
 
@@ -131,6 +134,7 @@ export function createDocumentsHandler (deps: DocumentsDeps) {
     await stored(deps.store.delete(name))
     // Someone who opened it here meanwhile loaded what was about to go: closed too.
     await deps.registry.evict(name, CLOSE.gone, CLOSE_REASONS[CLOSE.gone])
+    void deps.hooks?.emit({ type: 'document.deleted', doc: name })
     res.writeHead(204)
     res.end()
   }

@@ -80,6 +80,40 @@ export const LIMIT = {
 
 export type Limit = typeof LIMIT[keyof typeof LIMIT]
 
+/** What one webhook request came to: the `result` label of quire_webhook_deliveries_total (docs/webhooks.md, "Retries"). */
+export const WEBHOOK_RESULT = {
+  /** A 2xx answer: delivered. */
+  delivered: 'delivered',
+  /** Any other status but 410: retried. */
+  httpError: 'http_error',
+  /** No answer within WEBHOOK_TIMEOUT_MS: retried. */
+  timeout: 'timeout',
+  /** Refused connection, DNS failure, reset: retried. */
+  networkError: 'network_error',
+  /** 410 Gone: not retried. */
+  gone: 'gone',
+  /** An admin-added URL that now resolves to a private address (WEBHOOKS_ALLOW_PRIVATE): not sent. */
+  blocked: 'blocked',
+} as const
+export type WebhookResult = typeof WEBHOOK_RESULT[keyof typeof WEBHOOK_RESULT]
+
+/** Why a webhook delivery was given up: the `reason` label of quire_webhook_failures_total. */
+export const WEBHOOK_FAILURE = {
+  /** Still failing WEBHOOK_RETRY_FOR_MS after its event. */
+  expired: 'expired',
+  /** The endpoint answered 410 Gone. */
+  gone: 'gone',
+  /** The endpoint was removed (admin API) before the delivery went out. */
+  removed: 'removed',
+  /** WEBHOOK_MAX_QUEUED deliveries were already waiting: the event was dropped for this endpoint. */
+  queueFull: 'queue_full',
+  /** The endpoint's address is not allowed (see WEBHOOK_RESULT.blocked). */
+  blocked: 'blocked',
+  /** The queue (Redis) could not be reached when the event was emitted: the event was dropped. */
+  unavailable: 'unavailable',
+} as const
+export type WebhookFailure = typeof WEBHOOK_FAILURE[keyof typeof WEBHOOK_FAILURE]
+
 export function createMetrics () {
   const registry = new Registry()
   // Node's own metrics as quire_process_*, quire_nodejs_* (memory, CPU, event loop lag).
@@ -137,8 +171,21 @@ export function createMetrics () {
     versions: new Counter({ name: 'quire_versions_total', help: 'Versions taken, by reason (auto, manual, before-restore, before-put)', labelNames: ['reason'], registers: [registry] }),
     versionsThinned: new Counter({ name: 'quire_versions_thinned_total', help: 'Versions deleted by the retention policy (thinning and HISTORY_MAX_VERSIONS)', registers: [registry] }),
     sendBacklog: new Gauge({ name: 'quire_send_backlog_bytes', help: 'Bytes sent to all connections but not yet handed to the network, at the last housekeeping tick', registers: [registry] }),
+    webhookEvents: new Counter({ name: 'quire_webhook_events_total', help: 'Webhook events this instance emitted to at least one endpoint, by event type', labelNames: ['type'], registers: [registry] }),
+    webhookDeliveries: new Counter({ name: 'quire_webhook_deliveries_total', help: 'Webhook requests this instance made, by result', labelNames: ['result'], registers: [registry] }),
+    webhookFailures: new Counter({ name: 'quire_webhook_failures_total', help: 'Webhook deliveries given up, by reason', labelNames: ['reason'], registers: [registry] }),
+    webhookQueued: new Gauge({ name: 'quire_webhook_queued', help: 'Webhook deliveries waiting to be delivered or retried (with Redis: over all instances)', registers: [registry] }),
+    webhookInFlight: new Gauge({ name: 'quire_webhook_in_flight', help: 'Webhook requests this instance is making now', registers: [registry] }),
+    webhookDeliverySeconds: new Histogram({
+      name: 'quire_webhook_delivery_seconds',
+      help: 'Time from a webhook event until an endpoint acknowledged it (2xx), retries included',
+      buckets: [0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300, 3600],
+      registers: [registry],
+    }),
   }
   for (const limit of Object.values(LIMIT)) m.refusals.inc({ limit }, 0)
+  for (const result of Object.values(WEBHOOK_RESULT)) m.webhookDeliveries.inc({ result }, 0)
+  for (const reason of Object.values(WEBHOOK_FAILURE)) m.webhookFailures.inc({ reason }, 0)
   for (const transport of TRANSPORTS) m.connectionsByTransport.set({ transport }, 0)
   return {
     ...m,

@@ -73,6 +73,14 @@ export interface LevelStoreOptions {
   seqReserve?: number
 }
 
+/** Keys of their own in the embedded store, for parts of the server other than documents (LevelStore.keyspace). */
+export interface KeySpace {
+  put (key: string, value: Uint8Array): Promise<void>
+  del (key: string): Promise<void>
+  /** Every entry, in key order. */
+  entries (): AsyncIterable<[string, Uint8Array]>
+}
+
 export class LevelStore implements DocStore {
   readonly kind = 'embedded'
   private readonly db: ClassicLevel<string, Uint8Array>
@@ -282,6 +290,24 @@ export class LevelStore implements DocStore {
     const claim = { until: now + ttlMs }
     this.claims.set(name, claim)
     return { release: async () => { if (this.claims.get(name) === claim) this.claims.delete(name) } }
+  }
+
+  /**
+   * A key space for other parts of the server (the webhooks' queue and
+   * endpoints): keys `\0<name>\0<key>`, which no document's can be (names
+   * hold no control character). Writes share the documents' group commit
+   * and fsync policy.
+   */
+  keyspace (name: string): KeySpace {
+    const prefix = SEP + name + SEP
+    const db = this.db
+    return {
+      put: (key, value) => this.enqueue(() => [{ type: 'put', key: prefix + key, value }]),
+      del: (key) => this.enqueue(() => [{ type: 'del', key: prefix + key }]),
+      entries: async function * () {
+        for await (const [key, value] of db.iterator({ gt: prefix, lt: SEP + name + '\u0001' })) yield [key.slice(prefix.length), value]
+      },
+    }
   }
 
   async isReady (): Promise<boolean> {

@@ -31,7 +31,7 @@ export interface RedisBackend extends Backend {
 }
 
 /** Unique per process; no spaces (it goes in message headers). */
-function newInstanceId (): string {
+export function newInstanceId (): string {
   return `${hostname().replace(/[^\w.-]/g, '_').slice(0, 40)}-${process.pid}-${randomBytes(4).toString('hex')}`
 }
 
