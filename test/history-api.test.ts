@@ -57,7 +57,7 @@ describe('automatic versions', () => {
     expect(byId(v.users)).toEqual([{ id: 'ann', name: 'ANN' }, { id: 'bob', name: 'BOB' }])
     expect(v.at).toBeGreaterThanOrEqual(lastEdit + QUIET_MS - 5)
     expect(v.bytes).toBeGreaterThan(0)
-    expect(await versionText(quick, name, v.id)).toBe('one\ntwo')
+    expect(await versionText(quick, name, v.id)).toBe('one\n\ntwo')
     // Nothing changes for several quiet periods: no other version.
     await sleep(3 * QUIET_MS)
     expect((await listVersions(quick, name)).length).toBe(1)
@@ -93,7 +93,7 @@ describe('automatic versions', () => {
     ann.destroy()
     const [v] = await waitFor(() => listVersions(calm, name), (vs) => vs.length === 1, 'the version owed to be taken as the document unloads')
     expect(v).toMatchObject({ reason: 'auto', users: [{ id: 'ann', name: 'ANN' }] })
-    expect(await versionText(calm, name, v.id)).toBe('said\nand gone')
+    expect(await versionText(calm, name, v.id)).toBe('said\n\nand gone')
   })
 })
 
@@ -129,14 +129,14 @@ describe('versions on demand, content, diff', () => {
     const json = await (await fetch(versionsUrl(calm, name, `/${v1.id}/diff/${v2.id}`), { headers: apiKey })).json() as { added: number, removed: number, changes: unknown[] }
     expect(json).toMatchObject({ from: v1.id, to: v2.id, added: 6, removed: 0 })
     expect(json.changes).toContainEqual({ op: '+', text: 'brave ' })
-    expect(await (await fetch(versionsUrl(calm, name, `/${v1.id}/diff/${v2.id}?format=text`), { headers: apiKey })).text()).toBe('hello {+brave +}world\na <b> & c')
+    expect(await (await fetch(versionsUrl(calm, name, `/${v1.id}/diff/${v2.id}?format=text`), { headers: apiKey })).text()).toBe('hello {+brave +}world\n\na <b> & c')
     const html = await fetch(versionsUrl(calm, name, `/${v1.id}/diff/${v2.id}?format=html`), { headers: apiKey })
     expect(html.headers.get('content-type')).toBe('text/html; charset=utf-8')
     expect(html.headers.get('content-security-policy')).toContain("default-src 'none'")
-    expect(await html.text()).toBe('hello <ins>brave </ins>world<br>a &#60;b&#62; &#38; c')
+    expect(await html.text()).toBe('hello <ins>brave </ins>world<br><br>a &#60;b&#62; &#38; c')
     await writeAndStore(calm, name, ann, ['hello brave world'])
-    expect(await (await fetch(versionsUrl(calm, name, `/${v2.id}/diff/current?format=text`), { headers: apiKey })).text()).toBe('hello brave world[-\na <b> & c-]')
-    expect(await (await fetch(versionsUrl(calm, name, `/current/diff/${v1.id}?format=text`), { headers: apiKey })).text()).toBe('hello [-brave -]world{+\na <b> & c+}')
+    expect(await (await fetch(versionsUrl(calm, name, `/${v2.id}/diff/current?format=text`), { headers: apiKey })).text()).toBe('hello brave world[-\n\na <b> & c-]')
+    expect(await (await fetch(versionsUrl(calm, name, `/current/diff/${v1.id}?format=text`), { headers: apiKey })).text()).toBe('hello [-brave -]world{+\n\na <b> & c+}')
   })
 })
 
@@ -156,7 +156,7 @@ describe('restore', () => {
     const done = await res.json() as { restored: VersionInfo, before: VersionInfo }
     expect(done.restored.id).toBe(v1.id)
     expect(done.before).toMatchObject({ reason: 'before-restore', by: { id: 'rita', name: 'Rita' }, users: [{ id: 'ann', name: 'ANN' }] })
-    expect(await versionText(calm, name, done.before.id)).toBe('second draft\nwith more')
+    expect(await versionText(calm, name, done.before.id)).toBe('second draft\n\nwith more')
     // Live, for everyone connected: the watcher and the writer.
     await whenDoc(watcher.doc, () => JSON.stringify(paragraphsOf(watcher.doc)) === '["first draft"]', 'the restored content to reach the watcher')
     await whenDoc(ann.doc, () => JSON.stringify(paragraphsOf(ann.doc)) === '["first draft"]', 'the restored content to reach the writer')
