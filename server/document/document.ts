@@ -8,6 +8,7 @@
  *   compaction.ts      when to fold the stored log into a snapshot
  *   presence-relay.ts  who may set which awareness state; coalesced flushes
  *   fan-out.ts         sending updates to the peers, merged into few frames
+ *   observers.ts       server-side code following its changes and presence
  *
  * It holds the Y.Doc and the peers (connections) on it here, routes their
  * messages, and offers server-side code a direct API (`readState`,
@@ -21,32 +22,19 @@ import type { Bus, BusSink } from '../backend/bus.js'
 import type { DocStore, StoredDoc } from '../backend/store.js'
 import { LIMIT, type Limit, type Metrics } from '../ops/metrics.js'
 import type { Logger } from '../ops/log.js'
-import { checkUpdate, deletesOfExisting, integrate } from './update-check.js'
+import { checkUpdate, deletesOfExisting, integrate, UpdateTooCostly } from './update-check.js'
 import { WritePipeline } from './write-pipeline.js'
 import { ColdStart, COLD_MIN_BYTES } from './cold-start.js'
 import { Compaction } from './compaction.js'
-import { DEFAULT_PRESENCE_LIMITS, PresenceRelay, type PresenceLimits } from './presence-relay.js'
+import { PresenceRelay } from './presence-relay.js'
+import { DEFAULT_DOCUMENT_LIMITS, type DocumentLimits } from './limits.js'
 import type { Peer } from './peer.js'
 import { broadcast } from './fan-out.js'
-import type { AwarenessEntry } from '../../common/awareness.js'
+import { DocumentObservers, NO_AUTHORS, type ChangeListener, type ChangeOrigin, type PresenceListener, type PresentState, type UsersListener } from './observers.js'
 
-export type { Peer }
+export type { Peer, DocumentLimits, ChangeListener, ChangeOrigin, PresenceListener, PresentState, UsersListener }
 
-/** Answers to distinct non-empty state vectors kept between changes. */
-const DIFF_CACHE_SIZE = 8
-
-export interface DocumentLimits extends PresenceLimits {
-  /** Sync replies one peer may have waiting for durability. */
-  maxGatedPerPeer: number
-  /** Deletions of existing content one update may make (each may split an item: heap and time beyond its size). */
-  maxUpdateDeleteRanges: number
-}
-
-export const DEFAULT_DOCUMENT_LIMITS: DocumentLimits = {
-  ...DEFAULT_PRESENCE_LIMITS,
-  maxGatedPerPeer: 64,
-  maxUpdateDeleteRanges: 50_000,
-}
+const DIFF_CACHE_SIZE = 8 // answers to distinct non-empty state vectors kept between changes
 
 export interface DocumentDeps {
   store: DocStore
@@ -58,26 +46,6 @@ export interface DocumentDeps {
   coldMinBytes?: number
 }
 
-/** Where a change observed on the document was made: on this instance (a client or the server), or on another. */
-export type ChangeOrigin = 'local' | 'remote'
-/**
- * `authors`, for local changes: the peers whose updates the batch holds
- * (null for a server-side change); empty for remote ones (the other instance
- * knows who made them).
- */
-export type ChangeListener = (updates: Uint8Array[], origin: ChangeOrigin, authors: ReadonlySet<Peer | null>) => void
-/** The awareness states of this instance's clients that changed in a flush ("null": the client is gone). */
-export type PresenceListener = (local: AwarenessEntry[]) => void
-
-const NO_AUTHORS: ReadonlySet<Peer | null> = new Set()
-/**
- * A live awareness state (someone present): its JSON text (with auth on,
- * `user.id` and `user.name` are the token's) and whether a connection on
- * this instance holds it (`here`) or another instance does.
- */
-export interface PresentState { clientId: number, json: string, here: boolean }
-export type UsersListener = (present: PresentState[]) => void
-
 export class SharedDocument implements BusSink {
   private readonly peers = new Set<Peer>()
   private readonly pipeline: WritePipeline
@@ -85,9 +53,7 @@ export class SharedDocument implements BusSink {
   private readonly compaction: Compaction
   private readonly relay: PresenceRelay
   private readonly limits: DocumentLimits
-  private readonly listeners = new Set<ChangeListener>()
-  private readonly presenceListeners = new Set<PresenceListener>()
-  private readonly usersListeners = new Set<UsersListener>()
+  private readonly observers: DocumentObservers
   /** The Y.Doc, once warm (see cold-start.ts). */
   private built: Y.Doc | null = null
   /** Cached full state for clients that arrive with an empty state vector; dropped on every change. */
@@ -99,6 +65,7 @@ export class SharedDocument implements BusSink {
 
   constructor (readonly name: string, stored: StoredDoc, private readonly deps: DocumentDeps) {
     this.limits = deps.limits ?? DEFAULT_DOCUMENT_LIMITS
+    this.observers = new DocumentObservers(name, deps.log)
     const timers: Gauge = deps.metrics.timersActive
     // The entries after the first (appended since the last snapshot: few and
     // small, the log being compacted often) are parsed now, so that a damaged
@@ -111,7 +78,7 @@ export class SharedDocument implements BusSink {
       relay: (updates, except) => broadcast(this.peers, updates, except),
       stored: (updates, position, authors) => {
         this.compaction.noteStored(updates, position)
-        this.notify(updates, 'local', authors)
+        this.observers.changed(updates, 'local', authors)
         if (this.compaction.due && this.life === 'serving') void this.compact()
       },
       degraded: (failing, err) => {
@@ -131,7 +98,7 @@ export class SharedDocument implements BusSink {
       timers,
       publish: (update) => deps.bus.publishAwareness(name, update),
       refused: (limit) => deps.metrics.refusals.inc({ limit }),
-      changed: (local) => this.notifyPresence(local),
+      changed: (local) => this.observers.presenceChanged(local),
       flushed: () => this.notifyUsers(),
     })
     deps.metrics.documentsAlive.inc()
@@ -141,7 +108,6 @@ export class SharedDocument implements BusSink {
   get isDegraded (): boolean { return this.pipeline.isDegraded }
   get isTainted (): boolean { return this.life === 'tainted' }
   get isCold (): boolean { return this.built === null }
-  get peerCount (): number { return this.peers.size }
   /** Who is editing it here: the user behind each connection that may write (null in open mode: nobody is verified). */
   get writers (): Array<Peer['user']> { return [...this.peers].filter((p) => p.canWrite).map((p) => p.user) }
 
@@ -283,8 +249,7 @@ export class SharedDocument implements BusSink {
 
   /** Call `listener` with every change once it is durable; returns the unsubscribe. */
   observe (listener: ChangeListener): () => void {
-    this.listeners.add(listener)
-    return () => { this.listeners.delete(listener) }
+    return this.observers.onChange(listener)
   }
 
   /**
@@ -293,8 +258,7 @@ export class SharedDocument implements BusSink {
    * returns the unsubscribe. Other instances report their own clients.
    */
   onPresence (listener: PresenceListener): () => void {
-    this.presenceListeners.add(listener)
-    return () => { this.presenceListeners.delete(listener) }
+    return this.observers.onPresence(listener)
   }
 
   /**
@@ -303,8 +267,7 @@ export class SharedDocument implements BusSink {
    * none when the document unloads; returns the unsubscribe.
    */
   onUsers (listener: UsersListener): () => void {
-    this.usersListeners.add(listener)
-    return () => { this.usersListeners.delete(listener) }
+    return this.observers.onUsers(listener)
   }
 
   // ---- from other instances (BusSink) -------------------------------------
@@ -329,7 +292,7 @@ export class SharedDocument implements BusSink {
     this.compaction.noteRemote(applied)
     // Already durable: relay at once.
     broadcast(this.peers, applied, null)
-    this.notify(applied, 'remote', NO_AUTHORS)
+    this.observers.changed(applied, 'remote', NO_AUTHORS)
   }
 
   onRemoteAwareness (update: Uint8Array, instance: string): void {
@@ -377,9 +340,7 @@ export class SharedDocument implements BusSink {
     if (compact && wasServing && clean) await this.compaction.run(() => Y.encodeStateAsUpdate(this.ydoc))
     this.cold.stop()
     this.built?.destroy()
-    this.listeners.clear()
-    this.presenceListeners.clear()
-    this.usersListeners.clear()
+    this.observers.clear()
   }
 
   // ---- inside -------------------------------------------------------------
@@ -433,38 +394,7 @@ export class SharedDocument implements BusSink {
   }
 
   private notifyUsers (present?: PresentState[]): void {
-    if (this.usersListeners.size === 0) return
-    present ??= this.relay.presence.live().map(({ clientId, json, remote }) => ({ clientId, json, here: !remote }))
-    for (const listener of this.usersListeners) {
-      try {
-        listener(present)
-      } catch (err) {
-        this.deps.log.error({ err, doc: this.name }, 'presence listener failed')
-      }
-    }
+    if (!this.observers.wantsUsers) return
+    this.observers.present(present ?? this.relay.presence.live().map(({ clientId, json, remote }) => ({ clientId, json, here: !remote })))
   }
-
-  private notify (updates: Uint8Array[], origin: ChangeOrigin, authors: ReadonlySet<Peer | null>): void {
-    if (updates.length > 0) this.tell(this.listeners, (l) => l(updates, origin, authors), 'change')
-  }
-
-  private notifyPresence (local: AwarenessEntry[]): void {
-    this.tell(this.presenceListeners, (l) => l(local), 'presence')
-  }
-
-  /** A listener that throws harms neither the document nor the other listeners. */
-  private tell<L> (listeners: ReadonlySet<L>, call: (listener: L) => void, what: string): void {
-    for (const listener of listeners) {
-      try {
-        call(listener)
-      } catch (err) {
-        this.deps.log.error({ err, doc: this.name }, `${what} listener failed`)
-      }
-    }
-  }
-}
-
-/** An update whose cost is far beyond its size (docs/security.md, "Limits"): 4413. */
-export class UpdateTooCostly extends ProtocolError {
-  constructor () { super('update too costly to apply', CLOSE.tooLarge) }
 }

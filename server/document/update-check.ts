@@ -9,7 +9,8 @@
  * write.
  */
 import * as Y from 'yjs'
-import { EMPTY_STATE_VECTOR } from '../../common/messages.js'
+import { EMPTY_STATE_VECTOR, ProtocolError } from '../../common/messages.js'
+import { CLOSE } from '../../common/close-codes.js'
 
 /** Why an update was refused before it touched the document. */
 export type Refusal = 'malformed' | 'too-costly'
@@ -109,4 +110,9 @@ function selfReferencesOk (structs: Array<Y.Item | Y.GC | Y.Skip>): boolean {
     }
   }
   return true
+}
+
+/** An update whose cost is far beyond its size (docs/security.md, "Limits"): 4413. */
+export class UpdateTooCostly extends ProtocolError {
+  constructor () { super('update too costly to apply', CLOSE.tooLarge) }
 }
