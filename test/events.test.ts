@@ -133,8 +133,10 @@ describe('the stream (embedded store)', () => {
     s.close()
     // Missed while away: Ian joins, Hal edits and leaves.
     const ian = await join(open, 'e/replay', { id: 'ian', name: 'Ian' })
-    hal.text.insert(0, 'while you were away')
+    // (A stream sees what happens after it opens: the watcher first, then the edit.)
     const watcher = await stream(open, 'docs=e/replay')
+    await watcher.next((e) => e.event === 'reset', 'the watcher\'s opening reset')
+    hal.text.insert(0, 'while you were away')
     await watcher.next((e) => e.event === 'change', 'the change to be made')
     hal.destroy()
     await watcher.next((e) => e.event === 'leave', 'Hal leaving')
