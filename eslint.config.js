@@ -29,4 +29,9 @@ export default defineConfig(
     files: ['**/*.js', '**/*.mjs'],
     languageOptions: { globals: globals.node },
   },
+  {
+    // The examples are browser apps (their Vite config, if any, aside).
+    files: ['examples/**/*.js'],
+    languageOptions: { globals: globals.browser },
+  },
 )
