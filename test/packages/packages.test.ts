@@ -10,7 +10,7 @@
  * editor package imports in plain Node, as a server-side-rendering build does.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { readFileSync } from 'node:fs'
+import { readFileSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import type { Browser } from 'playwright-core'
 import { installExample, packPackage, removeExample, runIn, buildExample, serveFolder, tarballFiles, workspacePackages, type StaticSite } from '../../harness/packages.js'
@@ -95,7 +95,47 @@ describe('the packed packages', () => {
   })
 })
 
+/**
+ * A TypeScript user's file against the installed packages' declarations.
+ * Each `@ts-expect-error` fails the check if the type it probes is `any`
+ * (a declaration that did not resolve), so real types are proved, not assumed.
+ */
+const TYPED_USE = `
+import { defineQuireEditor, mountEditor, type EditorStatus, type QuireEditorElement } from '@quire/editor'
+import { QuireProvider, clearUserData } from '@quire/provider'
+import * as Y from 'yjs'
+
+const el = document.querySelector('quire-editor')!
+el.addEventListener('quire-status', (e) => {
+  const saved: boolean = e.detail.saved
+  // @ts-expect-error the event's detail is an EditorStatus
+  const wrong: string = e.detail.saved
+  void saved; void wrong
+})
+const status: EditorStatus | null = el.status
+const Element = defineQuireEditor('my-editor')
+const made: QuireEditorElement = new Element() as QuireEditorElement
+const mounted = mountEditor(document.body, { server: 'wss://quire.example.com', doc: 'team/notes', styles: false })
+mounted.editor.commands.focus()
+const ydoc: Y.Doc = mounted.ydoc
+// @ts-expect-error ydoc is a Y.Doc of the app's own yjs
+const notADoc: string = mounted.ydoc
+const provider = new QuireProvider({ server: 'wss://quire.example.com', doc: 'code', ydoc: new Y.Doc() })
+provider.on('saved', (saved) => { const b: boolean = saved; void b })
+// @ts-expect-error the provider's events are typed
+provider.on('no-such-event', () => {})
+void clearUserData({ server: 'wss://quire.example.com', token: null })
+export { status, made, ydoc, notADoc }
+`
+
 describe('the examples, installed from the tarballs', () => {
+  it('a TypeScript app gets real types from the installed declarations (typed events, its own Y.Doc)', async () => {
+    const { dir } = installed.get('plain-html')!
+    writeFileSync(join(dir, 'typed-use.ts'), TYPED_USE)
+    const tsc = fromRoot('node_modules', 'typescript', 'bin', 'tsc')
+    await runIn(dir, process.execPath, [tsc, '--noEmit', '--strict', '--skipLibCheck', '--target', 'es2022', '--module', 'esnext', '--moduleResolution', 'bundler', '--lib', 'es2022,dom,dom.iterable', 'typed-use.ts'])
+  })
+
   it('plain-html: the <quire-editor> of a Vite page and the web app edit one document', async () => {
     const { site } = installed.get('plain-html')!
     const [page, app] = await Promise.all([open(`${site.url}/`), open(`${quire.url}/d/examples/plain?name=Alice`)])
