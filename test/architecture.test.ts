@@ -58,7 +58,10 @@ const RULES: Array<{ from: string, may: string[] }> = [
   // The library puts an instance together (as app.ts does) for a host app; nothing in server/ but main.ts uses it.
   { from: 'server/library/', may: ['common/', 'server/'] },
   { from: 'server/', may: ['common/', 'server/'] },
-  { from: 'client/', may: ['common/', 'client/'] },
+  // The packages and the web app reach each other by package name only (bare imports, checked below).
+  { from: 'client/provider/', may: ['client/provider/'] },
+  { from: 'client/editor/', may: ['client/editor/'] },
+  { from: 'client/', may: ['client/'] },
   { from: 'harness/', may: ['common/', 'harness/'] },
   { from: 'bench/', may: ['common/', 'harness/', 'bench/', 'server/'] },
   { from: 'test/', may: ['common/', 'harness/', 'server/', 'client/', 'test/'] },
@@ -106,6 +109,24 @@ describe('the import rule (docs/architecture.md)', () => {
     const cycles: string[] = []
     for (const [a, tos] of edges) for (const b of tos) if (edges.get(b)?.has(a)) cycles.push(`${a} <-> ${b}`)
     expect(cycles).toEqual([])
+  })
+
+  it('a package imports only what its package.json lists (what npm installs for a user)', () => {
+    const packages = (JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { workspaces: string[] }).workspaces
+    expect(packages).toEqual(expect.arrayContaining(['common', 'client/provider', 'client/editor']))
+    const unlisted: string[] = []
+    for (const dir of packages) {
+      const manifest = JSON.parse(readFileSync(join(ROOT, dir, 'package.json'), 'utf8')) as Record<string, Record<string, string> | undefined>
+      const listed = new Set([...Object.keys(manifest.dependencies ?? {}), ...Object.keys(manifest.peerDependencies ?? {})])
+      for (const file of files.filter((f) => f.startsWith(`${dir}/`) && !f.endsWith('.mjs'))) {
+        for (const spec of importsOf(file)) {
+          if (spec.startsWith('.')) continue
+          const name = spec.startsWith('@') ? spec.split('/').slice(0, 2).join('/') : spec.split('/')[0]
+          if (!listed.has(name)) unlisted.push(`${file} imports ${spec}, not in ${dir}/package.json`)
+        }
+      }
+    }
+    expect(unlisted).toEqual([])
   })
 
   it('common/ runs anywhere: no Node built-ins, no Buffer, no process', () => {

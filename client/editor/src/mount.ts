@@ -6,8 +6,7 @@
 import { Editor } from '@tiptap/core'
 import { isChangeOrigin } from '@tiptap/extension-collaboration'
 import * as Y from 'yjs'
-import { QuireProvider, type ClearReason, type CloseInfo } from '../provider/quire-provider.js'
-import type { TokenSource } from '../provider/token.js'
+import { QuireProvider, type ClearReason, type CloseInfo, type TokenSource } from '@quire/provider'
 import { collaborativeExtensions } from './extensions.js'
 import { keepCaretOnBlur } from './sticky-carets.js'
 import { presentUsers, TypingSignal, typingText } from './typing.js'
@@ -49,6 +48,13 @@ export interface MountEditorOptions {
   placeholder?: string
   /** Focus the editor once mounted (default false). */
   autofocus?: boolean
+  /**
+   * Add the editor's stylesheet to the page (or shadow root) as a `<style>`
+   * (default true). `false` when the page links `@quire/editor/styles.css`
+   * itself, say under a Content-Security-Policy without inline styles
+   * (docs/embedding.md, "Theming").
+   */
+  styles?: boolean
 }
 
 export interface MountedEditor {
@@ -72,7 +78,7 @@ export interface MountedEditor {
 
 export function mountEditor (element: HTMLElement, options: MountEditorOptions): MountedEditor {
   const ui = buildSkeleton(element)
-  ensureStyles(ui.root)
+  if (options.styles !== false) ensureStyles(ui.root)
   fillShadowRootGaps(ui.root)
 
   const ydoc = new Y.Doc()
