@@ -8,6 +8,8 @@
 import { afterEach, describe, expect, it } from 'vitest'
 import { createServer, type Server } from 'node:http'
 import type { AddressInfo } from 'node:net'
+import { readFileSync, writeFileSync } from 'node:fs'
+import { join } from 'node:path'
 import * as Y from 'yjs'
 import { createQuireServer, MemoryStore, Refusal, type QuireServer, type QuireServerOptions, type ChangeEvent, type ConnectionEvent, type AuthenticateContext, type StoredDoc, type AppendResult } from '../server/library/index.js'
 import { configFrom, envName } from '../server/library/settings.js'
@@ -276,5 +278,37 @@ describe('settings', () => {
     expect(config.ALLOWED_ORIGINS).toEqual(['https://a.example', 'https://b.example'])
     expect(() => configFrom({ maxMesageBytes: 1 }, {})).toThrow(ConfigError)
     expect(() => configFrom({ maxMessageBytes: 'lots' }, {})).toThrow(/MAX_MESSAGE_BYTES/)
+  })
+})
+
+describe('the FileStore of docs/server-library.md', () => {
+  /** The page's example, as written there, importing the library from source instead of the package. */
+  async function docsFileStore (): Promise<new (dir: string) => MemoryStore> {
+    const page = readFileSync(fromRoot('docs', 'server-library.md'), 'utf8')
+    const block = /```js\n(import { appendFile[\s\S]*?)```/.exec(page)?.[1]
+    if (block === undefined) throw new Error('docs/server-library.md has no FileStore example')
+    const source = block
+      .replace(/from '@quire\/server'/, `from ${JSON.stringify(fromRoot('server', 'library', 'index.ts'))}`)
+      .replace(/^const quire = .*$/m, 'export { FileStore }')
+    const file = join(tempDir('docs-store'), 'file-store.mjs')
+    writeFileSync(file, source)
+    return ((await import(file)) as { FileStore: new (dir: string) => MemoryStore }).FileStore
+  }
+
+  it('keeps documents across a restart', async () => {
+    const FileStore = await docsFileStore()
+    const dir = tempDir('file-store')
+    const first = await hostWith({ store: new FileStore(dir) })
+    const writer = client(first.wsUrl, 'kept/doc')
+    await whenSynced(writer, 'the writer synced on the file store')
+    writer.text.insert(0, 'written to a file')
+    const other = client(first.wsUrl, 'kept/doc')
+    await whenDoc(other.doc, () => other.text.toString() === 'written to a file', 'the edit relayed (so it is durable)')
+    for (const c of clients.splice(0)) c.destroy()
+    for (const o of opened.splice(0).reverse()) await o.close()
+
+    const second = await hostWith({ store: new FileStore(dir) })
+    const reader = client(second.wsUrl, 'kept/doc')
+    await whenDoc(reader.doc, () => reader.text.toString() === 'written to a file', 'the document read back from its file after a restart')
   })
 })

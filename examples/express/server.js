@@ -34,6 +34,7 @@ const quire = await createQuireServer({
 })
 
 const app = express()
+app.use(readCookies)
 
 // A stub sign-in: a real app checks a password or an identity provider first.
 app.get('/login', (req, res) => {
