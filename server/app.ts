@@ -4,18 +4,19 @@
  * METRICS_PORT says so), plus the housekeeping tick and the graceful drain.
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http'
+import type { Duplex } from 'node:stream'
 import { existsSync } from 'node:fs'
 import { fileURLToPath } from 'node:url'
 import { dirname, join, resolve } from 'node:path'
 import { authEnabled, type Config } from './config.js'
 import type { Logger } from './ops/log.js'
-import { createMetrics, LIMIT } from './ops/metrics.js'
-import { createAuthenticator } from './auth/token.js'
+import { createMetrics, LIMIT, type Metrics } from './ops/metrics.js'
+import { createAuthenticator, type Authenticator } from './auth/token.js'
 import { createBackend } from './backend/create.js'
 import type { Backend } from './backend/backend.js'
 import { DocumentRegistry } from './document/registry.js'
 import type { DocumentLimits } from './document/document.js'
-import { SyncEndpoint } from './transport/endpoint.js'
+import { SyncEndpoint, type ConnectionLifecycle } from './transport/endpoint.js'
 import { clientAddressOf } from './transport/client-address.js'
 import { enforceRequestDeadline, requestDeadlineOptions } from './transport/request-deadline.js'
 import { CLOSE, CLOSE_REASONS } from '../common/close-codes.js'
@@ -53,12 +54,21 @@ export function tickMs (keepAliveMs: number): number {
 }
 
 export interface Quire {
+  /** The instance's own HTTP server (`listen` starts it); a host app may use the two handlers below instead. */
   readonly server: Server
+  /** Every HTTP request Quire answers (the health checks, the fallback transport, the API, the web client); 404 for the rest. */
+  readonly handleRequest: (req: IncomingMessage, res: ServerResponse) => void
+  /** A WebSocket upgrade to `/<document name>`. */
+  readonly handleUpgrade: (req: IncomingMessage, socket: Duplex, head: Buffer) => void
+  /** Loaded documents, for features that follow them (the library's onChange). */
+  readonly registry: DocumentRegistry
+  readonly metrics: Metrics
   /** The separate /metrics listener (METRICS_PORT), if any. */
   readonly metricsServer: Server | null
   /** Where server-side features emit webhook events (docs/webhooks.md). */
   readonly hooks: Hooks
-  listen (): Promise<number>
+  /** Start the instance's own server (and the metrics one); PORT and HOST unless given. Resolves with the port. */
+  listen (port?: number, host?: string): Promise<number>
   /**
    * Graceful drain (docs/deployment.md, "Rolling restarts"): /readyz turns
    * 503 and new clients are refused (4503), everything else is served for
@@ -76,9 +86,16 @@ function defaultClientDir (): string | null {
   return existsSync(dir) ? dir : null
 }
 
-export async function createQuire (config: Config, log: Logger, backend?: Backend): Promise<Quire> {
+/** What a host app may put in place of the configuration's defaults (server/library/, docs/server-library.md). */
+export interface InstanceParts {
+  /** Instead of JWTs from the configuration (docs/auth.md). */
+  auth?: Authenticator
+  lifecycle?: ConnectionLifecycle
+}
+
+export async function createQuire (config: Config, log: Logger, backend?: Backend, parts: InstanceParts = {}): Promise<Quire> {
   const metrics = createMetrics()
-  const auth = createAuthenticator(config, { log, registry: metrics.registry })
+  const auth = parts.auth ?? createAuthenticator(config, { log, registry: metrics.registry })
   if (auth.open) log.warn(openModeWarning(config.HOST))
   else if (config.API_KEY === undefined) log.info('API_KEY is not set: the HTTP API refuses every request')
   const origins = createOriginPolicy({ allowed: config.ALLOWED_ORIGINS, authOn: authEnabled(config), host: config.HOST })
@@ -119,6 +136,7 @@ export async function createQuire (config: Config, log: Logger, backend?: Backen
     keepAliveMs: config.KEEPALIVE_MS,
     originRefusal: origins.refusal,
     cors: origins.cors,
+    lifecycle: parts.lifecycle,
   })
   const serveStatic = createStaticHandler(
     config.CLIENT_DIR === undefined ? defaultClientDir() : config.CLIENT_DIR || null,
@@ -183,7 +201,7 @@ export async function createQuire (config: Config, log: Logger, backend?: Backen
     res.end(body)
   }
 
-  const server = createServer(requestDeadlineOptions(config.HEADERS_TIMEOUT_MS), withHeaders(log, async (req, res, pathname) => {
+  const handleRequest = withHeaders(log, async (req, res, pathname) => {
     if (pathname === '/healthz') return text(res, 200, 'ok\n')
     if (pathname === '/readyz') {
       const ready = draining ? false : await store.isReady().catch(() => false)
@@ -205,9 +223,11 @@ export async function createQuire (config: Config, log: Logger, backend?: Backen
     if (await handleApi(req, res, pathname)) return
     if (serveStatic(req, res, pathname)) return
     text(res, 404, 'not found\n')
-  }))
+  })
+  const handleUpgrade = (req: IncomingMessage, socket: Duplex, head: Buffer): void => endpoint.handleUpgrade(req, socket, head)
+  const server = createServer(requestDeadlineOptions(config.HEADERS_TIMEOUT_MS), handleRequest)
   enforceRequestDeadline(server, config.HEADERS_TIMEOUT_MS, () => metrics.refusals.inc({ limit: LIMIT.requestHeaders }))
-  server.on('upgrade', (req, socket, head) => endpoint.handleUpgrade(req, socket, head))
+  server.on('upgrade', handleUpgrade)
   const metricsServer = config.METRICS_PORT === undefined
     ? null
     : createServer(withHeaders(log, async (req, res, pathname) => {
@@ -232,15 +252,19 @@ export async function createQuire (config: Config, log: Logger, backend?: Backen
 
   return {
     server,
+    handleRequest,
+    handleUpgrade,
+    registry,
+    metrics,
     metricsServer,
     hooks: webhooks.hooks,
-    listen: async () => {
-      const port = await listenOn(server, config.PORT, config.HOST)
+    listen: async (port = config.PORT, host = config.HOST) => {
+      const listening = await listenOn(server, port, host)
       if (metricsServer && config.METRICS_PORT !== undefined) {
         const metricsPort = await listenOn(metricsServer, config.METRICS_PORT, config.METRICS_HOST)
         log.info({ port: metricsPort, host: config.METRICS_HOST }, 'metrics listening')
       }
-      return port
+      return listening
     },
     drain: () => drained ??= (async () => {
       draining = true

@@ -286,6 +286,10 @@ const schema = z.object({
 
 type Parsed = z.infer<typeof schema>
 
+/** Every variable the configuration reads (the library takes them as settings, docs/server-library.md). */
+export type ConfigKey = keyof Parsed
+export const CONFIG_KEYS = Object.keys(schema.shape) as ConfigKey[]
+
 /**
  * The configuration once defaults that depend on other variables are filled
  * in: HOST (on auth), and the budgets that follow MAX_MESSAGE_BYTES.
@@ -308,7 +312,7 @@ const EMPTY_MEANS_SOMETHING = new Set(['CLIENT_DIR'])
 /** Parse environment variables; empty strings count as unset (but see above). */
 export function loadConfig (env: NodeJS.ProcessEnv = process.env): Config {
   const input: Record<string, string> = {}
-  for (const key of Object.keys(schema.shape)) {
+  for (const key of CONFIG_KEYS) {
     const value = env[key]
     if (value !== undefined && (value !== '' || EMPTY_MEANS_SOMETHING.has(key))) input[key] = value
   }

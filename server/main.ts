@@ -1,16 +1,15 @@
 /**
- * Entry point of `npm start`: read the configuration, start serving, drain
+ * Entry point of `npm start` and `npx quire` (cli.ts): read the configuration, start serving, drain
  * once on SIGTERM/SIGINT (however many arrive). Exit codes
  * (docs/configuration.md, "Stopping and exit codes"): 0 once drained or when
  * the drain outlasts SHUTDOWN_TIMEOUT_MS, 1 when it fails, 2 on a bad configuration.
  */
-import { loadConfig, ConfigError, type Config } from './config.js'
-import { createLogger } from './ops/log.js'
-import { createQuire } from './app.js'
+import { ConfigError } from './config.js'
+import { createQuireServer, type QuireServer } from './library/index.js'
 
-let config: Config
+let quire: QuireServer
 try {
-  config = loadConfig()
+  quire = await createQuireServer({ env: process.env })
 } catch (err) {
   if (err instanceof ConfigError) {
     process.stderr.write(`quire: ${err.message}\n`)
@@ -19,8 +18,7 @@ try {
   throw err
 }
 
-const log = createLogger(config.LOG_LEVEL)
-const quire = await createQuire(config, log)
+const { config, logger: log } = quire
 const port = await quire.listen()
 log.info({ port, host: config.HOST }, 'quire listening')
 
@@ -34,7 +32,7 @@ const stop = (signal: string): void => {
     process.exit(0)
   }, config.SHUTDOWN_TIMEOUT_MS)
   deadline.unref()
-  quire.drain().then(() => {
+  quire.close().then(() => {
     log.info('drained; bye')
     process.exit(0)
   }, (err) => {

@@ -7,6 +7,7 @@
  * any document is touched.
  */
 import { decodeProtectedHeader, errors, jwtVerify, type JWTPayload, type JWTVerifyOptions } from 'jose'
+import type { IncomingMessage } from 'node:http'
 import type { Registry } from 'prom-client'
 import { accessFor, type Access } from './access.js'
 import { ClaimError, mapClaims, type ClaimMapping } from './claims.js'
@@ -40,7 +41,8 @@ export interface Grant {
 
 export interface Authenticator {
   readonly open: boolean
-  authenticate (token: string | undefined, docName: string): Promise<Identity>
+  /** `req`: the request asking (the upgrade, a fallback-transport or API request), for authenticators that read more than the token. */
+  authenticate (token: string | undefined, docName: string, req?: IncomingMessage): Promise<Identity>
   /** Verify a token without naming a document (the live event stream filters many); throws AuthError 4401. */
   identify (token: string | undefined): Promise<Grant>
 }

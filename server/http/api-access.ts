@@ -31,7 +31,7 @@ export class ApiAccessPolicy {
   async to (req: IncomingMessage, name: string): Promise<ApiAccess> {
     const grant = this.grant(req)
     if (grant !== null) return grant
-    return this.viaToken(bearerOf(req)!, name)
+    return this.viaToken(bearerOf(req)!, name, req)
   }
 
   /** For a listing: a filter on names, after checking the credentials once. */
@@ -39,11 +39,11 @@ export class ApiAccessPolicy {
     if (this.grant(req) !== null) return async () => true
     const token = bearerOf(req)!
     try {
-      await this.viaToken(token, PROBE_NAME)
+      await this.viaToken(token, PROBE_NAME, req)
     } catch (err) {
       if (!(err instanceof ApiRefusal && err.status === 403)) throw err
     }
-    return async (name) => this.viaToken(token, name).then(() => true, () => false)
+    return async (name) => this.viaToken(token, name, req).then(() => true, () => false)
   }
 
   /** Access that needs no token: the API key, or open mode. Null: a token decides (throws when there is none to use). */
@@ -58,9 +58,9 @@ export class ApiAccessPolicy {
     return null
   }
 
-  private async viaToken (token: string, name: string): Promise<ApiAccess> {
+  private async viaToken (token: string, name: string, req: IncomingMessage): Promise<ApiAccess> {
     try {
-      return (await this.deps.auth.authenticate(token, name)).access as ApiAccess
+      return (await this.deps.auth.authenticate(token, name, req)).access as ApiAccess
     } catch (err) {
       if (err instanceof AuthError) {
         if (err.code === CLOSE.forbidden) throw new ApiRefusal(403, 'token does not cover this document')
@@ -96,6 +96,6 @@ export async function apiCaller (req: IncomingMessage, docName: string, deps: Ap
   }
   const token = bearerOf(req)
   if (token === undefined || (deps.apiKey !== undefined && bearerMatches(req, deps.apiKey)) || deps.auth.open) return { access, user: null }
-  const identity = await deps.auth.authenticate(token, docName)
+  const identity = await deps.auth.authenticate(token, docName, req)
   return { access, user: identity.name === undefined ? { id: identity.userId } : { id: identity.userId, name: identity.name } }
 }

@@ -59,6 +59,14 @@ export interface EndpointDeps {
   originRefusal?: (req: IncomingMessage) => { reason: string, detail?: string } | null
   /** CORS for an allowed cross-origin request (server/http/origin.ts): true when it answered a preflight. */
   cors?: (req: IncomingMessage, res: ServerResponse) => boolean
+  /** Told of each connection once admitted and once closed (the library's onConnect / onDisconnect, docs/server-library.md). */
+  lifecycle?: ConnectionLifecycle
+}
+
+/** Who follows connections coming and going; called synchronously, so it must not throw. */
+export interface ConnectionLifecycle {
+  opened (conn: Connection): void
+  closed (conn: Connection): void
 }
 
 /** A request to connect, as its transport presents it to the admission. */
@@ -160,7 +168,7 @@ export class SyncEndpoint {
     const token = url.searchParams.get('token') ?? (header?.startsWith('Bearer ') ? header.slice(7).trim() : undefined)
     let identity: Identity
     try {
-      identity = await this.deps.auth.authenticate(token ?? undefined, docName)
+      identity = await this.deps.auth.authenticate(token ?? undefined, docName, req)
     } catch (err) {
       if (err instanceof AuthError) return this.refuse(applicant, err.code, err.message)
       throw err
@@ -189,11 +197,13 @@ export class SyncEndpoint {
       this.updateGauges()
       const doc = c.document
       if (doc) registry.release(doc)
+      this.deps.lifecycle?.closed(c)
     })
     this.connections.add(conn)
     this.byTransport[conn.transport]++
     this.updateGauges()
     metrics.connectionsAccepted.inc()
+    this.deps.lifecycle?.opened(conn)
     registry.acquire(docName).then((doc) => {
       if (conn.isClosed) registry.release(doc)
       else conn.attach(doc)

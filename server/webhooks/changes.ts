@@ -43,9 +43,10 @@ export class ChangeReporter {
     this.batches.set(doc, next)
   }
 
-  /** Report every batch now (the instance is draining). */
-  flush (): void {
+  /** Report every batch now (the instance is draining), or only `only`'s (it unloads). */
+  flush (only?: string): void {
     for (const [doc, batch] of [...this.batches]) {
+      if (only !== undefined && doc !== only) continue
       batch.timer.clear()
       this.fire(doc)
     }

@@ -1,0 +1,74 @@
+/**
+ * The `authenticate` hook (docs/server-library.md, "Hooks") in place of
+ * JWTs: the host app decides who may open which document, from the request
+ * itself (its session cookie, say). A refusal is a close code (4401, 4403)
+ * on the upgrade and an HTTP status (401, 403) on the fallback transport
+ * and the API; a hook that throws refuses, it never takes the server down.
+ */
+import type { IncomingMessage } from 'node:http'
+import { AuthError, type Authenticator, type Identity } from '../auth/token.js'
+import type { Logger } from '../ops/log.js'
+import { CLOSE } from '../../common/close-codes.js'
+
+export interface AuthenticateContext {
+  /** The upgrade request (or the fallback transport's or the API's request), prefix already taken off its url. */
+  request: IncomingMessage
+  /** The document asked for (decoded, valid per docs/protocol.md). */
+  documentName: string
+  /** The `token` query parameter or the `Authorization: Bearer` value, if any. */
+  token: string | undefined
+}
+
+/** Who connects, and what they may do with the document. */
+export interface AuthenticatedUser {
+  userId: string
+  name?: string
+  access: 'read' | 'write'
+}
+
+/** Return the user, or false (or null) to refuse with 4401 / 401; throw `Refusal` to choose 401 or 403 and the reason. */
+export type AuthenticateHook = (context: AuthenticateContext) => AuthenticatedUser | false | null | undefined | Promise<AuthenticatedUser | false | null | undefined>
+
+/** A refusal with its status: 401 (who are you?) closes with 4401, 403 (not this document) with 4403. */
+export class Refusal extends Error {
+  constructor (readonly status: 401 | 403, reason = status === 401 ? 'not signed in' : 'not allowed to open this document') {
+    super(reason)
+    this.name = 'Refusal'
+  }
+}
+
+/** The close reason of a refusal the hook did not word itself. */
+export const REFUSED = 'refused by authenticate'
+
+function isUser (answer: unknown): answer is AuthenticatedUser {
+  if (typeof answer !== 'object' || answer === null) return false
+  const { userId, name, access } = answer as Record<string, unknown>
+  return typeof userId === 'string' && userId !== '' && (name === undefined || typeof name === 'string') && (access === 'read' || access === 'write')
+}
+
+export function hookAuthenticator (hook: AuthenticateHook, log: Logger): Authenticator {
+  return {
+    open: false,
+    async authenticate (token, documentName, request): Promise<Identity> {
+      if (request === undefined) throw new AuthError(CLOSE.unauthorized, REFUSED)
+      let answer: unknown
+      try {
+        answer = await hook({ request, documentName, token })
+      } catch (err) {
+        if (err instanceof Refusal) throw new AuthError(err.status === 403 ? CLOSE.forbidden : CLOSE.unauthorized, err.message)
+        log.warn({ err, doc: documentName }, 'authenticate hook threw: refused')
+        throw new AuthError(CLOSE.unauthorized, REFUSED)
+      }
+      if (answer === false || answer === null || answer === undefined) throw new AuthError(CLOSE.unauthorized, REFUSED)
+      if (!isUser(answer)) {
+        log.error({ doc: documentName }, 'authenticate hook returned neither a user ({ userId, name?, access: "read" | "write" }) nor false: refused')
+        throw new AuthError(CLOSE.unauthorized, REFUSED)
+      }
+      return answer.name === undefined
+        ? { userId: answer.userId, access: answer.access }
+        : { userId: answer.userId, name: answer.name, access: answer.access }
+    },
+    // The event stream names no one document for the hook to decide on.
+    async identify () { throw new AuthError(CLOSE.unauthorized, 'with an authenticate hook the event stream takes the API key') },
+  }
+}
