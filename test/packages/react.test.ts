@@ -1,0 +1,116 @@
+/**
+ * What a React user installs (issue 12, docs/embedding-react.md): the packed
+ * tarballs of @quire/common, provider, editor and react, installed into a
+ * fresh copy of examples/react-vite outside the repository, built with Vite
+ * (React's development build, so StrictMode mounts everything twice), served
+ * by the example's own backend that signs people in and mints Quire tokens,
+ * against a Quire process with AUTH_SECRET. In Chromium: the React app and
+ * the web app edit one document both ways, and the page holds one socket
+ * although StrictMode mounted the editor twice.
+ */
+import type { Browser, Page, WebSocket as PageSocket } from 'playwright-core'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { fromRoot, tempDir } from '../../harness/paths.js'
+import { installExample, packPackage } from '../../harness/packages.js'
+import { freePort } from '../../harness/ports.js'
+import { killChild, spawnChild, type Child } from '../../harness/processes.js'
+import { startQuire, type QuireProcess } from '../../harness/quire.js'
+import { launchBrowser, typeAtEnd, waitForText, waitStatus, watchErrors } from '../browser/harness.js'
+import { readMetrics } from '../helpers/metrics.js'
+import { mintToken, TEST_SECRET } from '../helpers/tokens.js'
+
+/** The packages a React app pulls in, dependencies first. */
+const PACKAGES = ['common', 'client/provider', 'client/editor', 'client/react']
+const BUILD_MS = 120_000
+
+let quire: QuireProcess
+let backend: Child
+let browser: Browser
+let appUrl: string
+const errors: string[] = []
+
+/** Run `command` in `cwd` to its end; throws with its output when it fails. */
+async function run (label: string, command: string, args: string[], cwd: string, env: Record<string, string> = {}): Promise<void> {
+  const child = spawnChild(label, command, args, { cwd, env, keepLines: 200 })
+  const code = await child.exited
+  if (code !== 0) throw new Error(`${label} exited with ${code}:\n${child.output.join('\n')}`)
+}
+
+beforeAll(async () => {
+  const packs = tempDir('packs')
+  const tarballs: string[] = []
+  for (const dir of PACKAGES) tarballs.push(await packPackage(fromRoot(dir), packs))
+  const [app, started, port] = await Promise.all([installExample('react-vite', tarballs), startQuire({ AUTH_SECRET: TEST_SECRET }), freePort()])
+  quire = started
+  // React's development build: StrictMode double-invokes effects only there.
+  await run('vite build', process.execPath, ['node_modules/vite/bin/vite.js', 'build'], app, { NODE_ENV: 'development' })
+  backend = spawnChild('react-vite backend', process.execPath, ['server.mjs'], {
+    cwd: app,
+    env: { PORT: String(port), QUIRE_SECRET: TEST_SECRET, QUIRE_SERVER: quire.wsUrl },
+  })
+  await backend.waitForLine('react-vite example on')
+  appUrl = `http://127.0.0.1:${port}`
+  browser = await launchBrowser()
+}, BUILD_MS + 60_000)
+
+afterAll(async () => {
+  await browser?.close()
+  if (backend) await killChild(backend)
+  await quire?.kill()
+  expect(errors).toEqual([])
+})
+
+/** A page that counts the WebSockets it opens and the editor roots added to it. */
+async function openCounted (url: string): Promise<{ page: Page, sockets: PageSocket[] }> {
+  const context = await browser.newContext({ viewport: { width: 1100, height: 700 } })
+  const page = await context.newPage()
+  watchErrors(page, errors)
+  const sockets: PageSocket[] = []
+  page.on('websocket', (socket) => sockets.push(socket))
+  // Every time mountEditor puts its root into the page: twice under StrictMode.
+  await page.addInitScript(() => {
+    const w = window as unknown as { editorRootsAdded: number }
+    w.editorRootsAdded = 0
+    new MutationObserver((records) => {
+      for (const r of records) for (const n of r.addedNodes) if (n instanceof HTMLElement && n.classList.contains('quire')) w.editorRootsAdded++
+    }).observe(document, { childList: true, subtree: true })
+  })
+  await page.goto(url)
+  return { page, sockets }
+}
+
+describe('examples/react-vite, installed from the packed tarballs', () => {
+  it('signs in, syncs with the web app both ways, and holds exactly one socket under StrictMode', async () => {
+    const doc = 'react/shared'
+    const { page: ada, sockets } = await openCounted(`${appUrl}/?doc=${encodeURIComponent(doc)}`)
+    await ada.getByLabel('Your name').fill('Ada')
+    await ada.getByRole('button', { name: 'Sign in' }).click()
+    const adaEditor = ada.locator('.ProseMirror')
+    await waitStatus(ada, 'connected')
+    await ada.locator('[data-testid="app-header"][data-status="connected"]').waitFor()
+
+    // The web app, signed in as Bob with a token minted the same way.
+    const bobToken = await mintToken({ sub: 'bob', name: 'Bob', allowedDocumentNames: ['react/*'] })
+    const bobContext = await browser.newContext()
+    const bob = await bobContext.newPage()
+    watchErrors(bob, errors)
+    await bob.goto(`${quire.url}/d/${doc}?token=${bobToken}`)
+    const bobEditor = bob.locator('.ProseMirror')
+    await waitStatus(bob, 'connected')
+
+    await typeAtEnd(ada, adaEditor, 'Ada writes in React.')
+    await waitForText(bobEditor, 'Ada writes in React.')
+    await typeAtEnd(bob, bobEditor, ' Bob answers from the web app.')
+    await waitForText(adaEditor, 'Ada writes in React.', 'Bob answers from the web app.')
+    // The hooks in the app's own header follow the same provider.
+    await ada.locator('[data-testid="app-header"][data-saved="true"]', { hasText: 'with Bob' }).waitFor()
+    await waitStatus(ada, 'connected', true)
+
+    // StrictMode mounted the editor twice, the page opened one socket, and it is open.
+    expect(await ada.evaluate(() => (window as unknown as { editorRootsAdded: number }).editorRootsAdded)).toBe(2)
+    expect(sockets.map((s) => new URL(s.url()).host)).toEqual([`127.0.0.1:${quire.port}`])
+    expect(sockets[0].isClosed()).toBe(false)
+    // And the server sees two connections: Ada's one and Bob's.
+    expect((await readMetrics(quire.url)).get('quire_connections')).toBe(2)
+  })
+})
