@@ -1,17 +1,20 @@
 // @vitest-environment happy-dom
+// @vitest-environment-options { "settings": { "fetch": { "disableSameOriginPolicy": true } } }
 /**
  * @quire/react's hooks (client/react, docs/embedding-react.md) rendered by
  * React DOM under StrictMode against a real Quire process: components that
  * ask for the same document share one provider and one connection through
  * StrictMode's mount → unmount → mount, the status, saved and presence hooks
- * follow the provider, and the last unmount closes it. The Node WebSocket
+ * follow the provider, and the last unmount closes it (a spy counts
+ * destroy() calls: without the cache's pause StrictMode would destroy the
+ * first provider before it opened a socket, which the server cannot see). The Node WebSocket
  * stands in for the browser's (happy-dom has none that reaches a server).
  */
 import { createElement, StrictMode, useEffect } from 'react'
 import { createRoot } from 'react-dom/client'
 import * as Y from 'yjs'
 import WS from 'ws'
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest'
 import { QuireProvider } from '../../client/src/provider/quire-provider.js'
 import { useConnectionStatus, usePresence, useQuireDocument, useSaved, type Presence } from '../../client/react/src/index.js'
 import { DocumentCache, documentKey, documents } from '../../client/react/src/document-cache.js'
@@ -112,6 +115,9 @@ describe('hooks under StrictMode', () => {
     const doc = 'react/hooks'
     const acceptedBefore = await metric('quire_connections_accepted_total')
     const [a, b] = [newSeen(), newSeen()]
+    // Observed, not replaced: StrictMode's unmount must not destroy the provider it mounts again.
+    const destroyed = vi.spyOn(QuireProvider.prototype, 'destroy')
+    cleanup.push(() => destroyed.mockRestore())
     const root = createRoot(document.createElement('div'))
     cleanup.push(() => root.unmount())
     root.render(createElement(StrictMode, null, createElement(Probe, { doc, seen: a }), createElement(Probe, { doc, seen: b })))
@@ -122,6 +128,7 @@ describe('hooks under StrictMode', () => {
     expect(b.ydoc).toBe(a.ydoc)
     expect(a.ydoc).toBe(a.provider?.ydoc)
     expect(documents.size).toBe(1)
+    expect(destroyed).not.toHaveBeenCalled()
     await waitUntil((on) => { a.provider?.on('synced', on); return () => a.provider?.off('synced', on) }, () => a.provider?.synced === true, 'the provider to sync')
     // StrictMode mounted each probe twice: the server saw one connection, not two or four.
     expect(await metric('quire_connections')).toBe(1)
@@ -144,6 +151,7 @@ describe('hooks under StrictMode', () => {
     // The last holder unmounts: the provider is destroyed and its connection closes.
     root.unmount()
     await waitFor(() => documents.size, (n) => n === 0, 'the shared document to be closed')
+    expect(destroyed).toHaveBeenCalledTimes(1)
     await waitFor(() => metric('quire_connections'), (n) => n === 1, 'only the stock client left connected')
   })
 })
