@@ -34,7 +34,7 @@ async function readJson (req) {
 const routes = {
   'GET /api/session': async (req, res) => {
     const user = await signedIn(req)
-    if (!user) return json(res, 401, { error: 'not signed in' })
+    if (!user) return res.writeHead(204).end() // nobody yet: the app shows its sign-in form
     json(res, 200, { id: user.sub, name: user.name, server: QUIRE_SERVER })
   },
   'POST /api/session': async (req, res) => {

@@ -9,7 +9,7 @@ export interface Session {
 
 export async function currentSession (): Promise<Session | null> {
   const res = await fetch('/api/session')
-  return res.ok ? await res.json() as Session : null
+  return res.status === 200 ? await res.json() as Session : null
 }
 
 export async function signIn (name: string): Promise<Session> {
