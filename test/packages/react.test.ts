@@ -27,20 +27,24 @@ let quire: QuireProcess
 let backend: Child
 let browser: Browser
 let appUrl: string
+/** The installed copy of the example. */
+let app: string
 const errors: string[] = []
 
-/** Run `command` in `cwd` to its end; throws with its output when it fails. */
-async function run (label: string, command: string, args: string[], cwd: string, env: Record<string, string> = {}): Promise<void> {
+/** Run `command` in `cwd` to its end; resolves with its output, throws with it when it fails. */
+async function run (label: string, command: string, args: string[], cwd: string, env: Record<string, string> = {}): Promise<string> {
   const child = spawnChild(label, command, args, { cwd, env, keepLines: 200 })
   const code = await child.exited
   if (code !== 0) throw new Error(`${label} exited with ${code}:\n${child.output.join('\n')}`)
+  return child.output.join('\n')
 }
 
 beforeAll(async () => {
   const packs = tempDir('packs')
   const tarballs: string[] = []
   for (const dir of PACKAGES) tarballs.push(await packPackage(fromRoot(dir), packs))
-  const [app, started, port] = await Promise.all([installExample('react-vite', tarballs), startQuire({ AUTH_SECRET: TEST_SECRET }), freePort()])
+  const [installed, started, port] = await Promise.all([installExample('react-vite', tarballs), startQuire({ AUTH_SECRET: TEST_SECRET }), freePort()])
+  app = installed
   quire = started
   // React's development build: StrictMode double-invokes effects only there.
   await run('vite build', process.execPath, ['node_modules/vite/bin/vite.js', 'build'], app, { NODE_ENV: 'development' })
@@ -112,5 +116,17 @@ describe('examples/react-vite, installed from the packed tarballs', () => {
     expect(sockets[0].isClosed()).toBe(false)
     // And the server sees two connections: Ada's one and Bob's.
     expect((await readMetrics(quire.url)).get('quire_connections')).toBe(2)
+  })
+})
+
+describe('@quire/react in Node', () => {
+  it('renders <QuireEditor> to a string: the packages import without a DOM and open nothing', async () => {
+    const script = `
+      import { createElement } from 'react'
+      import { renderToString } from 'react-dom/server'
+      import { QuireEditor } from '@quire/react'
+      console.log(renderToString(createElement(QuireEditor, { server: 'ws://127.0.0.1:9', doc: 'ssr/page', className: 'notes' })))`
+    const out = await run('ssr render', process.execPath, ['--input-type=module', '-e', script], app)
+    expect(out).toContain('<div class="notes" data-quire-doc="ssr/page"></div>')
   })
 })
