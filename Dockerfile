@@ -1,7 +1,11 @@
 # Quire: build the server and the web client, then run the server alone.
 FROM node:20-bookworm-slim AS build
 WORKDIR /app
+# npm workspaces: each package's package.json must be there for npm ci.
 COPY package.json package-lock.json ./
+COPY common/package.json common/
+COPY client/provider/package.json client/provider/
+COPY client/editor/package.json client/editor/
 RUN npm ci
 COPY . .
 RUN npm run build
@@ -10,6 +14,9 @@ FROM node:20-bookworm-slim
 ENV NODE_ENV=production
 WORKDIR /app
 COPY package.json package-lock.json ./
+COPY common/package.json common/
+COPY client/provider/package.json client/provider/
+COPY client/editor/package.json client/editor/
 RUN npm ci --omit=dev && npm cache clean --force
 COPY --from=build /app/dist ./dist
 USER node

@@ -9,15 +9,15 @@ import globals from 'globals'
 import tseslint from 'typescript-eslint'
 
 export default defineConfig(
-  { ignores: ['dist/', 'node_modules/', 'data/', 'test-results/'] },
+  { ignores: ['**/dist/', '**/node_modules/', 'data/', 'test-results/'] },
   js.configs.recommended,
   tseslint.configs.recommended,
   {
-    files: ['**/*.ts'],
+    files: ['**/*.ts', '**/*.tsx'],
     languageOptions: {
       parserOptions: {
         // The same programs `npm run typecheck` builds.
-        project: ['./tsconfig.check.json', './client/tsconfig.json'],
+        project: ['./tsconfig.check.json', './client/tsconfig.json', './client/provider/tsconfig.json', './client/editor/tsconfig.json', './client/react/tsconfig.json', './examples/react-vite/tsconfig.json'],
         tsconfigRootDir: import.meta.dirname,
       },
     },
@@ -28,5 +28,10 @@ export default defineConfig(
   {
     files: ['**/*.js', '**/*.mjs'],
     languageOptions: { globals: globals.node },
+  },
+  {
+    // The examples are browser apps (their Vite config, if any, aside).
+    files: ['examples/**/*.js'],
+    languageOptions: { globals: globals.browser },
   },
 )

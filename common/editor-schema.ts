@@ -2,7 +2,7 @@
  * The editor's document schema, defined once: the Tiptap extensions that
  * decide which nodes and marks a Quire document holds (headings, lists,
  * bold, links, code blocks…) and the Yjs fragment they live in. The web
- * editor (client/src/editor/extensions.ts) adds its collaboration, caret and
+ * editor (client/editor/src/extensions.ts) adds its collaboration, caret and
  * placeholder extensions on top; the server's content API
  * (server/content/) parses and renders documents with exactly these, so
  * what the API writes is what the editor shows, and the other way round.

@@ -1,13 +1,16 @@
 /**
- * `npm run build:client`: type-check the client, then build
+ * `npm run build:client` (after `build:packages`: it uses @quire/editor's
+ * dist): type-check the app, then build
  *   dist/client/              the web app (index.html, embed.html, assets/)
- *   dist/client/embed.js      the <quire-editor> element (ES module)
- *   dist/client/lib/          mountEditor as an ES module + type declarations
- * The two modules keep fixed names (other sites load them by URL) and share
- * one hashed chunk with the editor itself.
+ *   dist/client/embed.js      the <quire-editor> element, registered on load (ES module)
+ *   dist/client/lib/quire-editor.js  @quire/editor as one ES module
+ *   dist/client/version.json  the version of @quire/editor these were built from
+ * The two modules keep fixed names (other sites load them by URL, also under
+ * /v/<version>/: docs/embedding.md, "Without a build step"), carry their
+ * dependencies inside and share one hashed chunk with the editor itself.
  */
 import { execFileSync } from 'node:child_process'
-import { writeFileSync } from 'node:fs'
+import { readFileSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { build, mergeConfig } from 'vite'
 import { clientRoot, outDir, shared } from '../client/vite.shared.mjs'
@@ -30,7 +33,7 @@ await build(mergeConfig(shared, {
     sourcemap: true,
     chunkSizeWarningLimit: 1024,
     lib: {
-      entry: { embed: join(clientRoot, 'src/embed-element.ts'), 'lib/quire-editor': join(clientRoot, 'src/lib.ts') },
+      entry: { embed: join(clientRoot, 'src/embed.ts'), 'lib/quire-editor': join(clientRoot, 'src/lib.ts') },
       formats: ['es'],
       fileName: (_format, name) => `${name}.js`,
     },
@@ -44,5 +47,6 @@ await build(mergeConfig(shared, {
   },
 }))
 
-tsc('client/tsconfig.lib.json')
-writeFileSync(join(outDir, 'lib', 'quire-editor.d.ts'), "export * from './types/client/src/lib.js'\n")
+// The server serves these modules under /v/<this version>/ too (server/http/static.ts).
+const { version } = JSON.parse(readFileSync(join(clientRoot, 'editor', 'package.json'), 'utf8'))
+writeFileSync(join(outDir, 'version.json'), JSON.stringify({ version }) + '\n')

@@ -19,7 +19,7 @@ function sources (dir: string): string[] {
     if (SKIP.has(name)) continue
     const path = join(dir, name)
     if (statSync(join(ROOT, path)).isDirectory()) out.push(...sources(path))
-    else if (/\.(ts|mts|mjs)$/.test(name) && !name.endsWith('.d.ts')) out.push(path)
+    else if (/\.(ts|tsx|mts|mjs)$/.test(name) && !name.endsWith('.d.ts')) out.push(path)
   }
   return out
 }
@@ -56,7 +56,11 @@ const RULES: Array<{ from: string, may: string[] }> = [
   { from: 'server/content/', may: ['common/', 'server/content/'] },
   { from: 'server/http/', may: ['common/', 'server/ops/', 'server/http/', 'server/auth/', 'server/document/', 'server/content/', 'server/backend/store.ts', 'server/config.ts', 'server/addresses.ts'] },
   { from: 'server/', may: ['common/', 'server/'] },
-  { from: 'client/', may: ['common/', 'client/'] },
+  // The packages and the web app reach each other by package name only (bare imports, checked below).
+  { from: 'client/provider/', may: ['client/provider/'] },
+  { from: 'client/editor/', may: ['client/editor/'] },
+  { from: 'client/react/', may: ['client/react/'] },
+  { from: 'client/', may: ['client/'] },
   { from: 'harness/', may: ['common/', 'harness/'] },
   { from: 'bench/', may: ['common/', 'harness/', 'bench/', 'server/'] },
   { from: 'test/', may: ['common/', 'harness/', 'server/', 'client/', 'test/'] },
@@ -104,6 +108,24 @@ describe('the import rule (docs/architecture.md)', () => {
     const cycles: string[] = []
     for (const [a, tos] of edges) for (const b of tos) if (edges.get(b)?.has(a)) cycles.push(`${a} <-> ${b}`)
     expect(cycles).toEqual([])
+  })
+
+  it('a package imports only what its package.json lists (what npm installs for a user)', () => {
+    const packages = (JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { workspaces: string[] }).workspaces
+    expect(packages).toEqual(expect.arrayContaining(['common', 'client/provider', 'client/editor']))
+    const unlisted: string[] = []
+    for (const dir of packages) {
+      const manifest = JSON.parse(readFileSync(join(ROOT, dir, 'package.json'), 'utf8')) as Record<string, Record<string, string> | undefined>
+      const listed = new Set([...Object.keys(manifest.dependencies ?? {}), ...Object.keys(manifest.peerDependencies ?? {})])
+      for (const file of files.filter((f) => f.startsWith(`${dir}/`) && !f.endsWith('.mjs'))) {
+        for (const spec of importsOf(file)) {
+          if (spec.startsWith('.')) continue
+          const name = spec.startsWith('@') ? spec.split('/').slice(0, 2).join('/') : spec.split('/')[0]
+          if (!listed.has(name)) unlisted.push(`${file} imports ${spec}, not in ${dir}/package.json`)
+        }
+      }
+    }
+    expect(unlisted).toEqual([])
   })
 
   it('common/ runs anywhere: no Node built-ins, no Buffer, no process', () => {

@@ -8,7 +8,7 @@ import { describe, expect, it } from 'vitest'
 import { ConnectionRate } from '../server/transport/connection-rate.js'
 import { MAX_RETRY_AFTER_MS, retryAfterOf, withRetryAfter, reasonWithoutRetryAfter } from '../common/close-codes.js'
 import { hintedDelay } from '../common/backoff.js'
-import { RetryAfter } from '../client/src/provider/retry-after.js'
+import { RetryAfter } from '../client/provider/src/retry-after.js'
 
 const hint = (pace: ReturnType<ConnectionRate['admit']>): number => {
   if (pace.admitted) throw new Error('admitted')

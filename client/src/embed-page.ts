@@ -6,7 +6,7 @@
  * out when the parent posts { source: 'quire', type: 'sign-out' } (answered
  * with { source: 'quire', type: 'signed-out', doc }).
  */
-import { mountEditor } from './editor/mount.js'
+import { mountEditor } from '@quire/editor'
 import { docNameFrom, serverUrl } from './app/routes.js'
 
 const params = new URLSearchParams(location.search)

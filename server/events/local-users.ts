@@ -3,7 +3,7 @@
  * from their awareness states as the document flushes them
  * (SharedDocument.onPresence): each state's `user` (with auth on, the
  * server has already written the token's `sub` and `name` there) and its
- * `typing` field (client/src/editor/typing.ts). A person's tabs share a
+ * `typing` field (client/editor/src/typing.ts). A person's tabs share a
  * user id and count once; they are typing when any of their tabs is.
  */
 import type { AwarenessEntry } from '../../common/awareness.js'

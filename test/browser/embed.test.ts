@@ -1,13 +1,18 @@
 /**
  * Embedding from another origin: a host page served by a second HTTP server
- * loads /embed.js (the <quire-editor> element), /lib/quire-editor.js
- * (mountEditor) and an /embed/<doc> iframe from Quire; each syncs with a
+ * loads /v/<version>/embed.js (the <quire-editor> element),
+ * /v/<version>/lib/quire-editor.js (mountEditor: the pinned URLs of
+ * docs/embedding.md; other browser tests load the "latest" ones) and an
+ * /embed/<doc> iframe from Quire; each syncs with a
  * person using the web app, and the element's styles and the host's stay
  * apart.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { browserSuite, hostSite, typeAtEnd, waitForText, waitStatus, watchErrors, type HostSite } from './harness.js'
+import { readFileSync } from 'node:fs'
 import { freePort } from '../../harness/ports.js'
+
+const { version } = JSON.parse(readFileSync(new URL('../../client/editor/package.json', import.meta.url), 'utf8')) as { version: string }
 
 // "localhost" vs "127.0.0.1" and another port: a different origin (and site)
 // from Quire's. An open-mode server serves only its own origin unless told
@@ -33,8 +38,8 @@ function hostPage (): string {
   <div id="library" style="height: 300px"></div>
   <iframe id="frame" src="${quire.url}/embed/embed/element?name=Erin" style="width: 100%; height: 300px; border: 0"></iframe>
   <script type="module">
-    import '${quire.url}/embed.js'
-    import { mountEditor } from '${quire.url}/lib/quire-editor.js'
+    import '${quire.url}/v/${version}/embed.js'
+    import { mountEditor } from '${quire.url}/v/${version}/lib/quire-editor.js'
     window.library = mountEditor(document.getElementById('library'), { server: '${quire.wsUrl}', doc: 'embed/library', user: { name: 'Dave' } })
   </script>
 </body></html>`

@@ -11,7 +11,7 @@
 import { createServer, type Server } from 'node:http'
 import type { Locator, Page } from 'playwright-core'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { identityOfSub, localKeys, scopeOf } from '../../client/src/provider/local-keys.js'
+import { identityOfSub, localKeys, scopeOf } from '../../client/provider/src/local-keys.js'
 import { mintToken, nowSeconds, TEST_SECRET, type TokenClaims } from '../helpers/tokens.js'
 import { waitFor } from '../helpers/wait.js'
 import { browserSuite, databaseNames, docText, localCopyWritten, typeAtEnd, waitForText, waitStatus, watchErrors, type User } from './harness.js'
@@ -93,7 +93,7 @@ const statusOf = (page: Page): Locator => page.locator('[data-testid="connection
 /** Registers a recorder of what the library editor looked like when each connection closed and when the provider stopped. */
 async function recordCloses (page: Page): Promise<void> {
   await page.evaluate(() => {
-    const w = window as unknown as { mounted: import('../../client/src/lib.js').MountedEditor, seen: unknown[] }
+    const w = window as unknown as { mounted: import('@quire/editor').MountedEditor, seen: unknown[] }
     w.seen = []
     const snapshot = (event: string, code: number): void => {
       // The app's own disconnect() is not what this records.
@@ -107,7 +107,7 @@ async function recordCloses (page: Page): Promise<void> {
 /** In the library host page: use `token` from now on and connect again. */
 async function reconnectWith (page: Page, token: string): Promise<void> {
   await page.evaluate((t) => {
-    const w = window as unknown as { mounted: import('../../client/src/lib.js').MountedEditor, tokens: { current: string } }
+    const w = window as unknown as { mounted: import('@quire/editor').MountedEditor, tokens: { current: string } }
     w.tokens.current = t
     w.mounted.provider.disconnect()
     w.mounted.provider.connect()
@@ -211,7 +211,7 @@ describe('local copies belong to a user', () => {
     // The emptied editor stays empty and never connects again.
     expect(await docText(editor)).toBe('')
     expect(await a.page.evaluate(() => {
-      const w = window as unknown as { mounted: import('../../client/src/lib.js').MountedEditor }
+      const w = window as unknown as { mounted: import('@quire/editor').MountedEditor }
       w.mounted.provider.connect()
       return w.mounted.provider.status
     })).toBe('offline')

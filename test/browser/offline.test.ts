@@ -7,7 +7,7 @@
 import type { Page } from 'playwright-core'
 import { describe, expect, it } from 'vitest'
 import * as Y from 'yjs'
-import { ANONYMOUS, localKeys } from '../../client/src/provider/local-keys.js'
+import { ANONYMOUS, localKeys } from '../../client/provider/src/local-keys.js'
 import { browserSuite, docText, editorText, typeAtEnd, waitForText, waitStatus, watchErrors } from './harness.js'
 import { DEADLINE_MS, waitFor, within } from '../helpers/wait.js'
 

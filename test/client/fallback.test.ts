@@ -9,7 +9,7 @@
 import * as Y from 'yjs'
 import WS from 'ws'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { QuireProvider, type QuireProviderOptions, type TransportKind } from '../../client/src/provider/quire-provider.js'
+import { QuireProvider, type QuireProviderOptions, type TransportKind } from '../../client/provider/src/quire-provider.js'
 import { startQuire, type QuireProcess } from '../../harness/quire.js'
 import { connectClient, whenAwareness, whenDoc, whenSynced, type TestClient } from '../helpers/clients.js'
 import { startUpgradeProxy, type UpgradeProxy } from '../helpers/upgrade-proxy.js'

@@ -1,15 +1,15 @@
 /**
- * Names of what the browser keeps per person (client/src/provider/local-keys.ts):
+ * Names of what the browser keeps per person (client/provider/src/local-keys.ts):
  * keyed by the token's `sub`, the server and the document; anonymous in open
  * mode; hashed so no name shows a user id or a document; and the token user
  * the editor shows (its `sub` and `name`).
  */
 import { createHash } from 'node:crypto'
 import { describe, expect, it } from 'vitest'
-import { ANONYMOUS, databasePrefix, hashHex, identityOf, identityOfSub, localKeys, scopeOf } from '../../client/src/provider/local-keys.js'
-import { tokenUser } from '../../client/src/provider/token.js'
-import { toWebSocketBase } from '../../client/src/provider/server-url.js'
-import { normalizeUser, userFromToken } from '../../client/src/editor/user.js'
+import { ANONYMOUS, databasePrefix, hashHex, identityOf, identityOfSub, localKeys, scopeOf } from '../../client/provider/src/local-keys.js'
+import { tokenUser } from '../../client/provider/src/token.js'
+import { toWebSocketBase } from '../../client/provider/src/server-url.js'
+import { normalizeUser, userFromToken } from '../../client/editor/src/user.js'
 import { mintToken } from '../helpers/tokens.js'
 
 const SERVER = 'ws://127.0.0.1:1234'

@@ -1,10 +1,10 @@
 /**
- * The provider's event-stream reader (client/src/provider/sse-reader.ts) and
+ * The provider's event-stream reader (client/provider/src/sse-reader.ts) and
  * the base64 check of the fallback's POST lines (common/stream.ts): every
  * line ending, chunk boundaries anywhere, and lines far longer than a chunk.
  */
 import { describe, expect, it } from 'vitest'
-import { SseReader } from '../../client/src/provider/sse-reader.js'
+import { SseReader } from '../../client/provider/src/sse-reader.js'
 import { isBase64 } from '../../common/stream.js'
 
 /** The events `text` holds when it arrives cut at `cuts`. */

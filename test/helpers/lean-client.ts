@@ -4,7 +4,7 @@
  * awareness and no timer but the reconnect, so one test process holds
  * thousands. They reconnect as Quire's provider does: capped exponential
  * backoff with full jitter (common/backoff.ts), never sooner than a
- * server's retry-after hint (client/src/provider/retry-after.ts), and they
+ * server's retry-after hint (client/provider/src/retry-after.ts), and they
  * give up, as any y-websocket client does, only on a close of the stop band.
  *
  * Every edit carries a marker; a marker is *acknowledged* once the server
@@ -18,7 +18,7 @@ import * as Y from 'yjs'
 import { backoffDelay, type BackoffOptions } from '../../common/backoff.js'
 import { retryBand } from '../../common/close-codes.js'
 import { encodeSyncStep1, encodeSyncStep2, encodeUpdate } from '../../common/messages.js'
-import { RetryAfter } from '../../client/src/provider/retry-after.js'
+import { RetryAfter } from '../../client/provider/src/retry-after.js'
 import { readServerFrame } from './frames.js'
 import { waitOn } from './wait.js'
 

@@ -1,5 +1,5 @@
-/** Waits on Quire's own provider (client/src/provider/quire-provider.ts), with a deadline (wait.ts). */
-import type { QuireProvider, ProviderEvents } from '../../client/src/provider/quire-provider.js'
+/** Waits on Quire's own provider (client/provider/src/quire-provider.ts), with a deadline (wait.ts). */
+import type { QuireProvider, ProviderEvents } from '../../client/provider/src/quire-provider.js'
 import { DEADLINE_MS, waitOn } from './wait.js'
 
 /** Resolves with the value of `test` once it is neither false, null nor undefined: at once, or on an event `name`. */

@@ -6,7 +6,8 @@
  */
 import { useCallback, useSyncExternalStore } from 'react'
 import type { ConnectionStatus, ProviderEvents, QuireProvider } from '@quire/provider'
-import type { Awareness } from 'y-protocols/awareness'
+
+type Awareness = QuireProvider['awareness']
 
 /** One client in the document, as its awareness state says. */
 export interface Presence {

@@ -23,6 +23,11 @@ export interface QuireEditorProps extends UseQuireDocumentOptions {
   placeholder?: string
   /** Focus the editor once mounted (default false). */
   autofocus?: boolean
+  /**
+   * Add the editor's stylesheet as a `<style>` (default true). `false` when
+   * the app imports `@quire/editor/styles.css` itself (a CSP without inline styles).
+   */
+  styles?: boolean
   className?: string
   style?: CSSProperties
 }
@@ -38,7 +43,7 @@ export function QuireEditor (props: QuireEditorProps) {
 
   useEffect(() => {
     if (provider === null || element.current === null) return
-    const { user, placeholder, autofocus } = latest.current
+    const { user, placeholder, autofocus, styles } = latest.current
     const editor = mountEditor(element.current, {
       server: provider.server,
       doc: provider.doc,
@@ -46,6 +51,7 @@ export function QuireEditor (props: QuireEditorProps) {
       user,
       placeholder,
       autofocus,
+      styles,
       onStatus: (status) => latest.current.onStatus?.(status),
     })
     mounted.current = editor
@@ -64,7 +70,7 @@ export function QuireEditor (props: QuireEditorProps) {
 }
 
 /** The props that are useQuireDocument's, not the editor's. */
-const EDITOR_PROPS = ['user', 'onStatus', 'onReady', 'placeholder', 'autofocus', 'className', 'style'] as const
+const EDITOR_PROPS = ['user', 'onStatus', 'onReady', 'placeholder', 'autofocus', 'styles', 'className', 'style'] as const
 
 function connectionOf (props: QuireEditorProps): UseQuireDocumentOptions {
   const connection: Partial<QuireEditorProps> = { ...props }

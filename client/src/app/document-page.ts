@@ -1,5 +1,5 @@
 /** `/d/<name>`: the editor for one document, full window. */
-import { mountEditor } from '../editor/mount.js'
+import { mountEditor } from '@quire/editor'
 import { currentUser, saveUser } from './identity.js'
 import { rememberDoc } from './recent.js'
 import { apiUrl, docPath, serverUrl } from './routes.js'

@@ -5,8 +5,7 @@
  * Without one (open mode) the name comes from `?name=`, else from
  * localStorage, else a generated one, and is kept in localStorage.
  */
-import { tokenUser } from '../provider/token.js'
-import { colorFor, normalizeUser, randomId, userFromToken, type EditorUser } from '../editor/user.js'
+import { normalizeUser, tokenUser, userFromToken, type EditorUser } from '@quire/editor'
 import { generatedName } from './names.js'
 
 const KEY = 'quire:user'
@@ -29,13 +28,11 @@ export function saveUser (user: EditorUser): void {
 export function currentUser (params: URLSearchParams = new URLSearchParams(location.search), token?: string | null): EditorUser {
   const saved = stored()
   const signedIn = tokenUser(token)
-  if (signedIn) {
-    const { id, name } = userFromToken(signedIn)
-    return normalizeUser({ id, name, color: colorFor(signedIn.id) })
-  }
-  const id = saved.id || randomId()
+  // The colour follows from the id (normalizeUser), the same in every app that shows this person.
+  if (signedIn) return normalizeUser(userFromToken(signedIn))
   const name = params.get('name')?.trim() || saved.name || generatedName()
-  const user = normalizeUser({ id, name, color: saved.id === id ? saved.color : colorFor(id) })
+  // Without a saved id normalizeUser makes one, and its colour with it.
+  const user = normalizeUser({ id: saved.id, name, color: saved.id ? saved.color : undefined })
   saveUser(user)
   return user
 }

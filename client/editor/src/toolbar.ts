@@ -3,6 +3,8 @@
  * extension's commands), so they undo only this user's changes.
  */
 import type { Editor } from '@tiptap/core'
+// The commands StarterKit adds (toggleBold…) are declared by its types.
+import type {} from '@tiptap/starter-kit'
 
 interface Tool {
   name: string

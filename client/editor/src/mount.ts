@@ -6,8 +6,7 @@
 import { Editor } from '@tiptap/core'
 import { isChangeOrigin } from '@tiptap/extension-collaboration'
 import * as Y from 'yjs'
-import { QuireProvider, type ClearReason, type CloseInfo } from '../provider/quire-provider.js'
-import type { TokenSource } from '../provider/token.js'
+import { QuireProvider, type ClearReason, type CloseInfo, type TokenSource } from '@quire/provider'
 import { collaborativeExtensions } from './extensions.js'
 import { keepCaretOnBlur } from './sticky-carets.js'
 import { presentUsers, TypingSignal, typingText } from './typing.js'
@@ -50,6 +49,13 @@ export interface MountEditorOptions {
   /** Focus the editor once mounted (default false). */
   autofocus?: boolean
   /**
+   * Add the editor's stylesheet to the page (or shadow root) as a `<style>`
+   * (default true). `false` when the page links `@quire/editor/styles.css`
+   * itself, say under a Content-Security-Policy without inline styles
+   * (docs/embedding.md, "Theming").
+   */
+  styles?: boolean
+  /**
    * A provider you made and keep (for `server` and `doc`): the editor edits
    * its Y.Doc instead of making its own, and destroy() leaves it open. The
    * connection options above (`token`, `offline`, …) are then the provider's.
@@ -82,7 +88,7 @@ const STATUS_EVENTS = ['status', 'transport', 'saved', 'synced', 'access', 'stop
 
 export function mountEditor (element: HTMLElement, options: MountEditorOptions): MountedEditor {
   const ui = buildSkeleton(element)
-  ensureStyles(ui.root)
+  if (options.styles !== false) ensureStyles(ui.root)
   fillShadowRootGaps(ui.root)
 
   const ownsProvider = options.provider === undefined

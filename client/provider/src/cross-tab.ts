@@ -9,7 +9,7 @@ import * as decoding from 'lib0/decoding'
 import * as encoding from 'lib0/encoding'
 import * as syncProtocol from 'y-protocols/sync'
 import * as awarenessProtocol from 'y-protocols/awareness'
-import { encodeAwareness, encodeSyncStep1, encodeSyncStep2, encodeUpdate, MESSAGE_AWARENESS, MESSAGE_QUERY_AWARENESS, MESSAGE_SYNC, QUERY_AWARENESS_FRAME } from '../../../common/messages.js'
+import { encodeAwareness, encodeSyncStep1, encodeSyncStep2, encodeUpdate, MESSAGE_AWARENESS, MESSAGE_QUERY_AWARENESS, MESSAGE_SYNC, QUERY_AWARENESS_FRAME } from '@quire/common'
 
 export class CrossTab {
   private readonly channel: BroadcastChannel

@@ -1,9 +1,13 @@
-/*
+/**
  * The editor's own styles, everything under .quire so that a page embedding
  * it (light DOM) keeps its styles; in <quire-editor> they live in the shadow
  * root. Includes ProseMirror's required rules (Tiptap's injectCSS is off, as
  * it would write into the host page's <head>).
  */
+// A module rather than a .css file so that tsc, Vite and Node all read it as
+// it is; the package build writes it to dist/styles.css as well
+// (docs/embedding.md, "Theming").
+export const EDITOR_CSS = `
 .quire {
   --quire-text: #1f2328;
   --quire-muted: #656d76;
@@ -231,3 +235,4 @@
   white-space: nowrap;
   user-select: none;
 }
+`

@@ -14,7 +14,7 @@ import CollaborationCaret from '@tiptap/extension-collaboration-caret'
 import type * as Y from 'yjs'
 import type { Awareness } from 'y-protocols/awareness'
 import type { EditorUser } from './user.js'
-import { EDITOR_FRAGMENT, editorSchemaExtensions } from '../../../common/editor-schema.js'
+import { EDITOR_FRAGMENT, editorSchemaExtensions } from '@quire/common/editor-schema'
 
 export interface CollaborativeSetup {
   ydoc: Y.Doc

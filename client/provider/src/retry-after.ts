@@ -6,8 +6,7 @@
  * (common/backoff.ts), and neither coming back online nor a tab turning
  * visible cuts the wait short.
  */
-import { retryAfterOf } from '../../../common/close-codes.js'
-import { hintedDelay } from '../../../common/backoff.js'
+import { retryAfterOf, hintedDelay } from '@quire/common'
 
 export class RetryAfter {
   /** No reconnect before this time (Date.now() ms); 0: no hint pending. */

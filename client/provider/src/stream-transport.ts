@@ -7,7 +7,7 @@
  * reconnects and re-sends what was not acknowledged, as after any close).
  */
 import { fromBase64, toBase64 } from 'lib0/buffer'
-import { STREAM_EVENT, STREAM_SESSION_PARAM, type StreamClose, type StreamSession } from '../../../common/stream.js'
+import { STREAM_EVENT, STREAM_SESSION_PARAM, type StreamClose, type StreamSession } from '@quire/common'
 import { SseReader } from './sse-reader.js'
 import { ABNORMAL_CLOSURE, type Transport, type TransportHandlers } from './transport.js'
 

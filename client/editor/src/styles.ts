@@ -1,5 +1,5 @@
 /** Put the editor's stylesheet into the document or shadow root the editor lives in, once. */
-import css from './styles.css?inline'
+import { EDITOR_CSS } from './styles-css.js'
 
 export function ensureStyles (element: Element): void {
   const root = element.getRootNode()
@@ -7,6 +7,6 @@ export function ensureStyles (element: Element): void {
   if (target.querySelector('style[data-quire-editor]')) return
   const style = document.createElement('style')
   style.setAttribute('data-quire-editor', '')
-  style.textContent = css
+  style.textContent = EDITOR_CSS
   target.appendChild(style)
 }

@@ -1,7 +1,7 @@
 /** The provider's options, events and the values it reports (quire-provider.ts). */
 import type * as Y from 'yjs'
 import type * as awarenessProtocol from 'y-protocols/awareness'
-import type { BackoffOptions } from '../../../common/backoff.js'
+import type { BackoffOptions } from '@quire/common'
 import type { TokenSource, TokenUser } from './token.js'
 import type { TransportKind } from './transport.js'
 

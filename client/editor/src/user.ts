@@ -3,7 +3,7 @@
  * (carets, presence and the typing indicator all read it). With a token, the
  * id and name are the token's (the server shows others nothing else).
  */
-import type { TokenUser } from '../provider/token.js'
+import type { TokenUser } from '@quire/provider'
 
 export interface EditorUser {
   /** Stable per person (the token's `sub`, or a random id kept by the browser); tabs of one person share it. */

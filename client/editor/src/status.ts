@@ -5,8 +5,8 @@
  * what carries the connection (websocket | stream), and a hint shows while
  * it is the fallback stream.
  */
-import { FOREIGN_TOKEN, type Access, type ClearReason, type CloseInfo, type ConnectionStatus, type TransportKind } from '../provider/quire-provider.js'
-import { CLOSE, RATE_LIMIT_REASONS } from '../../../common/close-codes.js'
+import { FOREIGN_TOKEN, type Access, type ClearReason, type CloseInfo, type ConnectionStatus, type TransportKind } from '@quire/provider'
+import { CLOSE, RATE_LIMIT_REASONS } from '@quire/common'
 
 export interface EditorStatus {
   status: ConnectionStatus

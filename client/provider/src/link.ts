@@ -12,9 +12,8 @@
  * - while on the fallback stream, tries WebSockets in the background and
  *   moves to the first one the server answers on.
  */
-import { backoffDelay, type BackoffOptions } from '../../../common/backoff.js'
+import { backoffDelay, type BackoffOptions, CLOSE, retryBand } from '@quire/common'
 import { RetryAfter } from './retry-after.js'
-import { CLOSE, retryBand } from '../../../common/close-codes.js'
 import type { Connector } from './connector.js'
 import type { CloseInfo, ConnectionStatus } from './provider-options.js'
 import { tokenExpiry } from './token.js'

@@ -12,7 +12,7 @@ import * as awarenessProtocol from 'y-protocols/awareness'
 import {
   encodeAwareness, MESSAGE_AUTH, MESSAGE_AWARENESS, MESSAGE_QUERY_AWARENESS, MESSAGE_QUIRE_ACK, MESSAGE_QUIRE_SESSION,
   MESSAGE_SYNC, SYNC_STEP1, SYNC_STEP2,
-} from '../../../common/messages.js'
+} from '@quire/common'
 import type { SavedState } from './saved-state.js'
 import type { Access } from './provider-options.js'
 
