@@ -6,12 +6,12 @@
  * by the example's own backend that signs people in and mints Quire tokens,
  * against a Quire process with AUTH_SECRET. In Chromium: the React app and
  * the web app edit one document both ways, and the page holds one socket
- * although StrictMode mounted the editor twice.
+ * although StrictMode mounted every component twice.
  */
 import type { Browser, Page, WebSocket as PageSocket } from 'playwright-core'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { fromRoot, tempDir } from '../../harness/paths.js'
-import { installExample, packPackage } from '../../harness/packages.js'
+import { installExample, packPackage, tarballFiles } from '../../harness/packages.js'
 import { freePort } from '../../harness/ports.js'
 import { killChild, spawnChild, type Child } from '../../harness/processes.js'
 import { startQuire, type QuireProcess } from '../../harness/quire.js'
@@ -29,6 +29,8 @@ let browser: Browser
 let appUrl: string
 /** The installed copy of the example. */
 let app: string
+/** The tarball of @quire/react. */
+let reactTarball: string
 const errors: string[] = []
 
 /** Run `command` in `cwd` to its end; resolves with its output, throws with it when it fails. */
@@ -43,6 +45,7 @@ beforeAll(async () => {
   const packs = tempDir('packs')
   const tarballs: string[] = []
   for (const dir of PACKAGES) tarballs.push(await packPackage(fromRoot(dir), packs))
+  reactTarball = tarballs[tarballs.length - 1]
   const [installed, started, port] = await Promise.all([installExample('react-vite', tarballs), startQuire({ AUTH_SECRET: TEST_SECRET }), freePort()])
   app = installed
   quire = started
@@ -64,29 +67,23 @@ afterAll(async () => {
   expect(errors).toEqual([])
 })
 
-/** A page that counts the WebSockets it opens and the editor roots added to it. */
-async function openCounted (url: string): Promise<{ page: Page, sockets: PageSocket[] }> {
+/** A page that counts the WebSockets it opens and the app's session look-ups (one per mount of <App>). */
+async function openCounted (url: string): Promise<{ page: Page, sockets: PageSocket[], sessionLookups: () => number }> {
   const context = await browser.newContext({ viewport: { width: 1100, height: 700 } })
   const page = await context.newPage()
   watchErrors(page, errors)
   const sockets: PageSocket[] = []
   page.on('websocket', (socket) => sockets.push(socket))
-  // Every time mountEditor puts its root into the page: twice under StrictMode.
-  await page.addInitScript(() => {
-    const w = window as unknown as { editorRootsAdded: number }
-    w.editorRootsAdded = 0
-    new MutationObserver((records) => {
-      for (const r of records) for (const n of r.addedNodes) if (n instanceof HTMLElement && n.classList.contains('quire')) w.editorRootsAdded++
-    }).observe(document, { childList: true, subtree: true })
-  })
+  let lookups = 0
+  page.on('request', (req) => { if (req.method() === 'GET' && new URL(req.url()).pathname === '/api/session') lookups++ })
   await page.goto(url)
-  return { page, sockets }
+  return { page, sockets, sessionLookups: () => lookups }
 }
 
 describe('examples/react-vite, installed from the packed tarballs', () => {
   it('signs in, syncs with the web app both ways, and holds exactly one socket under StrictMode', async () => {
     const doc = 'react/shared'
-    const { page: ada, sockets } = await openCounted(`${appUrl}/?doc=${encodeURIComponent(doc)}`)
+    const { page: ada, sockets, sessionLookups } = await openCounted(`${appUrl}/?doc=${encodeURIComponent(doc)}`)
     await ada.getByLabel('Your name').fill('Ada')
     await ada.getByRole('button', { name: 'Sign in' }).click()
     const adaEditor = ada.locator('.ProseMirror')
@@ -110,8 +107,10 @@ describe('examples/react-vite, installed from the packed tarballs', () => {
     await ada.locator('[data-testid="app-header"][data-saved="true"]', { hasText: 'with Bob' }).waitFor()
     await waitStatus(ada, 'connected', true)
 
-    // StrictMode mounted the editor twice, the page opened one socket, and it is open.
-    expect(await ada.evaluate(() => (window as unknown as { editorRootsAdded: number }).editorRootsAdded)).toBe(2)
+    // StrictMode is on (React's development build ran <App>'s mount effect twice: two look-ups),
+    // the editor and the header's hooks share one provider, and the page opened one socket, still open.
+    expect(sessionLookups()).toBe(2)
+    expect(await ada.locator('.quire').count()).toBe(1)
     expect(sockets.map((s) => new URL(s.url()).host)).toEqual([`127.0.0.1:${quire.port}`])
     expect(sockets[0].isClosed()).toBe(false)
     // And the server sees two connections: Ada's one and Bob's.
@@ -120,6 +119,12 @@ describe('examples/react-vite, installed from the packed tarballs', () => {
 })
 
 describe('@quire/react in Node', () => {
+  it('the tarball holds the built modules, their types, the README and the licence, nothing else', async () => {
+    const files = await tarballFiles(reactTarball)
+    expect(files.filter((f) => !/^package\/dist\/[\w-]+\.(js|d\.ts)$/.test(f)).sort()).toEqual(['package/LICENSE', 'package/README.md', 'package/package.json'])
+    expect(files).toContain('package/dist/index.d.ts')
+  })
+
   it('renders <QuireEditor> to a string: the packages import without a DOM and open nothing', async () => {
     const script = `
       import { createElement } from 'react'

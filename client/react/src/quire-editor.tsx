@@ -2,8 +2,8 @@
  * <QuireEditor>: the whole collaborative editor (@quire/editor's
  * mountEditor) in a div this component renders, on the document
  * useQuireDocument shares, so hooks for the same document next to it use the
- * same provider and socket. Under StrictMode the editor is mounted, destroyed
- * and mounted again; the provider stays (docs/embedding-react.md).
+ * same provider and socket. When StrictMode mounts, destroys and mounts the
+ * editor again, the provider stays (docs/embedding-react.md).
  */
 import { useEffect, useRef, type CSSProperties } from 'react'
 import { mountEditor, type EditorStatus, type EditorUser, type MountedEditor } from '@quire/editor'

@@ -13,7 +13,8 @@ export function App () {
   return (
     <main style={{ maxWidth: 860, margin: '0 auto', padding: 16, fontFamily: 'system-ui' }}>
       <Header session={session} />
-      <QuireEditor server={session.server} doc={doc} getToken={quireToken} identity={session.id} style={{ height: 480 }} />
+      {/* styles={false}: the stylesheet comes from the CSS file main.tsx imports (no inline <style>, fine under a strict CSP). */}
+      <QuireEditor server={session.server} doc={doc} getToken={quireToken} identity={session.id} styles={false} style={{ height: 480 }} />
     </main>
   )
 }
