@@ -5,7 +5,7 @@
  * same provider and socket. When StrictMode mounts, destroys and mounts the
  * editor again, the provider stays (docs/embedding-react.md).
  */
-import { useEffect, useRef, type CSSProperties } from 'react'
+import { useEffect, useRef, type CSSProperties, type ReactElement } from 'react'
 import { mountEditor, type EditorStatus, type EditorUser, type MountedEditor } from '@quire/editor'
 import { useQuireDocument, type UseQuireDocumentOptions } from './use-quire-document.js'
 
@@ -32,7 +32,7 @@ export interface QuireEditorProps extends UseQuireDocumentOptions {
   style?: CSSProperties
 }
 
-export function QuireEditor (props: QuireEditorProps) {
+export function QuireEditor (props: QuireEditorProps): ReactElement {
   const { user, className, style } = props
   const { provider } = useQuireDocument(connectionOf(props))
   const element = useRef<HTMLDivElement>(null)
