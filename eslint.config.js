@@ -13,11 +13,11 @@ export default defineConfig(
   js.configs.recommended,
   tseslint.configs.recommended,
   {
-    files: ['**/*.ts'],
+    files: ['**/*.ts', '**/*.tsx'],
     languageOptions: {
       parserOptions: {
         // The same programs `npm run typecheck` builds.
-        project: ['./tsconfig.check.json', './client/tsconfig.json', './client/provider/tsconfig.json', './client/editor/tsconfig.json'],
+        project: ['./tsconfig.check.json', './client/tsconfig.json', './client/provider/tsconfig.json', './client/editor/tsconfig.json', './client/react/tsconfig.json', './examples/react-vite/tsconfig.json'],
         tsconfigRootDir: import.meta.dirname,
       },
     },

@@ -19,7 +19,7 @@ function sources (dir: string): string[] {
     if (SKIP.has(name)) continue
     const path = join(dir, name)
     if (statSync(join(ROOT, path)).isDirectory()) out.push(...sources(path))
-    else if (/\.(ts|mts|mjs)$/.test(name) && !name.endsWith('.d.ts')) out.push(path)
+    else if (/\.(ts|tsx|mts|mjs)$/.test(name) && !name.endsWith('.d.ts')) out.push(path)
   }
   return out
 }
@@ -61,6 +61,7 @@ const RULES: Array<{ from: string, may: string[] }> = [
   // The packages and the web app reach each other by package name only (bare imports, checked below).
   { from: 'client/provider/', may: ['client/provider/'] },
   { from: 'client/editor/', may: ['client/editor/'] },
+  { from: 'client/react/', may: ['client/react/'] },
   { from: 'client/', may: ['client/'] },
   { from: 'harness/', may: ['common/', 'harness/'] },
   { from: 'bench/', may: ['common/', 'harness/', 'bench/', 'server/'] },

@@ -55,6 +55,13 @@ export interface MountEditorOptions {
    * (docs/embedding.md, "Theming").
    */
   styles?: boolean
+  /**
+   * A provider you made and keep (for `server` and `doc`): the editor edits
+   * its Y.Doc instead of making its own, and destroy() leaves it open. The
+   * connection options above (`token`, `offline`, …) are then the provider's.
+   * @quire/react shares one provider between the editor and its hooks so.
+   */
+  provider?: QuireProvider
 }
 
 export interface MountedEditor {
@@ -76,17 +83,20 @@ export interface MountedEditor {
   destroy (): void
 }
 
+/** The provider events that change what the status shows. */
+const STATUS_EVENTS = ['status', 'transport', 'saved', 'synced', 'access', 'stopped', 'cleared'] as const
+
 export function mountEditor (element: HTMLElement, options: MountEditorOptions): MountedEditor {
   const ui = buildSkeleton(element)
   if (options.styles !== false) ensureStyles(ui.root)
   fillShadowRootGaps(ui.root)
 
-  const ydoc = new Y.Doc()
+  const ownsProvider = options.provider === undefined
   // Connects once the local copy (this person's) is loaded, so the server only sends what we lack.
-  const provider = new QuireProvider({
+  const provider = options.provider ?? new QuireProvider({
     server: options.server,
     doc: options.doc,
-    ydoc,
+    ydoc: new Y.Doc(),
     token: options.token,
     getToken: options.getToken,
     identity: options.identity,
@@ -94,6 +104,7 @@ export function mountEditor (element: HTMLElement, options: MountEditorOptions):
     crossTab: options.crossTab,
     fallback: options.fallback,
   })
+  const ydoc = provider.ydoc
   // With a token, who we are is the token's: the server shows others nothing else.
   let user = normalizeUser({ ...options.user, ...userFromToken(provider.tokenUser) })
 
@@ -162,12 +173,14 @@ export function mountEditor (element: HTMLElement, options: MountEditorOptions):
     }
     options.onStatus?.(s)
   }
-  provider.on('connection-close', (info: CloseInfo) => {
+  const connectionClosed = (info: CloseInfo): void => {
     if (locksEditor(info.code)) refused = info
     statusChanged()
-  })
-  for (const event of ['status', 'transport', 'saved', 'synced', 'access', 'stopped', 'cleared'] as const) provider.on(event, statusChanged)
-  provider.on('token-user', () => applyUser({}))
+  }
+  const tokenUserChanged = (): void => applyUser({})
+  provider.on('connection-close', connectionClosed)
+  for (const event of STATUS_EVENTS) provider.on(event, statusChanged)
+  provider.on('token-user', tokenUserChanged)
   statusChanged()
   renderPeople()
 
@@ -196,11 +209,16 @@ export function mountEditor (element: HTMLElement, options: MountEditorOptions):
       destroyed = true
       typing.destroy()
       provider.awareness.off('change', renderPeople)
+      provider.off('connection-close', connectionClosed)
+      for (const event of STATUS_EVENTS) provider.off(event, statusChanged)
+      provider.off('token-user', tokenUserChanged)
       sticky.release()
       editor.destroy()
-      // The local copy is written as changes happen; closing it loses nothing.
-      provider.destroy()
-      ydoc.destroy()
+      if (ownsProvider) {
+        // The local copy is written as changes happen; closing it loses nothing.
+        provider.destroy()
+        ydoc.destroy()
+      }
       ui.root.remove()
     },
   }
