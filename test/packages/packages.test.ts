@@ -10,7 +10,7 @@
  * editor package imports in plain Node, as a server-side-rendering build does.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { readFileSync, writeFileSync } from 'node:fs'
+import { readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import type { Browser } from 'playwright-core'
 import { installExample, packPackage, removeExample, runIn, buildExample, serveFolder, tarballFiles, workspacePackages, type StaticSite } from '../../harness/packages.js'
@@ -26,6 +26,7 @@ interface Installed { dir: string, site: StaticSite }
 
 const tarballs = new Map<string, string>()
 const installed = new Map<string, Installed>()
+let packs: string
 let quire: QuireProcess
 let browser: Browser
 const users: User[] = []
@@ -38,8 +39,8 @@ async function open (url: string, ready?: string): Promise<User> {
 }
 
 beforeAll(async () => {
-  const dest = tempDir('packs')
-  for (const dir of workspacePackages()) tarballs.set(dir, await packPackage(dir, dest))
+  packs = tempDir('packs')
+  for (const dir of workspacePackages()) tarballs.set(dir, await packPackage(dir, packs))
   const tarballsOf = (...dirs: string[]): string[] => dirs.map((d) => tarballs.get(d)!)
   const [plain, codemirror] = await Promise.all([
     installExample('plain-html', tarballsOf('common', 'client/provider', 'client/editor')),
@@ -64,6 +65,7 @@ afterAll(async () => {
     await site.close()
     removeExample(dir)
   }
+  if (packs) rmSync(packs, { recursive: true, force: true })
   for (const user of users) expect(user.errors).toEqual([])
 })
 
