@@ -8,6 +8,8 @@
  * the web app edit one document both ways, and the page holds one socket
  * although StrictMode mounted every component twice.
  */
+import { readFileSync, writeFileSync } from 'node:fs'
+import { join } from 'node:path'
 import type { Browser, Page, WebSocket as PageSocket } from 'playwright-core'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { fromRoot, tempDir } from '../../harness/paths.js'
@@ -117,6 +119,14 @@ describe('@quire/react in Node', () => {
     const files = await tarballFiles(reactTarball)
     expect(files.filter((f) => !/^package\/dist\/[\w-]+\.(js|d\.ts)$/.test(f)).sort()).toEqual(['package/LICENSE', 'package/README.md', 'package/package.json'])
     expect(files).toContain('package/dist/index.d.ts')
+  })
+
+  it('the README\'s examples type-check in the installed app, against the packed declarations', async () => {
+    const readme = readFileSync(fromRoot('client/react/README.md'), 'utf8')
+    const examples = [...readme.matchAll(/```tsx\n([\s\S]*?)```/g)].map((m) => m[1])
+    expect(examples.length).toBe(2)
+    examples.forEach((code, i) => writeFileSync(join(app, 'src', `readme-${i}.tsx`), code))
+    await runIn(app, process.execPath, [join(app, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', '.'])
   })
 
   it('renders <QuireEditor> to a string: the packages import without a DOM and open nothing', async () => {
