@@ -8,7 +8,7 @@
  * the web app edit one document both ways, and the page holds one socket
  * although StrictMode mounted every component twice.
  */
-import { readFileSync, writeFileSync } from 'node:fs'
+import { readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import type { Browser, Page, WebSocket as PageSocket } from 'playwright-core'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
@@ -34,10 +34,11 @@ let appUrl: string
 let app: string
 /** The tarball of @quire/react. */
 let reactTarball: string
+let packs: string
 const errors: string[] = []
 
 beforeAll(async () => {
-  const packs = tempDir('packs')
+  packs = tempDir('packs')
   const tarballs: string[] = []
   for (const dir of PACKAGES) tarballs.push(await packPackage(fromRoot(dir), packs))
   reactTarball = tarballs[tarballs.length - 1]
@@ -60,6 +61,7 @@ afterAll(async () => {
   if (backend) await killChild(backend)
   await quire?.kill()
   if (app) removeExample(app)
+  if (packs) rmSync(packs, { recursive: true, force: true })
   expect(errors).toEqual([])
 })
 
