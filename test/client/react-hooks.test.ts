@@ -87,9 +87,11 @@ describe('DocumentCache', () => {
     const first = cache.acquire(key, create)
     const second = cache.acquire(key, create)
     expect(second.document).toBe(first.document)
+    expect(cache.peek(key)).toBe(first.document)
     first.release()
     second.release()
     second.release() // twice is once
+    expect(cache.peek(key)).toBeNull() // closing: not handed out without being held
     // StrictMode's remount happens before the next task: the same document comes back.
     const again = cache.acquire(key, create)
     expect(again.document).toBe(first.document)

@@ -8,10 +8,12 @@
  * the web app edit one document both ways, and the page holds one socket
  * although StrictMode mounted every component twice.
  */
+import { readFileSync, rmSync, writeFileSync } from 'node:fs'
+import { join } from 'node:path'
 import type { Browser, Page, WebSocket as PageSocket } from 'playwright-core'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { fromRoot, tempDir } from '../../harness/paths.js'
-import { installExample, packPackage, tarballFiles } from '../../harness/packages.js'
+import { buildExample, installExample, packPackage, removeExample, runIn, tarballFiles } from '../../harness/packages.js'
 import { freePort } from '../../harness/ports.js'
 import { killChild, spawnChild, type Child } from '../../harness/processes.js'
 import { startQuire, type QuireProcess } from '../../harness/quire.js'
@@ -21,7 +23,8 @@ import { mintToken, TEST_SECRET } from '../helpers/tokens.js'
 
 /** The packages a React app pulls in, dependencies first. */
 const PACKAGES = ['common', 'client/provider', 'client/editor', 'client/react']
-const BUILD_MS = 120_000
+/** npm install and a Vite build on a shared two-core machine. */
+const SETUP_MS = 300_000
 
 let quire: QuireProcess
 let backend: Child
@@ -31,18 +34,11 @@ let appUrl: string
 let app: string
 /** The tarball of @quire/react. */
 let reactTarball: string
+let packs: string
 const errors: string[] = []
 
-/** Run `command` in `cwd` to its end; resolves with its output, throws with it when it fails. */
-async function run (label: string, command: string, args: string[], cwd: string, env: Record<string, string> = {}): Promise<string> {
-  const child = spawnChild(label, command, args, { cwd, env, keepLines: 200 })
-  const code = await child.exited
-  if (code !== 0) throw new Error(`${label} exited with ${code}:\n${child.output.join('\n')}`)
-  return child.output.join('\n')
-}
-
 beforeAll(async () => {
-  const packs = tempDir('packs')
+  packs = tempDir('packs')
   const tarballs: string[] = []
   for (const dir of PACKAGES) tarballs.push(await packPackage(fromRoot(dir), packs))
   reactTarball = tarballs[tarballs.length - 1]
@@ -50,7 +46,7 @@ beforeAll(async () => {
   app = installed
   quire = started
   // React's development build: StrictMode double-invokes effects only there.
-  await run('vite build', process.execPath, ['node_modules/vite/bin/vite.js', 'build'], app, { NODE_ENV: 'development' })
+  await buildExample(app, { NODE_ENV: 'development' })
   backend = spawnChild('react-vite backend', process.execPath, ['server.mjs'], {
     cwd: app,
     env: { PORT: String(port), QUIRE_SECRET: TEST_SECRET, QUIRE_SERVER: quire.wsUrl },
@@ -58,12 +54,14 @@ beforeAll(async () => {
   await backend.waitForLine('react-vite example on')
   appUrl = `http://127.0.0.1:${port}`
   browser = await launchBrowser()
-}, BUILD_MS + 60_000)
+}, SETUP_MS)
 
 afterAll(async () => {
   await browser?.close()
   if (backend) await killChild(backend)
   await quire?.kill()
+  if (app) removeExample(app)
+  if (packs) rmSync(packs, { recursive: true, force: true })
   expect(errors).toEqual([])
 })
 
@@ -125,13 +123,21 @@ describe('@quire/react in Node', () => {
     expect(files).toContain('package/dist/index.d.ts')
   })
 
+  it('the README\'s examples type-check in the installed app, against the packed declarations', async () => {
+    const readme = readFileSync(fromRoot('client/react/README.md'), 'utf8')
+    const examples = [...readme.matchAll(/```tsx\n([\s\S]*?)```/g)].map((m) => m[1])
+    expect(examples.length).toBe(2)
+    examples.forEach((code, i) => writeFileSync(join(app, 'src', `readme-${i}.tsx`), code))
+    await runIn(app, process.execPath, [join(app, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', '.'])
+  })
+
   it('renders <QuireEditor> to a string: the packages import without a DOM and open nothing', async () => {
     const script = `
       import { createElement } from 'react'
       import { renderToString } from 'react-dom/server'
       import { QuireEditor } from '@quire/react'
       console.log(renderToString(createElement(QuireEditor, { server: 'ws://127.0.0.1:9', doc: 'ssr/page', className: 'notes' })))`
-    const out = await run('ssr render', process.execPath, ['--input-type=module', '-e', script], app)
+    const out = await runIn(app, process.execPath, ['--input-type=module', '-e', script])
     expect(out).toContain('<div class="notes" data-quire-doc="ssr/page"></div>')
   })
 })

@@ -37,9 +37,14 @@ interface Entry {
 export class DocumentCache {
   private readonly entries = new Map<string, Entry>()
 
-  /** The document for `key`, held or closing, without holding it (null when there is none). */
+  /**
+   * The document for `key` while someone holds it, without holding it; null
+   * when nobody does (one that is closing is not handed out: it may be
+   * destroyed before whoever reads it holds it).
+   */
   peek (key: string): QuireDocument | null {
-    return this.entries.get(key)?.document ?? null
+    const entry = this.entries.get(key)
+    return entry !== undefined && entry.holders > 0 ? entry.document : null
   }
 
   /** Hold the document for `key`, made by `create` when there is none. */
