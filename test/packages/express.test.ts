@@ -6,10 +6,11 @@
  * document between stock y-websocket clients that carry it.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { join } from 'node:path'
 import * as Y from 'yjs'
 import { WebsocketProvider } from 'y-websocket'
 import WebSocket from 'ws'
-import { installExample, packPackage, removeExample } from '../../harness/packages.js'
+import { installExample, packPackage, removeExample, tarballFiles } from '../../harness/packages.js'
 import { tempDir } from '../../harness/paths.js'
 import { freePort } from '../../harness/ports.js'
 import { spawnChild, stopChild, type Child } from '../../harness/processes.js'
@@ -21,12 +22,13 @@ import { whenDoc, whenSynced, type TestClient } from '../helpers/clients.js'
 const INSTALL_MS = 240_000
 
 let dir = ''
+let tarball = ''
 let app: Child | null = null
 let base = ''
 const clients: TestClient[] = []
 
 beforeAll(async () => {
-  const tarball = await packPackage('.', tempDir('pack'))
+  tarball = await packPackage('.', tempDir('pack'))
   dir = await installExample('express', [tarball])
   const port = await freePort()
   app = spawnChild('examples/express', process.execPath, ['server.js'], {
@@ -56,6 +58,30 @@ function cookieClient (doc: string, cookie: string): TestClient {
 }
 
 describe('examples/express with @quire/server from its tarball', () => {
+  it('packs what a user needs and nothing of the repository\'s own', async () => {
+    const files = await tarballFiles(tarball)
+    for (const needed of ['package/dist/server/cli.js', 'package/dist/server/library/index.js', 'package/dist/server/library/index.d.ts', 'package/dist/client/embed.js', 'package/README.md', 'package/LICENSE']) {
+      expect(files).toContain(needed)
+    }
+    expect(files.filter((f) => /^package\/(test|bench|harness|examples|server|client|common)\/|^package\/dist\/(bench|harness)\/|\.map$/.test(f))).toEqual([])
+  })
+
+  it('runs `npx quire` from the installed package, configured by the environment', async () => {
+    const port = await freePort()
+    const cli = spawnChild('npx quire', join(dir, 'node_modules', '.bin', 'quire'), [], {
+      cwd: dir,
+      env: { PORT: String(port), HOST: '127.0.0.1', DATA_DIR: tempDir('npx-quire'), DRAIN_GRACE_MS: '0', DRAIN_SPREAD_MS: '0' },
+    })
+    try {
+      await cli.waitForLine('"quire listening"')
+      const res = await fetch(`http://127.0.0.1:${port}/healthz`)
+      expect(res.status).toBe(200)
+      expect(await res.text()).toBe('ok\n')
+    } finally {
+      await stopChild(cli)
+    }
+  })
+
   it('serves the host app and Quire under /collab side by side', async () => {
     expect(await (await fetch(`http://${base}/collab/healthz`)).text()).toBe('ok\n')
     expect(await (await fetch(`http://${base}/`)).text()).toContain('<form action="/login">')
