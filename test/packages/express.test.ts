@@ -17,6 +17,7 @@ import { spawnChild, stopChild, type Child } from '../../harness/processes.js'
 import { CLOSE } from '../../common/close-codes.js'
 import { openRaw } from '../helpers/raw-socket.js'
 import { whenDoc, whenSynced, type TestClient } from '../helpers/clients.js'
+import { launchBrowser, typeAtEnd, waitStatus, watchErrors } from '../browser/harness.js'
 
 /** npm pack and npm install on a shared two-core machine (the registry cache makes it quick on a second run). */
 const INSTALL_MS = 240_000
@@ -114,5 +115,26 @@ describe('examples/express with @quire/server from its tarball', () => {
     const page = await (await fetch(`http://${base}/`, { headers: { cookie: await cookieOf('cat') } })).text()
     expect(page).toContain('/collab/embed.js')
     expect(page).toContain('Signed in as cat')
+  })
+
+  it('signs a browser in, and its page edits with the element Quire serves under the prefix', async () => {
+    const browser = await launchBrowser()
+    try {
+      const page = await (await browser.newContext()).newPage()
+      const errors: string[] = []
+      watchErrors(page, errors)
+      await page.goto(`http://${base}/login?name=dana`)
+      await waitStatus(page, 'connected', undefined, 'quire-editor')
+      const watcher = cookieClient('notes/browser', (await page.context().cookies()).map((c) => `${c.name}=${c.value}`).join('; '))
+      await whenSynced(watcher, 'a watcher with dana\'s cookie')
+      await page.evaluate(() => document.querySelector('quire-editor')?.setAttribute('doc', 'notes/browser'))
+      await waitStatus(page, 'connected', undefined, 'quire-editor')
+      await typeAtEnd(page, page.locator('quire-editor .ProseMirror'), 'typed in the browser')
+      const fragment = watcher.doc.getXmlFragment('default')
+      await whenDoc(watcher.doc, () => fragment.toString().includes('typed in the browser'), 'the browser\'s edit to reach a stock client')
+      expect(errors).toEqual([])
+    } finally {
+      await browser.close()
+    }
   })
 })
