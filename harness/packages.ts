@@ -18,9 +18,9 @@ const run = promisify(execFile)
 const COMMAND_TIMEOUT_MS = 240_000
 
 /** Run `command args` in `cwd`; the error names the command and carries its output. */
-export async function runIn (cwd: string, command: string, args: string[], timeoutMs = COMMAND_TIMEOUT_MS): Promise<string> {
+export async function runIn (cwd: string, command: string, args: string[], env: Record<string, string> = {}, timeoutMs = COMMAND_TIMEOUT_MS): Promise<string> {
   try {
-    const { stdout } = await run(command, args, { cwd, timeout: timeoutMs, maxBuffer: 64 * 1024 * 1024, env: { ...process.env, npm_config_update_notifier: 'false' } })
+    const { stdout } = await run(command, args, { cwd, timeout: timeoutMs, maxBuffer: 64 * 1024 * 1024, env: { ...process.env, npm_config_update_notifier: 'false', ...env } })
     return stdout
   } catch (err) {
     const e = err as Error & { stdout?: string, stderr?: string }
@@ -71,9 +71,13 @@ export async function installExample (example: string, tarballs: string[]): Prom
   return dir
 }
 
-/** `vite build` in an installed example, with the example's own Vite; resolves with the built folder (dist/). */
-export async function buildExample (dir: string): Promise<string> {
-  await runIn(dir, process.execPath, [join(dir, 'node_modules', 'vite', 'bin', 'vite.js'), 'build', '--logLevel', 'warn'])
+/**
+ * `vite build` in an installed example, with the example's own Vite;
+ * resolves with the built folder (dist/). `env` reaches Vite, which puts
+ * `VITE_*` variables into the app (the examples' VITE_QUIRE_SERVER).
+ */
+export async function buildExample (dir: string, env: Record<string, string> = {}): Promise<string> {
+  await runIn(dir, process.execPath, [join(dir, 'node_modules', 'vite', 'bin', 'vite.js'), 'build', '--logLevel', 'warn'], env)
   return join(dir, 'dist')
 }
 
@@ -108,6 +112,10 @@ export async function serveFolder (folder: string): Promise<StaticSite> {
       return
     }
     if (!existsSync(file) || !statSync(file).isFile()) file = join(root, 'index.html')
+    if (!existsSync(file)) {
+      res.writeHead(404, { 'content-type': 'text/plain' }).end('not built yet')
+      return
+    }
     res.writeHead(200, { 'content-type': TYPES[extname(file)] ?? 'application/octet-stream', 'cache-control': 'no-cache' })
     createReadStream(file).pipe(res)
   })
@@ -127,6 +135,6 @@ export async function serveFolder (folder: string): Promise<StaticSite> {
 }
 
 /** Build an installed example and serve what it built. */
-export async function buildAndServe (dir: string): Promise<StaticSite> {
-  return serveFolder(await buildExample(dir))
+export async function buildAndServe (dir: string, env: Record<string, string> = {}): Promise<StaticSite> {
+  return serveFolder(await buildExample(dir, env))
 }

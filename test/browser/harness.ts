@@ -35,15 +35,15 @@ export function watchErrors (page: Page, errors: string[]): void {
   })
 }
 
-/** A new person: a fresh browser context with one page open at `url`. */
-export async function openUser (browser: Browser, url: string): Promise<User> {
+/** A new person: a fresh browser context with one page open at `url`, once `ready` (default: Quire's editor) is in it. */
+export async function openUser (browser: Browser, url: string, ready = '.ProseMirror'): Promise<User> {
   const context = await browser.newContext({ viewport: { width: 1100, height: 640 } })
   const page = await context.newPage()
   const errors: string[] = []
   watchErrors(page, errors)
   await page.goto(url)
   // Attached, not visible: a refused editor hides its document.
-  await page.locator('.ProseMirror').first().waitFor({ state: 'attached' })
+  await page.locator(ready).first().waitFor({ state: 'attached' })
   return { context, page, errors }
 }
 

@@ -8,7 +8,13 @@
 // it is; the package build writes it to dist/styles.css as well
 // (docs/embedding.md, "Theming").
 export const EDITOR_CSS = `
-.quire {
+/*
+ * The theme's defaults, at the lowest precedence: on the page's root
+ * (:where() weighs nothing) and on <quire-editor>'s host (which the page's
+ * own rules override), so a page sets any of them on .quire, on an
+ * ancestor or on quire-editor (docs/embedding.md, "Theming").
+ */
+:where(:root), :host {
   --quire-text: #1f2328;
   --quire-muted: #656d76;
   --quire-border: #e3e5e8;
@@ -19,6 +25,8 @@ export const EDITOR_CSS = `
   --quire-warn: #e67700;
   --quire-bad: #c92a2a;
   --quire-measure: 44rem;
+}
+.quire {
   box-sizing: border-box;
   display: flex;
   flex-direction: column;
