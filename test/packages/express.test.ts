@@ -6,6 +6,7 @@
  * document between stock y-websocket clients that carry it.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { rmSync } from 'node:fs'
 import { join } from 'node:path'
 import * as Y from 'yjs'
 import { WebsocketProvider } from 'y-websocket'
@@ -23,13 +24,15 @@ import { launchBrowser, typeAtEnd, waitStatus, watchErrors } from '../browser/ha
 const INSTALL_MS = 240_000
 
 let dir = ''
+let packs = ''
 let tarball = ''
 let app: Child | null = null
 let base = ''
 const clients: TestClient[] = []
 
 beforeAll(async () => {
-  tarball = await packPackage('.', tempDir('pack'))
+  packs = tempDir('pack')
+  tarball = await packPackage('.', packs)
   dir = await installExample('express', [tarball])
   const port = await freePort()
   app = spawnChild('examples/express', process.execPath, ['server.js'], {
@@ -44,6 +47,7 @@ afterAll(async () => {
   for (const c of clients.splice(0)) c.destroy()
   if (app) await stopChild(app)
   if (dir) removeExample(dir)
+  if (packs) rmSync(packs, { recursive: true, force: true })
 })
 
 /** A stock y-websocket client sending `cookie` with its upgrade, as a browser would. */
