@@ -4,11 +4,14 @@
  * (docs/configuration.md, "Stopping and exit codes"): 0 once drained or when
  * the drain outlasts SHUTDOWN_TIMEOUT_MS, 1 when it fails, 2 on a bad configuration.
  */
-import { ConfigError } from './config.js'
-import { createQuireServer, type QuireServer } from './library/index.js'
+import { ConfigError, loadConfig } from './config.js'
+import type { QuireServer } from './library/index.js'
 
 let quire: QuireServer
 try {
+  // A bad variable stops the process before the server's modules load (they take most of a second).
+  loadConfig()
+  const { createQuireServer } = await import('./library/index.js')
   quire = await createQuireServer({ env: process.env })
 } catch (err) {
   if (err instanceof ConfigError) {

@@ -278,6 +278,9 @@ describe('settings', () => {
     expect(config.ALLOWED_ORIGINS).toEqual(['https://a.example', 'https://b.example'])
     expect(() => configFrom({ maxMesageBytes: 1 }, {})).toThrow(ConfigError)
     expect(() => configFrom({ maxMessageBytes: 'lots' }, {})).toThrow(/MAX_MESSAGE_BYTES/)
+    // OPEN_MODE=refuse stops a server without tokens, but not one whose authenticate hook decides.
+    expect(() => configFrom({}, { OPEN_MODE: 'refuse' })).toThrow(ConfigError)
+    expect(configFrom({ openMode: 'refuse' }, {}, true).OPEN_MODE).toBe('allow')
   })
 })
 

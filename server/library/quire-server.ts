@@ -76,7 +76,7 @@ const HOOK_KEYS = ['authenticate', 'onConnect', 'onDisconnect', 'onChange', 'onC
 export async function createQuireServer (options: QuireServerOptions = {}): Promise<QuireServer> {
   const settings: Record<string, unknown> = { ...options }
   for (const key of HOOK_KEYS) delete settings[key]
-  const config = configFrom(settings, options.env ?? process.env)
+  const config = configFrom(settings, options.env ?? process.env, options.authenticate !== undefined)
   const log = options.logger ?? createLogger(config.LOG_LEVEL)
   const backend = options.store === undefined ? undefined : { store: options.store, bus: new LocalBus() }
   const quire = await createQuire(config, log, backend, {

@@ -29,9 +29,11 @@ function asText (value: SettingValue): string {
 /**
  * The configuration from `settings` over `env`. Keys of `settings` that are
  * not settings (hooks, the store) are the caller's to leave out; an unknown
- * setting is a ConfigError, as a bad value is.
+ * setting is a ConfigError, as a bad value is. With `hookDecides` (an
+ * authenticate hook) Quire is not in open mode whatever AUTH_* say, so
+ * OPEN_MODE=refuse has nothing to refuse.
  */
-export function configFrom (settings: Record<string, unknown>, env: NodeJS.ProcessEnv): Config {
+export function configFrom (settings: Record<string, unknown>, env: NodeJS.ProcessEnv, hookDecides = false): Config {
   const known = new Set<string>(CONFIG_KEYS)
   const given: Record<string, string> = {}
   for (const [key, value] of Object.entries(settings)) {
@@ -40,5 +42,7 @@ export function configFrom (settings: Record<string, unknown>, env: NodeJS.Proce
     if (!known.has(name) || key !== key.replace(/_/g, '')) throw new ConfigError(`unknown setting ${key} (settings are the environment variables of docs/configuration.md in camelCase)`)
     given[name] = asText(value as SettingValue)
   }
-  return loadConfig({ ...env, ...given })
+  const merged: NodeJS.ProcessEnv = { ...env, ...given }
+  if (hookDecides) delete merged.OPEN_MODE
+  return loadConfig(merged)
 }

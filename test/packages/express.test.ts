@@ -6,27 +6,33 @@
  * document between stock y-websocket clients that carry it.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { rmSync } from 'node:fs'
+import { join } from 'node:path'
 import * as Y from 'yjs'
 import { WebsocketProvider } from 'y-websocket'
 import WebSocket from 'ws'
-import { installExample, packPackage, removeExample } from '../../harness/packages.js'
+import { installExample, packPackage, removeExample, tarballFiles } from '../../harness/packages.js'
 import { tempDir } from '../../harness/paths.js'
 import { freePort } from '../../harness/ports.js'
 import { spawnChild, stopChild, type Child } from '../../harness/processes.js'
 import { CLOSE } from '../../common/close-codes.js'
 import { openRaw } from '../helpers/raw-socket.js'
 import { whenDoc, whenSynced, type TestClient } from '../helpers/clients.js'
+import { launchBrowser, typeAtEnd, waitStatus, watchErrors } from '../browser/harness.js'
 
 /** npm pack and npm install on a shared two-core machine (the registry cache makes it quick on a second run). */
 const INSTALL_MS = 240_000
 
 let dir = ''
+let packs = ''
+let tarball = ''
 let app: Child | null = null
 let base = ''
 const clients: TestClient[] = []
 
 beforeAll(async () => {
-  const tarball = await packPackage('.', tempDir('pack'))
+  packs = tempDir('pack')
+  tarball = await packPackage('.', packs)
   dir = await installExample('express', [tarball])
   const port = await freePort()
   app = spawnChild('examples/express', process.execPath, ['server.js'], {
@@ -41,6 +47,7 @@ afterAll(async () => {
   for (const c of clients.splice(0)) c.destroy()
   if (app) await stopChild(app)
   if (dir) removeExample(dir)
+  if (packs) rmSync(packs, { recursive: true, force: true })
 })
 
 /** A stock y-websocket client sending `cookie` with its upgrade, as a browser would. */
@@ -56,6 +63,30 @@ function cookieClient (doc: string, cookie: string): TestClient {
 }
 
 describe('examples/express with @quire/server from its tarball', () => {
+  it('packs what a user needs and nothing of the repository\'s own', async () => {
+    const files = await tarballFiles(tarball)
+    for (const needed of ['package/dist/server/cli.js', 'package/dist/server/library/index.js', 'package/dist/server/library/index.d.ts', 'package/dist/client/embed.js', 'package/README.md', 'package/LICENSE']) {
+      expect(files).toContain(needed)
+    }
+    expect(files.filter((f) => /^package\/(test|bench|harness|examples|server|client|common)\/|^package\/dist\/(bench|harness)\/|\.map$/.test(f))).toEqual([])
+  })
+
+  it('runs `npx quire` from the installed package, configured by the environment', async () => {
+    const port = await freePort()
+    const cli = spawnChild('npx quire', join(dir, 'node_modules', '.bin', 'quire'), [], {
+      cwd: dir,
+      env: { PORT: String(port), HOST: '127.0.0.1', DATA_DIR: tempDir('npx-quire'), DRAIN_GRACE_MS: '0', DRAIN_SPREAD_MS: '0' },
+    })
+    try {
+      await cli.waitForLine('"quire listening"')
+      const res = await fetch(`http://127.0.0.1:${port}/healthz`)
+      expect(res.status).toBe(200)
+      expect(await res.text()).toBe('ok\n')
+    } finally {
+      await stopChild(cli)
+    }
+  })
+
   it('serves the host app and Quire under /collab side by side', async () => {
     expect(await (await fetch(`http://${base}/collab/healthz`)).text()).toBe('ok\n')
     expect(await (await fetch(`http://${base}/`)).text()).toContain('<form action="/login">')
@@ -88,5 +119,26 @@ describe('examples/express with @quire/server from its tarball', () => {
     const page = await (await fetch(`http://${base}/`, { headers: { cookie: await cookieOf('cat') } })).text()
     expect(page).toContain('/collab/embed.js')
     expect(page).toContain('Signed in as cat')
+  })
+
+  it('signs a browser in, and its page edits with the element Quire serves under the prefix', async () => {
+    const browser = await launchBrowser()
+    try {
+      const page = await (await browser.newContext()).newPage()
+      const errors: string[] = []
+      watchErrors(page, errors)
+      await page.goto(`http://${base}/login?name=dana`)
+      await waitStatus(page, 'connected', undefined, 'quire-editor')
+      const watcher = cookieClient('notes/browser', (await page.context().cookies()).map((c) => `${c.name}=${c.value}`).join('; '))
+      await whenSynced(watcher, 'a watcher with dana\'s cookie')
+      await page.evaluate(() => document.querySelector('quire-editor')?.setAttribute('doc', 'notes/browser'))
+      await waitStatus(page, 'connected', undefined, 'quire-editor')
+      await typeAtEnd(page, page.locator('quire-editor .ProseMirror'), 'typed in the browser')
+      const fragment = watcher.doc.getXmlFragment('default')
+      await whenDoc(watcher.doc, () => fragment.toString().includes('typed in the browser'), 'the browser\'s edit to reach a stock client')
+      expect(errors).toEqual([])
+    } finally {
+      await browser.close()
+    }
   })
 })
