@@ -54,17 +54,15 @@ app.get('/', (req, res) => {
   if (user === undefined) {
     return res.type('html').send('<!doctype html><title>Sign in</title><form action="/login"><input name="name" placeholder="Your name"><button>Sign in</button></form>')
   }
-  // The editor element comes from Quire itself, under the prefix; the cookie goes along with its WebSocket.
+  // The editor element comes from Quire itself, under the prefix: its elements
+  // talk to the Quire that served it, prefix included; the cookie goes along with the WebSocket.
+  const name = escapeHtml(user)
   res.type('html').send(`<!doctype html>
 <meta charset="utf-8">
 <title>Notes</title>
-<p>Signed in as ${user} · <a href="/logout">sign out</a></p>
-<quire-editor doc="notes/welcome" user-name="${user}" style="height: 60vh"></quire-editor>
-<script type="module">
-  // Quire answers under ${PREFIX}: say so before the element is defined (it connects once defined).
-  document.querySelector('quire-editor').setAttribute('server', location.origin.replace(/^http/, 'ws') + '${PREFIX}')
-  await import('${PREFIX}/embed.js')
-</script>`)
+<p>Signed in as ${name} · <a href="/logout">sign out</a></p>
+<quire-editor doc="notes/welcome" user-name="${name}" style="height: 60vh"></quire-editor>
+<script type="module" src="${PREFIX}/embed.js"></script>`)
 })
 
 const server = createServer(app)
@@ -75,4 +73,9 @@ for (const signal of ['SIGTERM', 'SIGINT']) {
   process.once(signal, () => {
     quire.close().then(() => server.close(() => process.exit(0)))
   })
+}
+
+/** A name typed at /login goes into the page as text, never as markup. */
+function escapeHtml (text) {
+  return String(text).replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`)
 }
