@@ -33,7 +33,7 @@
  * to what a flush costs (presence-pace.ts).
  */
 import type { Gauge } from 'prom-client'
-import { decodeAwarenessUpdate, encodeAwarenessUpdate, validateState, type AwarenessEntry } from '../../common/awareness.js'
+import { AwarenessEntryBytes, decodeAwarenessUpdate, validateState, type AwarenessEntry } from '../../common/awareness.js'
 import { CLOSE, RATE_LIMIT_REASONS } from '../../common/close-codes.js'
 import { encodeAwareness, KEEPALIVE_FRAME } from '../../common/messages.js'
 import { TrackedTimer } from '../ops/timers.js'
@@ -256,6 +256,7 @@ export class PresenceRelay {
     const { entries } = changes
     const ids = new Set(entries.map((e) => e.clientId))
     let shared: Uint8Array | null = null
+    let parts: AwarenessEntryBytes | null = null
     for (const peer of this.deps.peers) {
       if (this.owedSnapshot.has(peer)) continue
       const mine = this.announced.get(peer)
@@ -265,8 +266,8 @@ export class PresenceRelay {
         peer.send(shared ??= encodeAwareness(changes.all))
         continue
       }
-      const rest = entries.filter((e) => !mine!.has(e.clientId))
-      if (rest.length > 0) peer.send(encodeAwareness(encodeAwarenessUpdate(rest)))
+      const rest = (parts ??= new AwarenessEntryBytes(entries)).without(mine!)
+      if (rest !== null) peer.send(encodeAwareness(rest))
     }
     if (changes.local) this.deps.publish(changes.local)
     if (changes.localEntries.length > 0) this.deps.changed?.(changes.localEntries)
