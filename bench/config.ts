@@ -82,11 +82,11 @@ export const config = {
 
   /** Scale table: document sizes (KiB) under the edit load, and writers in one document. */
   scaleSizesKiB: list('BENCH_SCALE_SIZES_KB', ['10', '1024', '10240']).map(Number),
-  scaleDocs: num('BENCH_SCALE_DOCS', 4),
+  scaleDocs: num('BENCH_SCALE_DOCS', 2),
   scaleWriters: list('BENCH_SCALE_WRITERS', ['1', '10', '100']).map(Number),
-  /** Readers in the one document of the writers' rows. */
+  /** Readers per document of every row. */
   scaleReaders: num('BENCH_SCALE_READERS', 20),
-  /** Edits per second in the one document of the writers' rows, shared by its writers (the size rows use BENCH_RATE per writer). */
+  /** Edits per second in each document of every row, shared by its writers. */
   scaleDocRate: num('BENCH_SCALE_DOC_RATE', 100),
   scaleWindowSeconds: num('BENCH_SCALE_WINDOW_S', 10),
   scaleServers: oneOf('BENCH_SCALE_SERVERS', list('BENCH_SCALE_SERVERS', ['relay', 'hocuspocus', 'quire']) as ServerKind[], SERVER_KINDS),

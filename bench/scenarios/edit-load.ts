@@ -24,6 +24,7 @@ import { config } from '../config.js'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { encodeAwareness, newClientId, userJson } from './awareness.js'
 import { writeDocument } from './seed.js'
+import type { SizedDoc } from '../large-doc.js'
 
 interface Member {
   /** Writers: 1 + their index in the group (a server that echoes a writer's edit back delivers nothing); readers 0. */
@@ -98,8 +99,8 @@ export interface LoadShape {
   docs: number
   writersPerDoc: number
   readersPerDoc: number
-  /** A document's content before the load starts (a Yjs update), or none. */
-  prefill?: Uint8Array
+  /** A document's content before the load starts, or none. */
+  prefill?: SizedDoc
 }
 
 export class EditLoad {

@@ -27,7 +27,7 @@ import { waitQuiet } from '../meter.js'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { Samples, percentile } from '../stats.js'
 import { figure, unavailable, type ScenarioResult } from '../results.js'
-import { sizedDoc, TEXT_NAME } from '../large-doc.js'
+import { sizedDoc, TEXT_NAME, type SizedDoc } from '../large-doc.js'
 import { writeDocument } from './seed.js'
 
 interface Storm {
@@ -36,7 +36,7 @@ interface Storm {
   clients: number
   /** Connection starts are spread evenly over this many ms (0: all at once). */
   spreadMs: number
-  update: Uint8Array
+  content: SizedDoc
 }
 
 export function stormNames (): [join: string, rejoin: string] {
@@ -51,8 +51,8 @@ function storms (): Storm[] {
   const [join, rejoin] = stormNames()
   const c = config
   return [
-    { name: join, docs: ['storm-big'], clients: c.stormClients, spreadMs: c.stormSpreadSeconds * 1000, update: sizedDoc(Math.round(c.stormDocMiB * 2 ** 20)) },
-    { name: rejoin, docs: Array.from({ length: c.rejoinDocs }, (_, d) => `rejoin-${d}`), clients: c.rejoinClients, spreadMs: 0, update: sizedDoc(Math.round(c.rejoinDocKiB * 1024)) },
+    { name: join, docs: ['storm-big'], clients: c.stormClients, spreadMs: c.stormSpreadSeconds * 1000, content: sizedDoc(Math.round(c.stormDocMiB * 2 ** 20)) },
+    { name: rejoin, docs: Array.from({ length: c.rejoinDocs }, (_, d) => `rejoin-${d}`), clients: c.rejoinClients, spreadMs: 0, content: sizedDoc(Math.round(c.rejoinDocKiB * 1024)) },
   ]
 }
 
@@ -62,14 +62,14 @@ interface Joiner { started: number, bytes: number, step2: boolean, syncedMs: num
 async function seedAll (server: ServerUnderTest, storm: Storm): Promise<void> {
   let next = 0
   const worker = async (): Promise<void> => {
-    while (next < storm.docs.length) await writeDocument(server, storm.docs[next++], storm.update)
+    while (next < storm.docs.length) await writeDocument(server, storm.docs[next++], storm.content)
   }
   await Promise.all(Array.from({ length: Math.min(8, storm.docs.length) }, worker))
 }
 
 async function runStorm (server: ServerUnderTest, storm: Storm, expectedLength: number): Promise<ScenarioResult> {
   await server.restart()
-  const threshold = storm.update.length / 2
+  const threshold = storm.content.update.length / 2
   const joiners: Joiner[] = []
   const started = performance.now()
   const timeoutMs = config.stormTimeoutSeconds * 1000
@@ -131,7 +131,7 @@ async function runStorm (server: ServerUnderTest, storm: Storm, expectedLength: 
   const dropped = storm.clients - times.length
   const sorted = times.sorted()
   const notes = [
-    `${storm.clients} clients, ${storm.docs.length} document(s) of ${(storm.update.length / 2 ** 20).toFixed(2)} MiB encoded, ` +
+    `${storm.clients} clients, ${storm.docs.length} document(s) of ${(storm.content.update.length / 2 ** 20).toFixed(2)} MiB encoded, ` +
     (storm.spreadMs > 0 ? `joining within ${storm.spreadMs / 1000} s` : 'all joining at once') + `, right after a restart; ${(allMs / 1000).toFixed(1)} s in all`,
     `peak RSS: VmHWM of every server process${server.redis ? ' (Redis included, since its start)' : ''}`,
   ]
@@ -178,7 +178,7 @@ function textLength (update: Uint8Array): number {
 export async function runStorms (servers: ServerUnderTest[], log: (m: string) => void): Promise<ScenarioResult[]> {
   const results: ScenarioResult[] = []
   for (const storm of storms()) {
-    const expected = textLength(storm.update)
+    const expected = textLength(storm.content.update)
     for (const server of servers) {
       try {
         await seedAll(server, storm)

@@ -3,11 +3,11 @@
  * load grows with the document and with the writers in it.
  *
  * - Size rows: SCALE_DOCS documents, each pre-filled to a size (10 KiB,
- *   1 MiB, 10 MiB by default), then 1 writer + READERS readers each at RATE
- *   edits/s.
- * - Writer rows: one document with W writers (1, 10, 100) and SCALE_READERS
- *   readers, the document's SCALE_DOC_RATE edits/s shared by its writers;
- *   every writer also receives the others' edits.
+ *   1 MiB, 10 MiB by default), then 1 writer at SCALE_DOC_RATE edits/s and
+ *   SCALE_READERS readers each.
+ * - Writer rows: one empty document with W writers (1, 10, 100) and
+ *   SCALE_READERS readers, the same SCALE_DOC_RATE edits/s shared by its
+ *   writers; every writer also receives the others' edits.
  *
  * Each row runs on each server in turn, after a restart (so its RSS is the
  * row's alone): connect, warm-up, one continuous window of SCALE_WINDOW_S
@@ -38,8 +38,8 @@ function rows (): Row[] {
   return [
     ...c.scaleSizesKiB.map((kib) => ({
       name: sizeName(kib),
-      shape: { docs: c.scaleDocs, writersPerDoc: 1, readersPerDoc: c.readersPerDoc, prefill: sizedDoc(kib * 1024) },
-      rate: c.editsPerSecond,
+      shape: { docs: c.scaleDocs, writersPerDoc: 1, readersPerDoc: c.scaleReaders, prefill: sizedDoc(kib * 1024) },
+      rate: c.scaleDocRate,
     })),
     ...c.scaleWriters.map((w) => ({ name: writersName(w), shape: { docs: 1, writersPerDoc: w, readersPerDoc: c.scaleReaders }, rate: c.scaleDocRate / w })),
   ]
@@ -58,7 +58,7 @@ async function runRow (server: ServerUnderTest, row: Row, index: number): Promis
     const s = load.stats(w)
     const { shape } = row
     const notes = [`${shape.docs} document(s) × (${shape.writersPerDoc} writer(s) at ${row.rate.toFixed(row.rate < 10 ? 1 : 0)} edits/s + ${shape.readersPerDoc} readers)` +
-      (shape.prefill ? `, each pre-filled with ${(shape.prefill.length / 2 ** 20).toFixed(2)} MiB` : '') + `; one window of ${config.scaleWindowSeconds} s after a restart`]
+      (shape.prefill ? `, each pre-filled with ${(shape.prefill.update.length / 2 ** 20).toFixed(2)} MiB` : '') + `; one window of ${config.scaleWindowSeconds} s after a restart`]
     if (load.lostConnections > 0) notes.push(`${load.lostConnections} connections closed by the server`)
     return { scenario: row.name, server: server.kind, status: 'ok', figures: loadFigures([s]), foreignCores: s.cpu.foreignCores, loadgenCores: s.cpu.loadgenCores, notes }
   } finally {

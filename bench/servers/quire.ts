@@ -40,7 +40,7 @@ export function benchLimitsEnv (): Record<string, string> {
 
 /** Highest edit rate one bench connection sends. */
 export function maxClientRate (): number {
-  return Math.max(config.editsPerSecond, config.scaleDocRate / Math.max(1, Math.min(...config.scaleWriters)))
+  return Math.max(config.editsPerSecond, config.scaleDocRate)
 }
 
 export const DEFAULT_RATE_LIMIT = 200

@@ -15,6 +15,7 @@ import { WebSocketServer, type WebSocket } from 'ws'
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { readVarUint } from '../clients/varint.js'
+import { packUpdates, unpackUpdates } from '../length-prefixed.js'
 import { EMPTY_STATE_VECTOR, EMPTY_UPDATE, MESSAGE_AWARENESS, MESSAGE_SYNC, SYNC_STEP1, SYNC_STEP2, SYNC_UPDATE, encodeSyncStep1, encodeSyncStep2, encodeUpdate } from '../../common/messages.js'
 
 const STEP1_EMPTY = encodeSyncStep1(EMPTY_STATE_VECTOR)
@@ -39,27 +40,6 @@ export function relayFrame (frame: Uint8Array, kept: readonly Uint8Array[]): Rel
   // An update message is relayed as it came (copied: ws may hand out a view of its read buffer); a step 2 becomes one.
   const message = sub === SYNC_UPDATE ? new Uint8Array(frame) : encodeUpdate(update)
   return { reply: [], relay: message, keep: message }
-}
-
-/** Length-prefixed update messages: the relay's file format. */
-export function packUpdates (updates: readonly Uint8Array[]): Buffer {
-  const out: Buffer[] = []
-  for (const u of updates) {
-    const len = Buffer.alloc(4)
-    len.writeUInt32LE(u.length)
-    out.push(len, Buffer.from(u.buffer, u.byteOffset, u.length))
-  }
-  return Buffer.concat(out)
-}
-
-export function unpackUpdates (buf: Buffer): Uint8Array[] {
-  const updates: Uint8Array[] = []
-  for (let pos = 0; pos + 4 <= buf.length;) {
-    const length = buf.readUInt32LE(pos)
-    updates.push(new Uint8Array(buf.subarray(pos + 4, pos + 4 + length)))
-    pos += 4 + length
-  }
-  return updates
 }
 
 export function serveRawRelay (opts: { host: string, port: number, dataDir?: string }): { wss: WebSocketServer, persist (): void } {
