@@ -78,7 +78,7 @@ export const config = {
   rejoinDocs: num('BENCH_REJOIN_DOCS', 200),
   rejoinDocKiB: num('BENCH_REJOIN_DOC_KB', 200),
   /** A storm's clients not synced this long after they started joining count as dropped. */
-  stormTimeoutSeconds: num('BENCH_STORM_TIMEOUT_S', 90),
+  stormTimeoutSeconds: num('BENCH_STORM_TIMEOUT_S', 60),
 
   /** Scale table: document sizes (KiB) under the edit load, and writers in one document. */
   scaleSizesKiB: list('BENCH_SCALE_SIZES_KB', ['10', '1024', '10240']).map(Number),

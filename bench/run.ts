@@ -76,8 +76,9 @@ function estimateSeconds (s: ScenarioName): number {
     case 'fixed': return c.firstWarmupSeconds + c.windows * (c.warmupSeconds + c.windowSeconds + c.graceSeconds + 1)
     case 'presence': return c.presenceSizes.reduce((t, n) => t + 6 + n / 200 + c.presenceSeconds + c.graceSeconds, 0)
     case 'cold': return 3 + c.coldRepeats * 3
-    case 'storm': return 40
-    case 'scale': return (c.scaleSizesKiB.length + c.scaleWriters.length) * (c.warmupSeconds + c.scaleWindowSeconds + 6)
+    // Seeding dominates: a 5 MiB document and 200 of 200 KiB, then two storms after restarts.
+    case 'storm': return 60 + (c.stormClients + c.rejoinClients) / 50
+    case 'scale': return (c.scaleSizesKiB.length + c.scaleWriters.length) * (c.warmupSeconds + c.scaleWindowSeconds + 10) + c.scaleDocs * c.scaleSizesKiB.reduce((t, k) => t + k, 0) / 1024
     case 'redis-memory': return 15
   }
 }

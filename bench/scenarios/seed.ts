@@ -29,7 +29,12 @@ async function readBackBytes (server: ServerUnderTest, doc: string, settleMs: nu
 /** Pieces one writer sends (about 2 MB: well within Quire's default work budget of a connection). */
 const PIECES_PER_WRITER = 6
 
-async function writePieces (server: ServerUnderTest, doc: string, pieces: Uint8Array[]): Promise<void> {
+/**
+ * One writer sends `pieces`; on Quire it waits for their acks. It is left
+ * open: closing a socket at once may drop what the server has not read
+ * yet, and servers without acks say nothing about what they hold.
+ */
+async function writePieces (server: ServerUnderTest, doc: string, pieces: Uint8Array[]): Promise<BenchClient> {
   const timeoutMs = config.setupTimeoutSeconds * 1000
   let closedWith: number | null = null
   const writer = await BenchClient.connect({
@@ -44,18 +49,25 @@ async function writePieces (server: ServerUnderTest, doc: string, pieces: Uint8A
       if (Date.now() > deadline) throw new Error(`${doc}: ${bytes} bytes not acknowledged within ${config.setupTimeoutSeconds} s`)
       await sleep(20)
     }
-  } finally {
+    return writer
+  } catch (err) {
     writer.close()
+    throw err
   }
 }
 
 export async function writeDocument (server: ServerUnderTest, doc: string, content: SizedDoc): Promise<void> {
-  for (let i = 0; i < content.pieces.length; i += PIECES_PER_WRITER) await writePieces(server, doc, content.pieces.slice(i, i + PIECES_PER_WRITER))
-  const deadline = Date.now() + config.setupTimeoutSeconds * 1000
-  for (;;) {
-    const bytes = await readBackBytes(server, doc, 50)
-    if (bytes >= content.update.length / 2) return
-    if (Date.now() > deadline) throw new Error(`${doc}: ${content.update.length} bytes written, not held within ${config.setupTimeoutSeconds} s (read back ${bytes})`)
-    await sleep(200)
+  const writers: BenchClient[] = []
+  try {
+    for (let i = 0; i < content.pieces.length; i += PIECES_PER_WRITER) writers.push(await writePieces(server, doc, content.pieces.slice(i, i + PIECES_PER_WRITER)))
+    const deadline = Date.now() + config.setupTimeoutSeconds * 1000
+    for (;;) {
+      const bytes = await readBackBytes(server, doc, 50)
+      if (bytes >= content.update.length / 2) return
+      if (Date.now() > deadline) throw new Error(`${doc}: ${content.update.length} bytes written, not held within ${config.setupTimeoutSeconds} s (read back ${bytes})`)
+      await sleep(200)
+    }
+  } finally {
+    for (const w of writers) w.close()
   }
 }
