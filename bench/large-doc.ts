@@ -9,6 +9,7 @@ import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { randomText, seededRandom } from './random.js'
+import { packUpdates, unpackUpdates } from './length-prefixed.js'
 
 export interface LargeDoc {
   update: Uint8Array
@@ -22,8 +23,8 @@ export interface LargeDoc {
 const CACHE_VERSION = 1
 export const TEXT_NAME = 'default'
 
-/** Apply `edits` random edits to `text`, switching the doc's client id every `session` edits. */
-export function randomEdits (doc: Y.Doc, edits: number, seed: number, session = 1000): void {
+/** Apply `edits` random edits to `text`, switching the doc's client id every `session` edits; inserts up to `maxInsert` characters. */
+export function randomEdits (doc: Y.Doc, edits: number, seed: number, session = 1000, maxInsert = 12): void {
   const rand = seededRandom(seed)
   const text = doc.getText(TEXT_NAME)
   for (let i = 0; i < edits; i++) {
@@ -33,11 +34,48 @@ export function randomEdits (doc: Y.Doc, edits: number, seed: number, session = 
       const at = Math.floor(rand() * (length - 5))
       text.delete(at, 1 + Math.floor(rand() * 5))
     } else {
-      text.insert(Math.floor(rand() * (length + 1)), randomText(rand, 12))
+      text.insert(Math.floor(rand() * (length + 1)), randomText(rand, maxInsert))
     }
   }
 }
 
+/** Edits per round of `sizedDoc` (a piece of about 300 KB) between two size checks, and the longest insert (a sentence, so big documents build fast). */
+const SIZED_ROUND = 4_000
+const SIZED_MAX_INSERT = 120
+
+/** A document of a given size, as one update and as the pieces it was typed in (each about 300 KB at most). */
+export interface SizedDoc {
+  update: Uint8Array
+  pieces: Uint8Array[]
+}
+
+/**
+ * A document of at least `bytes` encoded: rounds of random edits (as
+ * `randomEdits`, with sentence-long inserts) until it is that big; each
+ * round is a piece. Cached in the temporary directory by size.
+ */
+export function sizedDoc (bytes: number): SizedDoc {
+  const dir = join(tmpdir(), 'quire-bench-cache')
+  const file = join(dir, `sized-doc-v${CACHE_VERSION}-r${SIZED_ROUND}-${bytes}.bin`)
+  const piecesFile = `${file}.pieces`
+  if (existsSync(file) && existsSync(piecesFile)) return { update: new Uint8Array(readFileSync(file)), pieces: unpackUpdates(readFileSync(piecesFile)) }
+  const doc = new Y.Doc()
+  const pieces: Uint8Array[] = []
+  let update = Y.encodeStateAsUpdate(doc)
+  for (let round = 0; update.length < bytes; round++) {
+    // Small documents take one small round; a round adds about a tenth of the target, at most SIZED_ROUND edits.
+    const edits = Math.min(SIZED_ROUND, Math.max(10, Math.ceil(bytes / 600)))
+    const before = Y.encodeStateVector(doc)
+    randomEdits(doc, edits, 7919 + round, 1000, SIZED_MAX_INSERT)
+    pieces.push(Y.encodeStateAsUpdate(doc, before))
+    update = Y.encodeStateAsUpdate(doc)
+  }
+  doc.destroy()
+  mkdirSync(dir, { recursive: true })
+  writeFileSync(file, update)
+  writeFileSync(piecesFile, packUpdates(pieces))
+  return { update, pieces }
+}
 export function largeDoc (edits: number): LargeDoc {
   const dir = join(tmpdir(), 'quire-bench-cache')
   const file = join(dir, `large-doc-v${CACHE_VERSION}-${edits}.bin`)

@@ -59,10 +59,55 @@ export function encodeAwarenessUpdate (entries: Iterable<AwarenessEntry>): Uint8
   const list = Array.isArray(entries) ? entries as AwarenessEntry[] : [...entries]
   const encoder = encoding.createEncoder()
   encoding.writeVarUint(encoder, list.length)
-  for (const { clientId, clock, json } of list) {
-    encoding.writeVarUint(encoder, clientId)
-    encoding.writeVarUint(encoder, clock)
-    encoding.writeVarString(encoder, json)
-  }
+  for (const entry of list) writeEntry(encoder, entry)
   return encoding.toUint8Array(encoder)
+}
+
+function writeEntry (encoder: encoding.Encoder, { clientId, clock, json }: AwarenessEntry): void {
+  encoding.writeVarUint(encoder, clientId)
+  encoding.writeVarUint(encoder, clock)
+  encoding.writeVarString(encoder, json)
+}
+
+/**
+ * An awareness update kept as its entries' encodings, so that the same
+ * update without some of its entries (a relay never sends a client its own
+ * states) costs a copy of bytes rather than encoding every entry again: a
+ * flush of k changes owes k of its clients such an update, which re-encoded
+ * would cost k² entry encodings.
+ */
+export class AwarenessEntryBytes {
+  private readonly parts: Uint8Array[]
+
+  constructor (private readonly entries: readonly AwarenessEntry[]) {
+    this.parts = entries.map((entry) => {
+      const encoder = encoding.createEncoder()
+      writeEntry(encoder, entry)
+      return encoding.toUint8Array(encoder)
+    })
+  }
+
+  /** The update without the entries of the client ids `skip` holds; null when none is left. */
+  without (skip: ReadonlySet<number>): Uint8Array | null {
+    let count = 0
+    let bytes = 0
+    for (let i = 0; i < this.parts.length; i++) {
+      if (skip.has(this.entries[i].clientId)) continue
+      count++
+      bytes += this.parts[i].length
+    }
+    if (count === 0) return null
+    const header = encoding.createEncoder()
+    encoding.writeVarUint(header, count)
+    const head = encoding.toUint8Array(header)
+    const update = new Uint8Array(head.length + bytes)
+    update.set(head)
+    let pos = head.length
+    for (let i = 0; i < this.parts.length; i++) {
+      if (skip.has(this.entries[i].clientId)) continue
+      update.set(this.parts[i], pos)
+      pos += this.parts[i].length
+    }
+    return update
+  }
 }

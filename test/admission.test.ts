@@ -414,6 +414,36 @@ describe('send backlog', () => {
     for (const s of [small, writer]) s.ws.close()
   })
 
+  it('MAX_INSTANCE_BACKLOG_BYTES: a crowd joining a big document at once shares one answer, counted once: nobody is closed', async () => {
+    const q = await start({
+      MAX_MESSAGE_BYTES: String(MiB),
+      // Each answer alone is well within a connection's budget (as a 5 MiB document is within the default 16 MiB).
+      MAX_SEND_BACKLOG_BYTES: String(64 * MiB),
+      MAX_INSTANCE_BACKLOG_BYTES: String(16 * MiB),
+      KEEPALIVE_MS: '200',
+    })
+    const url = `${q.wsUrl}/admission/crowd`
+    const seeder = await admitted(`${url}?ack=1`)
+    await sendUpdates(seeder, 16, HALF_MIB_TEXT)
+    // 12 fresh clients ask for the whole document (8 MiB, one shared frame) and do not read it yet:
+    // 96 MiB if each counted its own copy, 8 MiB held.
+    const crowd = await Promise.all(Array.from({ length: 12 }, () => admitted(url)))
+    for (const s of crowd) {
+      s.ws.pause()
+      s.send(encodeSyncStep1(EMPTY_STATE_VECTOR))
+    }
+    await waitFor(() => metric(q, 'quire_send_backlog_bytes'), (n) => n > 4 * MiB, 'the housekeeping tick to see the answers queued')
+    expect(await metric(q, 'quire_send_backlog_bytes')).toBeLessThan(16 * MiB)
+    expect(await refusals(q, 'backlog_instance')).toBe(0)
+    // Still queued at the next tick (the crowd has not read), still counted once.
+    await sleep(3000)
+    expect(await refusals(q, 'backlog_instance')).toBe(0)
+    for (const s of crowd) s.ws.resume()
+    await Promise.all(crowd.map((s) => s.next(isType('sync-step2'), 'the whole document', 15_000)))
+    expect(await refusals(q, 'backlog_instance')).toBe(0)
+    for (const s of [seeder, ...crowd]) s.ws.close()
+  })
+
   it('paused readers asking for the whole document again and again: each is closed at its budget and memory stays bounded', async () => {
     const q = await start({
       MAX_MESSAGE_BYTES: String(MiB),

@@ -1,7 +1,7 @@
 /** Presence (server/document/presence.ts): y-protocols' clock rules, removals on close, and reappearing after a reconnect. */
 import { describe, expect, it } from 'vitest'
 import { Presence, OUTDATED_MS } from '../server/document/presence.js'
-import { decodeAwarenessUpdate, encodeAwarenessUpdate, type AwarenessEntry } from '../common/awareness.js'
+import { AwarenessEntryBytes, decodeAwarenessUpdate, encodeAwarenessUpdate, type AwarenessEntry } from '../common/awareness.js'
 
 const update = (...entries: Array<[number, number, unknown]>): Uint8Array =>
   encodeAwarenessUpdate(entries.map(([clientId, clock, state]) => ({ clientId, clock, json: JSON.stringify(state) })))
@@ -76,5 +76,15 @@ describe('Presence', () => {
     // The removal marker itself is forgotten after the same time.
     p.sweep(2 * OUTDATED_MS + 1)
     expect(p.size).toBe(1)
+  })
+
+  it('an update without some clients\' entries, from the entries encoded once, is the update of the others', () => {
+    const entries: AwarenessEntry[] = [1, 2, 300, 70_000].map((clientId, i) => ({ clientId, clock: i * 1000, json: JSON.stringify({ n: 'é'.repeat(i * 50) }) }))
+    const bytes = new AwarenessEntryBytes(entries)
+    for (const skip of [[], [1], [2, 70_000], [300], [1, 2, 300]]) {
+      const set = new Set(skip)
+      expect(bytes.without(set)).toEqual(encodeAwarenessUpdate(entries.filter((e) => !set.has(e.clientId))))
+    }
+    expect(bytes.without(new Set([1, 2, 300, 70_000]))).toBeNull()
   })
 })

@@ -42,6 +42,8 @@ export interface ClientOptions {
   ydoc?: Y.Doc
   /** Ask Quire for acknowledgements. */
   acks?: boolean
+  /** Only send (a seeding writer): ready once the socket is open, without asking for the document (no sync step 1). */
+  sendOnly?: boolean
   timeoutMs?: number
 }
 
@@ -74,6 +76,7 @@ export class BenchClient {
       }, opts.timeoutMs ?? 30_000)
       ws.on('open', () => {
         for (const f of wire.hello(opts.doc)) ws.send(f)
+        if (opts.sendOnly) return client.markSynced()
         client.sendSync(SYNC_STEP1, opts.ydoc ? Y.encodeStateVector(opts.ydoc) : EMPTY_STATE_VECTOR)
       })
       ws.on('message', (data: Buffer) => client.receive(data))
@@ -111,6 +114,13 @@ export class BenchClient {
     this.ws.terminate()
   }
 
+  private markSynced (): void {
+    if (this.synced) return
+    this.synced = true
+    for (const w of this.syncedWaiters) w()
+    this.syncedWaiters = []
+  }
+
   private sendSync (sub: number, payload: Uint8Array): void {
     if (sub !== SYNC_STEP1) this.updatesSent++
     this.send(MESSAGE_SYNC, sub, payload)
@@ -143,11 +153,7 @@ export class BenchClient {
         this.sendSync(SYNC_STEP2, answer)
       } else if (sub === SYNC_STEP2) {
         h?.onStep2?.(frame.subarray(start, end))
-        if (!this.synced) {
-          this.synced = true
-          for (const w of this.syncedWaiters) w()
-          this.syncedWaiters = []
-        }
+        this.markSynced()
       }
     } else if (type === MESSAGE_AWARENESS) {
       const [length, start] = readVarUint(frame, pos)

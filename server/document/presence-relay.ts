@@ -27,17 +27,19 @@
  * Identity. With auth on, `user.id` and `user.name` in a state are replaced
  * by the connection's token identity (docs/auth.md, "Presence").
  *
- * Throttle. A change flushes at once unless a flush went out within the
- * last window (presenceWindowMs); then at the window's end, so under a
- * storm one frame per peer carries many changes.
+ * Pace. A change flushes at once unless a flush went out within the
+ * last window; then at the window's end, merged with what else came, so
+ * under a storm one frame per peer carries many changes. The window adapts
+ * to what a flush costs (presence-pace.ts).
  */
 import type { Gauge } from 'prom-client'
-import { decodeAwarenessUpdate, encodeAwarenessUpdate, validateState, type AwarenessEntry } from '../../common/awareness.js'
+import { AwarenessEntryBytes, decodeAwarenessUpdate, validateState, type AwarenessEntry } from '../../common/awareness.js'
 import { CLOSE, RATE_LIMIT_REASONS } from '../../common/close-codes.js'
 import { encodeAwareness, KEEPALIVE_FRAME } from '../../common/messages.js'
 import { TrackedTimer } from '../ops/timers.js'
 import { LIMIT, type Limit } from '../ops/metrics.js'
 import { Presence } from './presence.js'
+import { PresencePace, processCpuMs } from './presence-pace.js'
 import type { Peer } from './peer.js'
 
 /** A new connection that has not announced itself gets the snapshot after this long anyway. */
@@ -66,6 +68,8 @@ export interface PresenceRelayDeps {
   publish (update: Uint8Array): void
   /** A budget was hit (the `limit` label of quire_limit_refusals_total). */
   refused (limit: Limit): void
+  /** CPU time of the process in ms, for the pace (tests give their own). */
+  cpuMs?: () => number
   /** After a flush: the states of this instance's clients that changed ("null": gone). */
   changed? (local: AwarenessEntry[]): void
   /** Presence changed and the change went out (who is present: SharedDocument.onUsers). */
@@ -87,11 +91,13 @@ export class PresenceRelay {
   /** Connections still owed the snapshot, with the timer that sends it anyway. */
   private readonly owedSnapshot = new Map<Peer, TrackedTimer>()
   private timer: TrackedTimer | null = null
-  /** When presence last went out (performance.now()), for the throttle. */
-  private lastFlush = -Infinity
+  private readonly pace = new PresencePace()
+  private readonly cpuMs: () => number
   private stopped = false
 
-  constructor (private readonly deps: PresenceRelayDeps) {}
+  constructor (private readonly deps: PresenceRelayDeps) {
+    this.cpuMs = deps.cpuMs ?? processCpuMs
+  }
 
   join (peer: Peer): void {
     this.owedSnapshot.set(peer, new TrackedTimer(this.deps.timers, () => this.sendSnapshot(peer), SNAPSHOT_WAIT_MS))
@@ -246,10 +252,11 @@ export class PresenceRelay {
     this.timer = null
     const changes = this.presence.flush()
     if (!changes) return
-    this.lastFlush = performance.now()
+    const started = this.cpuMs()
     const { entries } = changes
     const ids = new Set(entries.map((e) => e.clientId))
     let shared: Uint8Array | null = null
+    let parts: AwarenessEntryBytes | null = null
     for (const peer of this.deps.peers) {
       if (this.owedSnapshot.has(peer)) continue
       const mine = this.announced.get(peer)
@@ -259,21 +266,21 @@ export class PresenceRelay {
         peer.send(shared ??= encodeAwareness(changes.all))
         continue
       }
-      const rest = entries.filter((e) => !mine!.has(e.clientId))
-      if (rest.length > 0) peer.send(encodeAwareness(encodeAwarenessUpdate(rest)))
+      const rest = (parts ??= new AwarenessEntryBytes(entries)).without(mine!)
+      if (rest !== null) peer.send(encodeAwareness(rest))
     }
     if (changes.local) this.deps.publish(changes.local)
     if (changes.localEntries.length > 0) this.deps.changed?.(changes.localEntries)
     this.deps.flushed?.()
+    this.pace.flushed(performance.now(), this.cpuMs() - started)
   }
 
   private schedule (): void {
     if (this.timer || this.stopped) return
-    const wait = this.lastFlush + presenceWindowMs(this.deps.peers.size) - performance.now()
     this.timer = new TrackedTimer(this.deps.timers, () => {
       this.timer = null
       this.flush()
-    }, Math.max(0, wait))
+    }, this.pace.delay(performance.now()))
   }
 
   private mayClaim (peer: Peer, owner: Peer | undefined): boolean {
@@ -330,17 +337,6 @@ export class PresenceRelay {
   private snapshotFor (peer: Peer): Uint8Array | null {
     return this.presence.snapshot(this.announced.get(peer))
   }
-}
-
-/**
- * The presence throttle's window: at most one flush per window. Small rooms
- * are not throttled. In big ones the cost is one frame per peer per flush,
- * so the window grows with the room (7,500 frames/s at 300 connections,
- * which keeps CPU per awareness update at about a fifth of Hocuspocus's),
- * up to 60 ms (17,000 frames/s at 1,000 connections, about 0.2 cores).
- */
-export function presenceWindowMs (peers: number): number {
-  return peers <= 8 ? 0 : Math.min(60, Math.ceil(peers / 7.5))
 }
 
 function sameUser (a: Peer['user'], b: Peer['user']): boolean {

@@ -16,6 +16,8 @@ import { RateLimiter } from './rate-limit.js'
 import { CLOSE, RATE_LIMIT_REASONS } from '../../common/close-codes.js'
 import { TrackedTimer } from '../ops/timers.js'
 
+const NOTHING_SHARED: readonly Uint8Array[] = []
+
 /** setTimeout cannot wait longer than this. */
 const MAX_TIMER_MS = 2 ** 31 - 1
 
@@ -81,6 +83,17 @@ export class Connection implements Peer {
    */
   private answering: 'not yet' | 'now' | 'done' = 'not yet'
   private answerAllowance = 0
+  /**
+   * The frames of that answer while they count on top of the budget. A
+   * document hands the same frames to every client that joins it meanwhile
+   * (cold-start.ts; SharedDocument's cached full state), so they are held
+   * once however many clients they are queued for: the instance budget
+   * counts them once (`backlogParts`). They are at the front of the
+   * queue: what is queued beyond the bytes sent after them is theirs.
+   */
+  private answerFrames: Uint8Array[] = []
+  private answerBytes = 0
+  private sentAfterAnswer = 0
   private readonly limiter: RateLimiter
   private readonly work: RateLimiter
   private readonly traffic: TrafficCounts
@@ -139,15 +152,47 @@ export class Connection implements Peer {
     }
     if (this.answering === 'now') {
       this.answerAllowance += frame.length
+      this.answerFrames.push(frame)
+      this.answerBytes += frame.length
       if (frame[0] === MESSAGE_SYNC && frame[1] === SYNC_STEP2) this.answering = 'done'
-    } else if (this.answerAllowance > 0 && backlog <= budget) {
-      this.answerAllowance = 0
+    } else {
+      if (this.answerAllowance > 0 && backlog <= budget) this.answerAllowance = 0
+      if (this.answerFrames.length > 0 && this.answerQueued(backlog) === 0) this.forgetAnswer()
+      else if (this.answerFrames.length > 0) this.sentAfterAnswer += frame.length
     }
     // A broadcast hands every peer the same frame: each transport encodes it once for all of them.
     channel.sendShared(frame)
     this.lastSentAt = Date.now()
     this.traffic.messagesOut++
     this.traffic.bytesOut += frame.length
+  }
+
+  /**
+   * The send backlog for the instance budget (SyncEndpoint.sweepBacklog):
+   * the frames of the first sync answer still counted on top of this
+   * connection's budget (`shared`: the same objects other joiners of the
+   * document hold, to be counted once), and the rest (`own`).
+   */
+  backlogParts (): { own: number, shared: readonly Uint8Array[] } {
+    const backlog = this.channel.bufferedAmount
+    if (this.answerFrames.length === 0) return { own: backlog, shared: NOTHING_SHARED }
+    const queued = this.answerQueued(backlog)
+    if (queued === 0 && this.answering !== 'now') {
+      this.forgetAnswer()
+      return { own: backlog, shared: NOTHING_SHARED }
+    }
+    return { own: backlog - queued, shared: this.answerFrames }
+  }
+
+  /** Bytes of the first sync answer still queued: it went first, so all of the backlog beyond what was sent after it. */
+  private answerQueued (backlog: number): number {
+    return Math.max(0, Math.min(this.answerBytes, backlog - this.sentAfterAnswer))
+  }
+
+  private forgetAnswer (): void {
+    this.answerFrames = []
+    this.answerBytes = 0
+    this.sentAfterAnswer = 0
   }
 
   /** The document reloads (it was tainted by another client's garbage): reconnect, 1011 is transient. */

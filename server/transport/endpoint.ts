@@ -238,17 +238,39 @@ export class SyncEndpoint {
    * MAX_INSTANCE_BACKLOG_BYTES, run by the housekeeping tick: when all
    * connections' send backlogs together pass it, close the largest (4503)
    * until the rest fit. Sampling here keeps the send path free of any
-   * instance-wide bookkeeping. Returns the backlog that remains.
+   * instance-wide bookkeeping. A first sync answer is the same frames for
+   * every client that joins a document at the same time, held once: they
+   * count once, so a crowd opening a big document together is not taken
+   * for a crowd of slow readers (Connection.backlogParts). Returns the
+   * backlog that remains.
    */
   sweepBacklog (): number {
+    const parts = new Map<Connection, ReturnType<Connection['backlogParts']>>()
+    /** Each shared frame, and how many connections still hold it. */
+    const holders = new Map<Uint8Array, number>()
     let total = 0
-    for (const conn of this.connections) total += conn.sendBacklog
+    for (const conn of this.connections) {
+      const part = conn.backlogParts()
+      if (part.own === 0 && part.shared.length === 0) continue
+      parts.set(conn, part)
+      total += part.own
+      for (const frame of part.shared) {
+        const n = holders.get(frame) ?? 0
+        if (n === 0) total += frame.length
+        holders.set(frame, n + 1)
+      }
+    }
     const budget = this.deps.maxInstanceBacklogBytes
     if (total <= budget) return total
-    const largest = [...this.connections].filter((c) => c.sendBacklog > 0).sort((a, b) => b.sendBacklog - a.sendBacklog)
-    for (const conn of largest) {
+    const largest = [...parts].filter(([c]) => c.sendBacklog > 0).sort(([a], [b]) => b.sendBacklog - a.sendBacklog)
+    for (const [conn, part] of largest) {
       if (total <= budget) break
-      total -= conn.sendBacklog
+      total -= part.own
+      for (const frame of part.shared) {
+        const n = holders.get(frame)! - 1
+        holders.set(frame, n)
+        if (n === 0) total -= frame.length
+      }
       this.deps.metrics.refusals.inc({ limit: LIMIT.backlogInstance })
       conn.close(CLOSE.unavailable, 'client too slow')
     }

@@ -8,6 +8,7 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest'
 import { createMetrics } from '../../server/ops/metrics.js'
 import { PresenceRelay, DEFAULT_PRESENCE_LIMITS, type PresenceLimits } from '../../server/document/presence-relay.js'
+import { MAX_WINDOW_MS, PRESENCE_LOOP_SHARE } from '../../server/document/presence-pace.js'
 import type { Peer } from '../../server/document/peer.js'
 import { decodeAwarenessUpdate, encodeAwarenessUpdate } from '../../common/awareness.js'
 import { CLOSE } from '../../common/close-codes.js'
@@ -15,8 +16,15 @@ import { FakePeer } from '../helpers/fake-peer.js'
 import { readServerFrame } from '../helpers/frames.js'
 import { forEachSeed, prng } from '../helpers/seeded.js'
 
-function setup (limits: Partial<PresenceLimits> = {}) {
+/**
+ * `flushCpuMs`: the CPU time every flush takes, as the pace measures it (a
+ * clock that advances by it during each flush), so the window is known:
+ * flushCpuMs / PRESENCE_LOOP_SHARE, capped.
+ */
+function setup (limits: Partial<PresenceLimits> = {}, flushCpuMs = 0) {
   const metrics = createMetrics()
+  let cpu = 0
+  let calls = 0
   const peers = new Set<Peer>()
   const published: Uint8Array[] = []
   const refusals: string[] = []
@@ -26,6 +34,8 @@ function setup (limits: Partial<PresenceLimits> = {}) {
     timers: metrics.timersActive,
     publish: (u) => published.push(u),
     refused: (limit) => refusals.push(limit),
+    // Read at a flush's start and end: every second reading is a flush later.
+    cpuMs: () => (cpu += calls++ % 2 === 1 ? flushCpuMs : 0),
   })
   const join = (user: Peer['user'] = null): FakePeer => {
     const p = new FakePeer(true, user)
@@ -218,6 +228,134 @@ describe('presence relay', () => {
       }
       relay.stop()
       return metrics.timersActive.get().then((g) => expect(g.values[0].value).toBe(0))
+    })
+  })
+
+  describe('pace', () => {
+    const frames = (p: FakePeer): number => p.frames.length
+
+    it('a change after a quiet window goes out at once; changes that keep coming wait for the window\'s end, merged per client', () => {
+      const flushCpuMs = 2
+      const window = flushCpuMs / PRESENCE_LOOP_SHARE
+      const { relay, join } = setup({}, flushCpuMs)
+      const watcher = join()
+      const a = join()
+      const b = join()
+      relay.receive(watcher, say(9, 1, {}))
+      relay.receive(a, say(1, 1, { n: 1 }))
+      relay.receive(b, say(2, 1, { n: 1 }))
+      vi.advanceTimersByTime(0)
+      expect(seen(watcher).get(1)).toEqual({ n: 1 })
+      // Quiet for a window: the next change is not held back.
+      vi.advanceTimersByTime(window)
+      const before = frames(watcher)
+      relay.receive(a, say(1, 2, { n: 2 }))
+      vi.advanceTimersByTime(0)
+      expect(frames(watcher)).toBe(before + 1)
+      expect(seen(watcher).get(1)).toEqual({ n: 2 })
+      // Within the window: held, merged, and sent once at its end with each client's latest state.
+      relay.receive(a, say(1, 3, { n: 3 }))
+      vi.advanceTimersByTime(window / 4)
+      relay.receive(b, say(2, 2, { n: 2 }))
+      relay.receive(a, say(1, 4, { n: 4 }))
+      vi.advanceTimersByTime(window / 2)
+      expect(frames(watcher)).toBe(before + 1)
+      vi.advanceTimersByTime(window / 4)
+      expect(frames(watcher)).toBe(before + 2)
+      const lastFrame = readServerFrame(watcher.frames.at(-1)!)
+      expect(lastFrame.type).toBe('awareness')
+      const last = lastFrame.type === 'awareness' ? decodeAwarenessUpdate(lastFrame.payload) : []
+      expect(last.map((e) => [e.clientId, JSON.parse(e.json)])).toEqual([[1, { n: 4 }], [2, { n: 2 }]])
+    })
+
+    it('the window follows what a flush costs, up to its cap; a cheap room is never held back', () => {
+      for (const [flushCpuMs, window] of [[0, 0], [1, 1 / PRESENCE_LOOP_SHARE], [100, MAX_WINDOW_MS]]) {
+        const { relay, join } = setup({}, flushCpuMs)
+        const watcher = join()
+        const a = join()
+        relay.receive(watcher, say(9, 1, {}))
+        relay.receive(a, say(1, 1, { n: 1 }))
+        // The first flush teaches the pace its cost; from then on (smoothed) the window tends to cost / share.
+        for (let clock = 2; clock < 60; clock++) {
+          relay.receive(a, say(1, clock, { n: clock }))
+          vi.advanceTimersByTime(MAX_WINDOW_MS)
+        }
+        const before = frames(watcher)
+        relay.receive(a, say(1, 100, { n: 100 }))
+        vi.advanceTimersByTime(0)
+        relay.receive(a, say(1, 101, { n: 101 }))
+        vi.advanceTimersByTime(Math.max(0, window - 1))
+        expect(frames(watcher), `cost ${flushCpuMs} ms: held for the window`).toBe(window === 0 ? before + 2 : before + 1)
+        vi.advanceTimersByTime(1)
+        expect(frames(watcher), `cost ${flushCpuMs} ms: sent at the window's end`).toBe(before + 2)
+        relay.stop()
+      }
+    })
+
+    it('seeded: under random bursts no change waits longer than a window, flushes are a window apart, and each carries every client\'s latest state', () => {
+      return forEachSeed((gen) => {
+        const flushCpuMs = prng.int32(gen, 0, 4)
+        const window = Math.min(MAX_WINDOW_MS, flushCpuMs / PRESENCE_LOOP_SHARE)
+        const { relay, join, metrics } = setup({}, flushCpuMs)
+        const watcher = join()
+        // When each frame went out (fake time), to tell how long a change waited.
+        const sentTimes: number[] = []
+        const send = watcher.send.bind(watcher)
+        watcher.send = (frame) => { sentTimes.push(performance.now()); send(frame) }
+        relay.receive(watcher, say(999, 1, {}))
+        const movers = Array.from({ length: 6 }, (_, i) => ({ peer: join(), id: i + 1, clock: 0 }))
+        const sentAt = new Map<string, number>()
+        const flushTimes: number[] = []
+        let seenFrames = 0
+        let checking = false
+        const collect = (): void => {
+          for (; seenFrames < watcher.frames.length; seenFrames++) {
+            const now = sentTimes[seenFrames]
+            const m = readServerFrame(watcher.frames[seenFrames])
+            if (m.type !== 'awareness') continue
+            const entries = decodeAwarenessUpdate(m.payload).filter((e) => e.clientId !== 999)
+            if (entries.length === 0) continue
+            flushTimes.push(now)
+            if (!checking) continue
+            for (const e of entries) {
+              const key = `${e.clientId}@${e.clock}`
+              const at = sentAt.get(key)
+              expect(at, `${key} was sent`).toBeDefined()
+              expect(now - at!, `${key} waited`).toBeLessThanOrEqual(window + 1e-9)
+              // Each client's latest state: nothing newer of it was received before this flush.
+              const mover = movers[e.clientId - 1]
+              expect(e.clock, `client ${e.clientId}'s latest`).toBe(mover.clock)
+            }
+          }
+        }
+        // Warm the pace up to its steady window first.
+        for (let i = 0; i < 40; i++) {
+          const m = movers[i % movers.length]
+          relay.receive(m.peer, say(m.id, ++m.clock, { c: m.clock }))
+          sentAt.set(`${m.id}@${m.clock}`, performance.now())
+          vi.advanceTimersByTime(MAX_WINDOW_MS)
+          collect()
+        }
+        flushTimes.length = 0
+        checking = true
+        for (let step = 0; step < 300; step++) {
+          const m = prng.oneOf(gen, movers)
+          relay.receive(m.peer, say(m.id, ++m.clock, { c: m.clock }))
+          sentAt.set(`${m.id}@${m.clock}`, performance.now())
+          // Bursts (several changes in one turn), steady trickles and quiet gaps.
+          const gap = prng.int32(gen, 0, 9)
+          vi.advanceTimersByTime(gap < 4 ? 0 : gap < 8 ? prng.int32(gen, 1, Math.max(1, window)) : prng.int32(gen, 1, 3 * MAX_WINDOW_MS))
+          collect()
+        }
+        vi.advanceTimersByTime(MAX_WINDOW_MS)
+        collect()
+        for (let i = 1; i < flushTimes.length; i++) {
+          expect(flushTimes[i] - flushTimes[i - 1], 'flushes a window apart').toBeGreaterThanOrEqual(window - 1e-9)
+        }
+        for (const m of movers) expect(seen(watcher).get(m.id)).toEqual({ c: m.clock })
+        relay.stop()
+        return metrics.timersActive.get().then((g) => expect(g.values[0].value).toBe(0))
+      }, 20)
     })
   })
 })
