@@ -364,7 +364,7 @@ export class LevelStore implements DocStore {
         const ceiling = this.seq > this.ceiling ? this.seq + this.seqReserve : null
         if (ceiling !== null) ops.push({ type: 'put', key: SEQ_KEY, value: Buffer.from(ceiling.toString(16), 'latin1') })
         const sync = this.sync || jobs.some((j) => j.sync)
-        await this.db.batch(ops, { sync })
+        await this.commit(ops, sync)
         if (!sync) this.dirty = true
         if (ceiling !== null) this.ceiling = ceiling
         this.lastBatchError = null
@@ -375,6 +375,26 @@ export class LevelStore implements DocStore {
       }
     }
     this.writing = false
+  }
+
+  /**
+   * One atomic batch. The chained form, not `db.batch(ops)`: abstract-level
+   * clones and normalises every operation of an array batch, which cost
+   * 10–18 µs per operation here against 2–9 for the same batch chained
+   * (docs/performance-notes.md).
+   */
+  private async commit (ops: Op[], sync: boolean): Promise<void> {
+    const batch = this.db.batch()
+    try {
+      for (const op of ops) {
+        if (op.type === 'put') batch.put(op.key, op.value)
+        else batch.del(op.key)
+      }
+    } catch (err) {
+      await batch.close()
+      throw err
+    }
+    await batch.write({ sync })
   }
 }
 
