@@ -45,6 +45,15 @@ const TIME_KEY = '\u0000t\u0000'
 /** Written by the periodic sync in "everysec" mode: a synced write flushes every earlier one. */
 const SYNC_KEY = '\u0000sync'
 const SYNC_INTERVAL_MS = 1000
+/**
+ * Batches start at most this often (group commit across documents): the
+ * first write after a quiet spell goes at once, later ones gather for the
+ * rest of the interval. Each batch costs a round trip to LevelDB's thread and
+ * (with "always") an fsync, whatever it holds, so at 2000 edits/s spread
+ * evenly an unpaced writer commits nearly one batch per edit
+ * (docs/performance-notes.md).
+ */
+export const COMMIT_INTERVAL_MS = 2
 /** Written only to find out whether writes work again after a batch failed. */
 const PROBE_KEY = '\u0000probe'
 /** A read slower than this means the disk is in trouble: not ready. */
@@ -71,6 +80,8 @@ export interface LevelStoreOptions {
   fsync?: FsyncPolicy
   /** Seqs reserved per SEQ_KEY write (default SEQ_RESERVE; small in tests to cross reservations). */
   seqReserve?: number
+  /** Least time between the starts of two batches (default COMMIT_INTERVAL_MS; 0: none). */
+  commitIntervalMs?: number
 }
 
 /** Keys of their own in the embedded store, for parts of the server other than documents (LevelStore.keyspace). */
@@ -91,6 +102,9 @@ export class LevelStore implements DocStore {
   private writing = false
   private readonly sync: boolean
   private readonly seqReserve: bigint
+  private readonly commitIntervalMs: number
+  /** When the last batch started (performance.now()). */
+  private lastBatchAt = -Infinity
   /** Unsynced batches were written since the last synced one ("everysec"). */
   private dirty = false
   private syncTimer: NodeJS.Timeout | null = null
@@ -105,6 +119,7 @@ export class LevelStore implements DocStore {
     this.db = new ClassicLevel<string, Uint8Array>(dir, { keyEncoding: 'utf8', valueEncoding: 'view' })
     this.sync = opts.sync ?? (opts.fsync ?? 'always') === 'always'
     this.seqReserve = BigInt(opts.seqReserve ?? SEQ_RESERVE)
+    this.commitIntervalMs = opts.commitIntervalMs ?? COMMIT_INTERVAL_MS
     if (!this.sync && opts.fsync === 'everysec') {
       this.syncTimer = setInterval(() => { if (this.dirty) void this.syncNow().catch(() => {}) }, SYNC_INTERVAL_MS)
       this.syncTimer.unref()
@@ -346,7 +361,9 @@ export class LevelStore implements DocStore {
       this.queue.push({ ops, resolve, reject, sync })
       if (!this.writing) {
         this.writing = true
-        setImmediate(() => { void this.drain() })
+        const wait = this.lastBatchAt + this.commitIntervalMs - performance.now()
+        if (wait > 0) setTimeout(() => { void this.drain() }, wait)
+        else setImmediate(() => { void this.drain() })
       }
     })
   }
@@ -354,6 +371,9 @@ export class LevelStore implements DocStore {
   /** Commit everything queued as one batch, then whatever queued meanwhile. */
   private async drain (): Promise<void> {
     while (this.queue.length > 0) {
+      const wait = this.lastBatchAt + this.commitIntervalMs - performance.now()
+      if (wait > 0) await new Promise((resolve) => setTimeout(resolve, wait))
+      this.lastBatchAt = performance.now()
       const jobs = this.queue
       this.queue = []
       try {
