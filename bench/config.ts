@@ -1,7 +1,8 @@
 /**
  * Bench sizes and durations, each overridable by an environment variable so a
  * quick run (or a profiling run of one scenario) needs no code change. The
- * defaults keep the whole `npm run bench` under 10 minutes on a 2-core machine.
+ * defaults keep the whole `npm run bench` near 30 minutes on a 2-core machine
+ * (docs/benchmarks.md, "Running it").
  */
 
 function num (name: string, fallback: number): number {
@@ -18,41 +19,46 @@ function list (name: string, fallback: string[]): string[] {
   return raw.split(',').map((s) => s.trim()).filter(Boolean)
 }
 
-export const SERVER_KINDS = ['quire', 'hocuspocus', 'y-websocket', 'quire-redis', 'hocuspocus-redis'] as const
+function oneOf<T extends string> (name: string, values: T[], allowed: readonly T[]): T[] {
+  const wrong = values.filter((v) => !allowed.includes(v))
+  if (wrong.length > 0) throw new Error(`${name}: unknown ${wrong.join(', ')} (known: ${allowed.join(', ')})`)
+  return values
+}
+
+export const SERVER_KINDS = ['relay', 'y-websocket', 'hocuspocus', 'quire', 'quire-fsync', 'quire-redis', 'hocuspocus-redis'] as const
 export type ServerKind = typeof SERVER_KINDS[number]
 
-export const SCENARIOS = ['idle', 'fixed', 'saturation', 'presence', 'cold', 'redis-memory'] as const
+export const SCENARIOS = ['idle', 'fixed', 'presence', 'cold', 'storm', 'scale', 'redis-memory'] as const
 export type ScenarioName = typeof SCENARIOS[number]
 
 export const config = {
   /** Which servers and scenarios run (comma-separated). */
-  servers: list('BENCH_SERVERS', [...SERVER_KINDS]) as ServerKind[],
-  scenarios: list('BENCH_SCENARIOS', [...SCENARIOS]) as ScenarioName[],
+  servers: oneOf('BENCH_SERVERS', list('BENCH_SERVERS', [...SERVER_KINDS]) as ServerKind[], SERVER_KINDS),
+  scenarios: oneOf('BENCH_SCENARIOS', list('BENCH_SCENARIOS', [...SCENARIOS]) as ScenarioName[], SCENARIOS),
+  /** Where the report is written (relative to the repository); a quick run can keep docs/benchmarks.md as it is. */
+  reportPath: process.env.BENCH_OUT || 'docs/benchmarks.md',
   /** Whole-run wall-clock budget; scenarios that would start after it are skipped. */
-  budgetSeconds: num('BENCH_BUDGET_S', 540),
+  budgetSeconds: num('BENCH_BUDGET_S', 2400),
 
   /** Fixed load (and the connections idle memory is measured on). */
   docs: num('BENCH_DOCS', 200),
   readersPerDoc: num('BENCH_READERS', 9),
   editsPerSecond: num('BENCH_RATE', 10),
-  warmupSeconds: num('BENCH_WARMUP_S', 2),
-  /** The fixed load is measured in this many back-to-back windows; medians are reported. */
-  windows: num('BENCH_WINDOWS', 5),
-  windowSeconds: num('BENCH_WINDOW_S', 4),
+  /** Load before each window of a server (its load then runs on into the window without a pause). */
+  warmupSeconds: num('BENCH_WARMUP_S', 5),
+  /** Load before a server's first window (JIT, caches, the store's first compactions). */
+  firstWarmupSeconds: num('BENCH_FIRST_WARMUP_S', 15),
+  /** Repetitions: each server gets this many windows, the servers taking turns; medians and min–max reported. */
+  windows: num('BENCH_WINDOWS', 3),
+  /** Length of one continuous measurement window. */
+  windowSeconds: num('BENCH_WINDOW_S', 20),
   /** Time allowed after sending stops for late deliveries to count. */
   graceSeconds: num('BENCH_GRACE_S', 1),
-
-  /** Saturation: per-writer rate from the fixed rate, multiplied by this each step, on the fixed-load connections. */
-  saturationFactor: num('BENCH_SAT_FACTOR', 1.5),
-  saturationStepSeconds: num('BENCH_SAT_STEP_S', 3),
-  saturationMaxSteps: num('BENCH_SAT_MAX_STEPS', 6),
-  saturationP99Ms: num('BENCH_SAT_P99_MS', 100),
-  saturationMinDelivery: num('BENCH_SAT_MIN_DELIVERY', 0.95),
 
   /** Presence storm: clients in one document, caret moves per client per second. */
   presenceSizes: list('BENCH_PRESENCE', ['300', '1000']).map(Number),
   presenceHz: num('BENCH_PRESENCE_HZ', 1),
-  presenceSeconds: num('BENCH_PRESENCE_S', 6),
+  presenceSeconds: num('BENCH_PRESENCE_S', 10),
   /** Clients that decode every awareness frame to measure latency. */
   presenceObservers: num('BENCH_PRESENCE_OBSERVERS', 5),
 
@@ -62,6 +68,28 @@ export const config = {
   /** Cold load: edits in the large document, and how many restarts to take the median of. */
   coldEdits: num('BENCH_COLD_EDITS', 100_000),
   coldRepeats: num('BENCH_COLD_REPEATS', 5),
+
+  /** Join storm on one big document: clients, document size, the second they join within, the bound on the whole storm. */
+  stormClients: num('BENCH_STORM_CLIENTS', 500),
+  stormDocMiB: num('BENCH_STORM_DOC_MB', 5),
+  stormSpreadSeconds: num('BENCH_STORM_SPREAD_S', 1),
+  /** Rejoin storm: clients, documents, document size. */
+  rejoinClients: num('BENCH_REJOIN_CLIENTS', 2000),
+  rejoinDocs: num('BENCH_REJOIN_DOCS', 200),
+  rejoinDocKiB: num('BENCH_REJOIN_DOC_KB', 200),
+  /** A storm's clients not synced this long after they started joining count as dropped. */
+  stormTimeoutSeconds: num('BENCH_STORM_TIMEOUT_S', 90),
+
+  /** Scale table: document sizes (KiB) under the edit load, and writers in one document. */
+  scaleSizesKiB: list('BENCH_SCALE_SIZES_KB', ['10', '1024', '10240']).map(Number),
+  scaleDocs: num('BENCH_SCALE_DOCS', 4),
+  scaleWriters: list('BENCH_SCALE_WRITERS', ['1', '10', '100']).map(Number),
+  /** Readers in the one document of the writers' rows. */
+  scaleReaders: num('BENCH_SCALE_READERS', 20),
+  /** Edits per second in the one document of the writers' rows, shared by its writers (the size rows use BENCH_RATE per writer). */
+  scaleDocRate: num('BENCH_SCALE_DOC_RATE', 100),
+  scaleWindowSeconds: num('BENCH_SCALE_WINDOW_S', 10),
+  scaleServers: oneOf('BENCH_SCALE_SERVERS', list('BENCH_SCALE_SERVERS', ['relay', 'hocuspocus', 'quire']) as ServerKind[], SERVER_KINDS),
 
   /** Redis memory: documents and edits per document. */
   redisDocs: num('BENCH_REDIS_DOCS', 20),

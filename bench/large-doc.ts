@@ -22,8 +22,8 @@ export interface LargeDoc {
 const CACHE_VERSION = 1
 export const TEXT_NAME = 'default'
 
-/** Apply `edits` random edits to `text`, switching the doc's client id every `session` edits. */
-export function randomEdits (doc: Y.Doc, edits: number, seed: number, session = 1000): void {
+/** Apply `edits` random edits to `text`, switching the doc's client id every `session` edits; inserts up to `maxInsert` characters. */
+export function randomEdits (doc: Y.Doc, edits: number, seed: number, session = 1000, maxInsert = 12): void {
   const rand = seededRandom(seed)
   const text = doc.getText(TEXT_NAME)
   for (let i = 0; i < edits; i++) {
@@ -33,9 +33,36 @@ export function randomEdits (doc: Y.Doc, edits: number, seed: number, session = 
       const at = Math.floor(rand() * (length - 5))
       text.delete(at, 1 + Math.floor(rand() * 5))
     } else {
-      text.insert(Math.floor(rand() * (length + 1)), randomText(rand, 12))
+      text.insert(Math.floor(rand() * (length + 1)), randomText(rand, maxInsert))
     }
   }
+}
+
+/** Edits per round of `sizedDoc` between two size checks, and the longest insert (a sentence, so big documents build fast). */
+const SIZED_ROUND = 20_000
+const SIZED_MAX_INSERT = 120
+
+/**
+ * A document of at least `bytes` encoded: rounds of random edits (as
+ * `randomEdits`, with sentence-long inserts) until it is that big. Cached in
+ * the temporary directory by size; `seed` makes documents of one size differ.
+ */
+export function sizedDoc (bytes: number, seed = 1): Uint8Array {
+  const dir = join(tmpdir(), 'quire-bench-cache')
+  const file = join(dir, `sized-doc-v${CACHE_VERSION}-${bytes}-${seed}.bin`)
+  if (existsSync(file)) return new Uint8Array(readFileSync(file))
+  const doc = new Y.Doc()
+  let update = Y.encodeStateAsUpdate(doc)
+  for (let round = 0; update.length < bytes; round++) {
+    // Small documents take one small round; each round adds about a tenth of the target, at most SIZED_ROUND edits.
+    const edits = Math.min(SIZED_ROUND, Math.max(10, Math.ceil(bytes / 600)))
+    randomEdits(doc, edits, seed * 7919 + round, 1000, SIZED_MAX_INSERT)
+    update = Y.encodeStateAsUpdate(doc)
+  }
+  doc.destroy()
+  mkdirSync(dir, { recursive: true })
+  writeFileSync(file, update)
+  return update
 }
 
 export function largeDoc (edits: number): LargeDoc {

@@ -8,8 +8,10 @@ import { sampleTrees, selfCpuUs } from './proc-stats.js'
 
 export interface WindowCpu {
   seconds: number
-  /** Server CPU, microseconds, over the window. */
+  /** Server CPU, microseconds, over the window (for a Redis setup: the instances and Redis). */
   serverUs: number
+  /** Of that, Redis's own (0 without Redis). */
+  redisUs: number
   /** Cores each party kept busy on average. */
   serverCores: number
   loadgenCores: number
@@ -30,20 +32,25 @@ export class Meter {
   private readonly server0: number
   private readonly self0 = selfCpuUs()
   private readonly machine0 = machineBusyUs()
+  private readonly redis0: number
 
-  constructor (private readonly pids: () => number[]) {
+  /** `redisPids`: the part of `pids` that is Redis, read separately as well. */
+  constructor (private readonly pids: () => number[], private readonly redisPids: () => number[] = () => []) {
     this.server0 = sampleTrees(pids()).cpuUs
+    this.redis0 = sampleTrees(redisPids()).cpuUs
   }
 
   read (): WindowCpu {
     const seconds = (performance.now() - this.t0) / 1000
     const serverUs = sampleTrees(this.pids()).cpuUs - this.server0
+    const redisUs = sampleTrees(this.redisPids()).cpuUs - this.redis0
     const loadgenUs = selfCpuUs() - this.self0
     const machineUs = machineBusyUs() - this.machine0
     const perSecond = (us: number): number => us / 1e6 / seconds
     return {
       seconds,
       serverUs,
+      redisUs,
       serverCores: perSecond(serverUs),
       loadgenCores: perSecond(loadgenUs),
       foreignCores: Math.max(0, perSecond(machineUs - serverUs - loadgenUs)),

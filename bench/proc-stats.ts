@@ -35,14 +35,24 @@ function readCpuTicks (pid: number): number | null {
   }
 }
 
-function readRssBytes (pid: number): number {
+/** A memory line of /proc/<pid>/status (VmRSS: resident now, VmHWM: the highest it has been), bytes; 0 if gone. */
+function readStatusBytes (pid: number, field: 'VmRSS' | 'VmHWM'): number {
   try {
     const status = readFileSync(`/proc/${pid}/status`, 'utf8')
-    const m = /VmRSS:\s+(\d+)\s+kB/.exec(status)
+    const m = new RegExp(`${field}:\\s+(\\d+)\\s+kB`).exec(status)
     return m ? Number(m[1]) * 1024 : 0
   } catch {
     return 0
   }
+}
+
+const readRssBytes = (pid: number): number => readStatusBytes(pid, 'VmRSS')
+
+/** Sum of the peak RSS (VmHWM) of every process in the trees: the most each has held since it started. */
+export function peakRssBytes (roots: number[]): number {
+  let bytes = 0
+  for (const root of roots) for (const pid of processTree(root)) bytes += readStatusBytes(pid, 'VmHWM')
+  return bytes
 }
 
 function childrenOf (pid: number): number[] {

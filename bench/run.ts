@@ -1,55 +1,69 @@
 /**
- * `npm run bench`: starts the servers of a group (the single instances, then
- * the two-instance Redis setups), each in its own process, runs the
- * scenarios against them from this process (the load generator), stops
- * them, and finally prints the report and writes it to docs/benchmarks.md.
+ * `npm run bench`: starts every server under test, each in its own process,
+ * runs the scenarios against them from this process (the load generator),
+ * stops them, and finally prints the report and writes it to
+ * docs/benchmarks.md.
  *
- * Within a group the servers take turns measurement by measurement, so the
- * noise of a shared machine falls on all of them alike. The run is bounded:
- * a step that would overrun the budget is reported as skipped, and a
- * watchdog writes what there is and exits if something hangs.
+ * All servers are up at once and take turns measurement by measurement, so
+ * the noise of a shared machine falls on all of them alike; only the server
+ * being measured carries load. The run is bounded: a step that would overrun
+ * the budget is reported as skipped, and a watchdog writes what there is and
+ * exits if something hangs.
  */
 import { mkdirSync, writeFileSync } from 'node:fs'
-import { config, type ScenarioName, type ServerKind } from './config.js'
+import { dirname, resolve } from 'node:path'
+import { config, SERVER_KINDS, type ScenarioName, type ServerKind } from './config.js'
 import { fromRoot } from '../harness/paths.js'
 import { machineInfo } from './machine.js'
 import { renderReport } from './report.js'
 import { unavailable, type ScenarioResult } from './results.js'
 import type { ServerUnderTest } from './servers/server.js'
-import { startQuire, startQuireRedis, benchLimitsEnv } from './servers/quire.js'
+import { startQuire, startQuireFsync, startQuireRedis, benchLimitsEnv } from './servers/quire.js'
 import { startScriptNodeArgs } from '../harness/quire.js'
 import { startHocuspocus, startHocuspocusRedis } from './servers/hocuspocus.js'
 import { startYWebsocket } from './servers/y-websocket.js'
-import { runEditing } from './scenarios/editing.js'
+import { startRawRelay } from './servers/raw-relay-process.js'
+import { runEditing, FIXED, IDLE } from './scenarios/editing.js'
 import { runPresence } from './scenarios/presence.js'
 import { runColdLoad } from './scenarios/cold-load.js'
 import { runRedisMemory } from './scenarios/redis-memory.js'
+import { runStorms, stormNames } from './scenarios/join-storm.js'
+import { runScale, scaleNames } from './scenarios/scale.js'
 import { largeDoc } from './large-doc.js'
 import { waitQuiet } from './meter.js'
 
 const STARTERS: Record<ServerKind, () => Promise<ServerUnderTest>> = {
-  quire: startQuire,
-  hocuspocus: startHocuspocus,
+  relay: startRawRelay,
   'y-websocket': startYWebsocket,
+  hocuspocus: startHocuspocus,
+  quire: startQuire,
+  'quire-fsync': startQuireFsync,
   'quire-redis': startQuireRedis,
   'hocuspocus-redis': startHocuspocusRedis,
 }
 
-interface Group { kinds: ServerKind[], scenarios: ScenarioName[] }
+const SINGLE: ServerKind[] = ['relay', 'y-websocket', 'hocuspocus', 'quire']
 
-const GROUPS: Group[] = [
-  { kinds: ['quire', 'hocuspocus', 'y-websocket'], scenarios: ['idle', 'fixed', 'saturation', 'presence', 'cold'] },
-  { kinds: ['quire-redis', 'hocuspocus-redis'], scenarios: ['redis-memory', 'fixed'] },
-]
+/** Which servers each scenario runs on (the durability variant matters only under load; Redis setups where Redis is the point). */
+const KINDS: Record<ScenarioName, readonly ServerKind[]> = {
+  idle: SERVER_KINDS,
+  fixed: SERVER_KINDS,
+  presence: SINGLE,
+  cold: SINGLE,
+  storm: [...SINGLE, 'quire-redis', 'hocuspocus-redis'],
+  scale: config.scaleServers,
+  'redis-memory': ['quire-redis', 'hocuspocus-redis'],
+}
 
-/** Report names of a scenario for a server kind (presence has one per size). */
-function scenarioNames (s: ScenarioName, kind: ServerKind): string[] {
+/** Report names of a scenario for a server kind. */
+function scenarioNames (s: ScenarioName): string[] {
   switch (s) {
-    case 'idle': return ['idle memory']
-    case 'fixed': return [kind.endsWith('-redis') ? 'fixed load, two instances' : 'fixed load']
-    case 'saturation': return ['saturation']
+    case 'idle': return [IDLE]
+    case 'fixed': return [FIXED]
     case 'presence': return config.presenceSizes.map((n) => `presence storm, ${n} clients`)
     case 'cold': return ['cold load']
+    case 'storm': return stormNames()
+    case 'scale': return scaleNames()
     case 'redis-memory': return ['Redis memory per document']
   }
 }
@@ -58,11 +72,12 @@ function scenarioNames (s: ScenarioName, kind: ServerKind): string[] {
 function estimateSeconds (s: ScenarioName): number {
   const c = config
   switch (s) {
-    case 'idle': return 6 + c.idleSettleSeconds
-    case 'fixed': return c.windows * (c.windowSeconds + 1) + 2
-    case 'saturation': return (c.saturationMaxSteps + 1) * (c.saturationStepSeconds + c.graceSeconds + 1) * 0.6
+    case 'idle': return 10 + c.idleSettleSeconds
+    case 'fixed': return c.firstWarmupSeconds + c.windows * (c.warmupSeconds + c.windowSeconds + c.graceSeconds + 1)
     case 'presence': return c.presenceSizes.reduce((t, n) => t + 6 + n / 200 + c.presenceSeconds + c.graceSeconds, 0)
     case 'cold': return 3 + c.coldRepeats * 3
+    case 'storm': return 40
+    case 'scale': return (c.scaleSizesKiB.length + c.scaleWriters.length) * (c.warmupSeconds + c.scaleWindowSeconds + 6)
     case 'redis-memory': return 15
   }
 }
@@ -81,8 +96,9 @@ const firstLine = (err: unknown): string => (err as Error).message.split('\n')[0
 
 function writeReport (): string {
   const report = renderReport({ machine, startedAt, seconds: elapsed(), quireEnv: benchLimitsEnv(), quireNodeArgs: [...startScriptNodeArgs(), ...config.quireNodeArgs] }, results)
-  mkdirSync(fromRoot('docs'), { recursive: true })
-  writeFileSync(fromRoot('docs', 'benchmarks.md'), report + '\n')
+  const path = resolve(fromRoot(), config.reportPath)
+  mkdirSync(dirname(path), { recursive: true })
+  writeFileSync(path, report + '\n')
   return report
 }
 
@@ -113,37 +129,34 @@ async function eachServer (servers: ServerUnderTest[], name: string, run: (s: Se
   return res
 }
 
-/** A group's wanted scenarios as steps; idle, fixed and saturation share one set of connections. */
-function steps (group: Group): Step[] {
-  const wanted = group.scenarios.filter((s) => config.scenarios.includes(s))
+/** The wanted scenarios as steps; idle and fixed share one set of connections. */
+function steps (): Step[] {
+  const wanted = config.scenarios
   const out: Step[] = []
-  const editing = (['idle', 'fixed', 'saturation'] as const).filter((e) => wanted.includes(e))
-  for (const s of wanted) {
-    if (s === 'idle' || s === 'fixed' || s === 'saturation') {
-      if (s !== editing[0]) continue
-      const plan = { idle: editing.includes('idle'), fixed: editing.includes('fixed'), saturation: editing.includes('saturation') }
-      out.push({ label: editing.join(' + '), scenarios: [...editing], run: (servers) => runEditing(servers, plan) })
-    } else if (s === 'presence') {
-      out.push({
-        label: 'presence',
-        scenarios: [s],
-        run: async (servers) => {
-          const res: ScenarioResult[] = []
-          for (const n of config.presenceSizes) {
-            res.push(...await eachServer(servers, `presence storm, ${n} clients`, async (server) => {
-              await waitQuiet(() => server.pids(), 3000)
-              return runPresence(server, n)
-            }))
-          }
-          return res
-        },
-      })
-    } else if (s === 'cold') {
-      out.push({ label: 'cold load', scenarios: [s], run: (servers) => runColdLoad(servers) })
-    } else if (s === 'redis-memory') {
-      out.push({ label: 'Redis memory', scenarios: [s], run: (servers) => eachServer(servers, 'Redis memory per document', runRedisMemory) })
-    }
+  const editing = (['idle', 'fixed'] as const).filter((e) => wanted.includes(e))
+  if (editing.length > 0) {
+    out.push({ label: editing.join(' + '), scenarios: [...editing], run: (servers) => runEditing(servers, { idle: editing.includes('idle'), fixed: editing.includes('fixed') }, log) })
   }
+  if (wanted.includes('presence')) {
+    out.push({
+      label: 'presence',
+      scenarios: ['presence'],
+      run: async (servers) => {
+        const res: ScenarioResult[] = []
+        for (const n of config.presenceSizes) {
+          res.push(...await eachServer(servers, `presence storm, ${n} clients`, async (server) => {
+            await waitQuiet(() => server.pids(), 3000)
+            return runPresence(server, n)
+          }))
+        }
+        return res
+      },
+    })
+  }
+  if (wanted.includes('cold')) out.push({ label: 'cold load', scenarios: ['cold'], run: (servers) => runColdLoad(servers) })
+  if (wanted.includes('storm')) out.push({ label: 'join storms', scenarios: ['storm'], run: (servers) => runStorms(servers, log) })
+  if (wanted.includes('scale')) out.push({ label: 'scale', scenarios: ['scale'], run: (servers) => runScale(servers, log) })
+  if (wanted.includes('redis-memory')) out.push({ label: 'Redis memory', scenarios: ['redis-memory'], run: (servers) => eachServer(servers, 'Redis memory per document', runRedisMemory) })
   return out
 }
 
@@ -151,18 +164,18 @@ function mark (kinds: ServerKind[], scenarios: ScenarioName[], status: 'not avai
   for (const kind of kinds) {
     const done = new Set(results.filter((r) => r.server === kind).map((r) => r.scenario))
     for (const s of scenarios) {
-      for (const name of scenarioNames(s, kind)) if (!done.has(name)) results.push(unavailable(name, kind, status, reason))
+      if (!KINDS[s].includes(kind)) continue
+      for (const name of scenarioNames(s)) if (!done.has(name)) results.push(unavailable(name, kind, status, reason))
     }
   }
 }
 
-async function runGroup (group: Group): Promise<void> {
-  const kinds = group.kinds.filter((k) => config.servers.includes(k))
-  const todo = steps(group)
-  if (kinds.length === 0 || todo.length === 0) return
+async function runAll (): Promise<void> {
+  const todo = steps()
+  const wantedKinds = SERVER_KINDS.filter((k) => config.servers.includes(k) && todo.some((t) => t.scenarios.some((s) => KINDS[s].includes(k))))
   const servers: ServerUnderTest[] = []
   try {
-    for (const kind of kinds) {
+    for (const kind of wantedKinds) {
       log(`starting ${kind}`)
       try {
         servers.push(await STARTERS[kind]())
@@ -171,21 +184,24 @@ async function runGroup (group: Group): Promise<void> {
         mark([kind], todo.flatMap((t) => t.scenarios), 'not available', firstLine(err))
       }
     }
-    if (servers.length === 0) return
     for (const step of todo) {
-      const need = step.scenarios.reduce((t, s) => t + estimateSeconds(s), 0) * servers.length
+      const these = servers.filter((s) => step.scenarios.some((sc) => KINDS[sc].includes(s.kind)))
+      if (these.length === 0) continue
+      const need = step.scenarios.reduce((t, s) => t + estimateSeconds(s), 0) * these.length
       if (elapsed() + need > config.budgetSeconds) {
-        mark(servers.map((s) => s.kind), step.scenarios, 'skipped', 'time budget of the run used up')
+        mark(these.map((s) => s.kind), step.scenarios, 'skipped', 'time budget of the run used up')
         continue
       }
-      log(`${step.label}: ${servers.map((s) => s.kind).join(', ')}`)
+      log(`${step.label}: ${these.map((s) => s.kind).join(', ')}`)
+      const stepStarted = elapsed()
       try {
-        for (const s of servers) await waitQuiet(() => s.pids(), 3000)
-        results.push(...await step.run(servers))
+        for (const s of these) await waitQuiet(() => s.pids(), 3000)
+        results.push(...await step.run(these))
       } catch (err) {
         log(`${step.label} failed: ${firstLine(err)}`)
       }
-      mark(servers.map((s) => s.kind), step.scenarios, 'failed', 'no result (see the log)')
+      log(`${step.label} took ${(elapsed() - stepStarted).toFixed(0)} s`)
+      mark(these.map((s) => s.kind), step.scenarios, 'failed', 'no result (see the log)')
     }
   } finally {
     await Promise.all(servers.map((s) => s.stop()))
@@ -198,10 +214,10 @@ async function main (): Promise<void> {
     const doc = largeDoc(config.coldEdits)
     log(`large document: ${(doc.update.length / 2 ** 20).toFixed(2)} MiB ${doc.generated ? `generated in ${(doc.generateMs / 1000).toFixed(1)} s` : 'from cache'}`)
   }
-  for (const group of GROUPS) await runGroup(group)
+  await runAll()
   clearTimeout(watchdog)
   process.stdout.write(writeReport() + '\n')
-  log(`done in ${elapsed().toFixed(0)} s; written to docs/benchmarks.md`)
+  log(`done in ${elapsed().toFixed(0)} s; written to ${config.reportPath}`)
   process.exit(0)
 }
 

@@ -38,10 +38,9 @@ export function benchLimitsEnv (): Record<string, string> {
   }
 }
 
-/** Highest message rate one bench connection sends (saturation's last step). */
+/** Highest edit rate one bench connection sends. */
 export function maxClientRate (): number {
-  const steps = config.scenarios.includes('saturation') ? config.saturationMaxSteps : 0
-  return config.editsPerSecond * config.saturationFactor ** steps
+  return Math.max(config.editsPerSecond, config.scaleDocRate / Math.max(1, Math.min(...config.scaleWriters)))
 }
 
 export const DEFAULT_RATE_LIMIT = 200
@@ -64,6 +63,12 @@ async function quireInstance (label: string, env: Record<string, string>): Promi
 export async function startQuire (): Promise<ServerUnderTest> {
   const instance = await quireInstance('quire', { DATA_DIR: tempDir('bench-quire') })
   return makeServer('quire', 'Quire', 'yws', [instance], null)
+}
+
+/** Quire with the embedded store's other durability setting: fsync within a second (docs/configuration.md). */
+export async function startQuireFsync (): Promise<ServerUnderTest> {
+  const instance = await quireInstance('quire everysec', { DATA_DIR: tempDir('bench-quire-fsync'), DATA_FSYNC: 'everysec' })
+  return makeServer('quire-fsync', 'Quire, DATA_FSYNC=everysec', 'yws', [instance], null)
 }
 
 export async function startQuireRedis (): Promise<ServerUnderTest> {

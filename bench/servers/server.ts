@@ -32,7 +32,7 @@ export function makeServer (kind: ServerKind, label: string, wire: Wire, instanc
     wire,
     instances,
     redis,
-    supportsAcks: kind === 'quire' || kind === 'quire-redis',
+    supportsAcks: kind === 'quire' || kind === 'quire-fsync' || kind === 'quire-redis',
     pids: () => [...instances.map((i) => i.child.pid), ...(redis ? [redis.child.pid] : [])],
     async restart () {
       for (const i of instances) await i.stop()
