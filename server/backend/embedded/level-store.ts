@@ -42,6 +42,14 @@ const SEQ_RESERVE = 1 << 20
 const SEP = '\u0000'
 /** Prefix of the per-document last-change keys (no document name starts with a control character). */
 const TIME_KEY = '\u0000t\u0000'
+/**
+ * A document's last-change time is rewritten at most this often: it was
+ * half of the operations of every append, for a figure the listing shows
+ * (docs/api.md) that may then be up to this much older than the last write.
+ */
+const TIME_RESOLUTION_MS = 1000
+/** Documents whose time write is remembered; past this many the memory starts over. */
+const TIMES_REMEMBERED = 100_000
 /** Written by the periodic sync in "everysec" mode: a synced write flushes every earlier one. */
 const SYNC_KEY = '\u0000sync'
 const SYNC_INTERVAL_MS = 1000
@@ -112,6 +120,8 @@ export class LevelStore implements DocStore {
   private lastBatchError: unknown = null
   /** The write isReady started to see whether a failed store writes again. */
   private probeWrite: Promise<void> | null = null
+  /** When each document's last-change time was last written (TIME_RESOLUTION_MS). */
+  private readonly timesWritten = new Map<string, number>()
   /** Automatic versions claimed, by document: until when (ms). */
   private readonly claims = new Map<string, { until: number }>()
 
@@ -163,7 +173,13 @@ export class LevelStore implements DocStore {
       last(position)
       return { type: 'put' as const, key: name + SEP + position, value }
     })
-    ops.push({ type: 'put', key: TIME_KEY + name, value: encodeTime(Date.now()) })
+    const now = Date.now()
+    const written = this.timesWritten.get(name)
+    if (written === undefined || now - written >= TIME_RESOLUTION_MS) {
+      if (this.timesWritten.size >= TIMES_REMEMBERED) this.timesWritten.clear()
+      this.timesWritten.set(name, now)
+      ops.push({ type: 'put', key: TIME_KEY + name, value: encodeTime(now) })
+    }
     return ops
   }
 
@@ -198,6 +214,7 @@ export class LevelStore implements DocStore {
       }
       existed ||= ops.length > 0
       ops.push({ type: 'del', key: TIME_KEY + name })
+      this.timesWritten.delete(name)
       return ops
     }).then(() => existed)
   }
@@ -391,6 +408,8 @@ export class LevelStore implements DocStore {
         for (const job of jobs) job.resolve()
       } catch (err) {
         this.lastBatchError = err
+        // Times of this batch may not be stored: the next append of each document writes its own.
+        this.timesWritten.clear()
         for (const job of jobs) job.reject(err)
       }
     }
