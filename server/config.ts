@@ -122,6 +122,8 @@ const schema = z.object({
   DATA_DIR: z.string().trim().min(1).default('./data'),
   /** Embedded store: fsync every batch ("always") or within a second ("everysec"). */
   DATA_FSYNC: z.enum(['always', 'everysec']).default('always'),
+  /** Embedded store: least time between two write batches (group commit; docs/configuration.md). */
+  DATA_COMMIT_INTERVAL_MS: int(0, 100).default(2),
   AUTH_SECRET: z.string().min(16, 'must be at least 16 characters').optional(),
   // Tokens from an identity provider (docs/auth.md, "Tokens from an identity provider").
   /** Where the provider publishes its public keys; turns auth on like AUTH_SECRET. */

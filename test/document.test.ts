@@ -132,6 +132,43 @@ describe('degraded mode (store failing)', () => {
   })
 })
 
+describe('other instances\' updates', () => {
+  it('are relayed at once and in the Y.Doc once its state is needed: a peer joining between gets everything', async () => {
+    const { doc } = await setup()
+    const reader = join(doc)
+    const source = new Y.Doc()
+    const remote: Uint8Array[] = []
+    source.on('update', (u: Uint8Array) => remote.push(u))
+    for (let i = 0; i < 5; i++) source.getText('t').insert(source.getText('t').length, `remote ${i} `)
+    // Cached before they arrive: a late joiner must not be answered from it.
+    doc.handleSyncStep1(join(doc), new Uint8Array([0]))
+    doc.onRemoteUpdates(remote.slice(0, 3))
+    doc.onRemoteUpdates(remote.slice(3))
+    expect(updatesIn(reader)).toHaveLength(2)
+    expect(mirror(reader.frames).getText('t').toString()).toBe(source.getText('t').toString())
+    // A new peer with an empty state vector, and one with a vector of its own.
+    const late = join(doc)
+    doc.handleSyncStep1(late, new Uint8Array([0]))
+    expect(mirror(late.frames).getText('t').toString()).toBe(source.getText('t').toString())
+    const partial = new Y.Doc()
+    Y.applyUpdate(partial, remote[0])
+    const other = join(doc)
+    doc.handleSyncStep1(other, Y.encodeStateVector(partial))
+    for (const f of other.frames) { const m = readServerFrame(f); if (m.type === 'sync-step2') Y.applyUpdate(partial, m.payload) }
+    expect(partial.getText('t').toString()).toBe(source.getText('t').toString())
+    // A local edit after them lands after them; the state read holds all of it.
+    const local = new Y.Doc()
+    Y.applyUpdate(local, Y.encodeStateAsUpdate(source))
+    const edits: Uint8Array[] = []
+    local.on('update', (u: Uint8Array) => edits.push(u))
+    local.getText('t').insert(local.getText('t').length, 'local')
+    doc.handleUpdate(reader, edits[0])
+    const state = new Y.Doc()
+    Y.applyUpdate(state, await doc.readState())
+    expect(state.getText('t').toString()).toBe(source.getText('t').toString() + 'local')
+  })
+})
+
 describe('read-only peers', () => {
   it('their updates are not applied, stored or relayed (but acknowledged, so their client is not stuck)', async () => {
     const { store, doc } = await setup()

@@ -249,6 +249,19 @@ export function runStoreContract (label: string, harness: StoreHarness): void {
       expect((await store.list(`${base}-nothing`, null, 5))).toEqual({ documents: [], cursor: null })
     })
 
+    it('a document deleted and written again at once still has a change time', async () => {
+      const store = await open()
+      const name = fresh('again')
+      await store.append(name, [new Uint8Array([1])])
+      const first = (await store.list(name, null, 1)).documents[0]
+      if (first.updatedAt === null) return // this store keeps no times
+      await store.delete(name)
+      await store.append(name, [new Uint8Array([2])])
+      const [again] = (await store.list(name, null, 1)).documents
+      expect(again.name).toBe(name)
+      expect(again.updatedAt).not.toBeNull()
+    })
+
     it('reports ready while it serves', async () => {
       const store = await open()
       expect(await store.isReady()).toBe(true)

@@ -16,7 +16,7 @@ export async function createBackend (config: Config, log: Logger, timers?: Gauge
     const { createRedisBackend } = await import('./redis/backend.js')
     return createRedisBackend(config, log, timers)
   }
-  const store = await LevelStore.open(config.DATA_DIR, { fsync: config.DATA_FSYNC })
+  const store = await LevelStore.open(config.DATA_DIR, { fsync: config.DATA_FSYNC, commitIntervalMs: config.DATA_COMMIT_INTERVAL_MS })
   log.info({ dir: config.DATA_DIR }, 'embedded store opened')
   return { store, bus: new LocalBus() }
 }

@@ -8,6 +8,7 @@
  *   compaction.ts      when to fold the stored log into a snapshot
  *   presence-relay.ts  who may set which awareness state; coalesced flushes
  *   fan-out.ts         sending updates to the peers, merged into few frames
+ *   remote-backlog.ts  other instances' updates, applied when the state is needed
  *   observers.ts       server-side code following its changes and presence
  *
  * It holds the Y.Doc and the peers (connections) on it here, routes their
@@ -30,6 +31,7 @@ import { PresenceRelay } from './presence-relay.js'
 import { DEFAULT_DOCUMENT_LIMITS, type DocumentLimits } from './limits.js'
 import type { Peer } from './peer.js'
 import { broadcast } from './fan-out.js'
+import { RemoteBacklog } from './remote-backlog.js'
 import { DocumentObservers, NO_AUTHORS, type ChangeListener, type ChangeOrigin, type PresenceListener, type PresentState, type UsersListener } from './observers.js'
 
 export type { Peer, DocumentLimits, ChangeListener, ChangeOrigin, PresenceListener, PresentState, UsersListener }
@@ -60,12 +62,15 @@ export class SharedDocument implements BusSink {
   private fullStateFrame: Uint8Array | null = null
   /** Cached answers to non-empty state vectors (by the vector's bytes); dropped on every change. */
   private readonly diffCache = new Map<string, Uint8Array>()
+  /** Other instances' updates relayed but not yet in the Y.Doc (see `ydoc`). */
+  private readonly remote: RemoteBacklog
   /** One of: serving; tainted (an update threw half-way in: never served or stored again); destroyed. */
   private life: 'serving' | 'tainted' | 'destroyed' = 'serving'
 
   constructor (readonly name: string, stored: StoredDoc, private readonly deps: DocumentDeps) {
     this.limits = deps.limits ?? DEFAULT_DOCUMENT_LIMITS
     this.observers = new DocumentObservers(name, deps.log)
+    this.remote = new RemoteBacklog((err) => deps.log.error({ err, doc: name }, 'remote update failed to apply'))
     const timers: Gauge = deps.metrics.timersActive
     // The entries after the first (appended since the last snapshot: few and
     // small, the log being compacted often) are parsed now, so that a damaged
@@ -91,7 +96,7 @@ export class SharedDocument implements BusSink {
       },
       persisted: (seconds) => deps.metrics.persistSeconds.observe(seconds),
     }, { maxGatedPerPeer: this.limits.maxGatedPerPeer, timers })
-    this.cold = new ColdStart(stored.updates, { peers: this.peers, timers, warmUp: () => { try { this.warmUp() } catch { /* logged and tainted */ } } })
+    this.cold = new ColdStart(stored.updates, { peers: this.peers, timers, warmUp: () => { this.tryWarmUp() } })
     this.relay = new PresenceRelay({
       peers: this.peers,
       limits: this.limits,
@@ -112,12 +117,15 @@ export class SharedDocument implements BusSink {
   get writers (): Array<Peer['user']> { return [...this.peers].filter((p) => p.canWrite).map((p) => p.user) }
 
   /**
-   * The document's Y.Doc, built from the stored entries on first use. Throws
-   * (after tainting the document, so that nothing is ever stored over what
-   * the store holds) when the stored entries do not apply.
+   * The document's Y.Doc, built from the stored entries on first use, with
+   * every update other instances sent so far. Throws (after tainting the
+   * document, so that nothing is ever stored over what the store holds)
+   * when the stored entries do not apply.
    */
   get ydoc (): Y.Doc {
-    return this.built ?? this.warmUp()
+    const ydoc = this.built ?? this.warmUp()
+    if (!this.remote.isEmpty) this.remote.applyTo(ydoc, this)
+    return ydoc
   }
 
   /** Build the Y.Doc now (see cold-start.ts). */
@@ -132,12 +140,24 @@ export class SharedDocument implements BusSink {
       this.taint(null)
       throw err
     }
-    ydoc.on('update', () => {
-      this.fullStateFrame = null
-      this.diffCache.clear()
-    })
+    ydoc.on('update', () => this.dropCaches())
     this.built = ydoc
     return ydoc
+  }
+
+  /** warmUp; false when the stored entries did not build (logged, tainted: peers were evicted). */
+  private tryWarmUp (): boolean {
+    try {
+      this.warmUp()
+      return true
+    } catch {
+      return false
+    }
+  }
+
+  private dropCaches (): void {
+    this.fullStateFrame = null
+    this.diffCache.clear()
   }
 
   // ---- peers (server/transport/connection.ts) -----------------------------
@@ -145,7 +165,7 @@ export class SharedDocument implements BusSink {
   addPeer (peer: Peer): void {
     if (this.life === 'tainted') return peer.evict()
     this.peers.add(peer)
-    if (this.built) peer.send(encodeSyncStep1(Y.encodeStateVector(this.built)))
+    if (this.built) peer.send(encodeSyncStep1(Y.encodeStateVector(this.ydoc)))
     else this.cold.owe(peer)
     this.relay.join(peer)
   }
@@ -272,27 +292,18 @@ export class SharedDocument implements BusSink {
 
   // ---- from other instances (BusSink) -------------------------------------
 
+  /** Updates another instance stored: relayed at once, into the Y.Doc when needed (remote-backlog.ts). */
   onRemoteUpdates (updates: Uint8Array[]): void {
     if (this.life !== 'serving') return
-    let ydoc: Y.Doc
-    try {
-      ydoc = this.ydoc
-    } catch {
-      return // tainted by warmUp; peers were evicted
-    }
-    const applied: Uint8Array[] = []
-    for (const update of updates) {
-      try {
-        Y.applyUpdate(ydoc, update, this)
-        applied.push(update)
-      } catch (err) {
-        this.deps.log.error({ err, doc: this.name }, 'remote update failed to apply')
-      }
-    }
-    this.compaction.noteRemote(applied)
+    // A cold document serves its stored bytes to new peers, which lack these: build it first.
+    if (this.built === null && !this.tryWarmUp()) return
+    const full = this.remote.add(updates)
+    this.dropCaches() // encoded before these
+    this.compaction.noteRemote(updates)
     // Already durable: relay at once.
-    broadcast(this.peers, applied, null)
-    this.observers.changed(applied, 'remote', NO_AUTHORS)
+    broadcast(this.peers, updates, null)
+    this.observers.changed(updates, 'remote', NO_AUTHORS)
+    if (full) this.remote.applyTo(this.built!, this)
   }
 
   onRemoteAwareness (update: Uint8Array, instance: string): void {
@@ -339,6 +350,7 @@ export class SharedDocument implements BusSink {
     // (A cold document is still built when its unload compacts it.)
     if (compact && wasServing && clean) await this.compaction.run(() => Y.encodeStateAsUpdate(this.ydoc))
     this.cold.stop()
+    this.remote.clear()
     this.built?.destroy()
     this.observers.clear()
   }

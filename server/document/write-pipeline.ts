@@ -199,7 +199,7 @@ export class WritePipeline {
     this.hooks.append(updates).then((result) => {
       this.hooks.persisted((performance.now() - started) / 1000)
       if (this.phase === 'stopped') return
-      this.hooks.stored(updates, result.position, new Set(batch.filter((q) => q.update !== null).map((q) => q.origin)))
+      this.hooks.stored(updates, result.position, new Set(origins))
       this.complete(batch)
     }, (err: unknown) => {
       if (this.phase === 'stopped') return

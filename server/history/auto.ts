@@ -40,8 +40,15 @@ interface Owed {
   editors: Map<string, { user: VersionUser, notedAt: number }>
   /** When it became owed: it is due maxIntervalMs later at the latest. */
   since: number
-  /** Fires when it is due: quietMs after the last change, or maxIntervalMs after `since` (re-armed on every change). */
+  /** When it is due: quietMs after the last change, or maxIntervalMs after `since`, whichever first. */
+  dueAt: number
+  /**
+   * Fires at `timerAt`, at or before `dueAt`: a change only moves `dueAt`
+   * (a timer per keystroke cost more than the rest of the edit's bookkeeping),
+   * and a timer that fires early is set again for the rest.
+   */
   timer: TrackedTimer | null
+  timerAt: number
 }
 
 export class AutoVersions {
@@ -92,7 +99,7 @@ export class AutoVersions {
       return
     }
     if (owed === undefined) {
-      owed = { editors: new Map(), since: Date.now(), timer: null }
+      owed = { editors: new Map(), since: Date.now(), dueAt: 0, timer: null, timerAt: 0 }
       this.owed.set(doc, owed)
     }
     // Noted again now and then: a version another instance took may have taken them meanwhile.
@@ -118,13 +125,22 @@ export class AutoVersions {
   }
 
   private arm (doc: SharedDocument, owed: Owed): void {
-    owed.timer?.clear()
-    const now = Date.now()
-    const due = Math.min(now + this.opts.quietMs, owed.since + this.opts.maxIntervalMs)
-    owed.timer = new TrackedTimer(this.opts.timers, () => this.fire(doc), Math.max(0, due - now))
+    owed.dueAt = Math.min(Date.now() + this.opts.quietMs, owed.since + this.opts.maxIntervalMs)
+    if (owed.timer === null || owed.timerAt > owed.dueAt) this.setTimer(doc, owed)
   }
 
-  /** A timer fired: take the version owed, after any being taken now. */
+  private setTimer (doc: SharedDocument, owed: Owed): void {
+    owed.timer?.clear()
+    const now = Date.now()
+    owed.timerAt = Math.max(now, owed.dueAt)
+    owed.timer = new TrackedTimer(this.opts.timers, () => {
+      owed.timer = null
+      if (Date.now() < owed.dueAt) this.setTimer(doc, owed)
+      else this.fire(doc)
+    }, owed.timerAt - now)
+  }
+
+  /** A version is due: take it, after any being taken now. */
   private fire (doc: SharedDocument): void {
     const before = this.taking.get(doc) ?? Promise.resolve()
     const taking: Promise<void> = before.then(() => this.due(doc, true)).finally(() => {
@@ -164,7 +180,9 @@ export class AutoVersions {
    */
   private lookAgain (doc: SharedDocument, ms: number): void {
     if (this.owed.has(doc)) return
-    this.owed.set(doc, { editors: new Map(), since: Date.now(), timer: new TrackedTimer(this.opts.timers, () => this.fire(doc), ms) })
+    const owed: Owed = { editors: new Map(), since: Date.now(), dueAt: Date.now() + ms, timer: null, timerAt: 0 }
+    this.owed.set(doc, owed)
+    this.setTimer(doc, owed)
   }
 
   private forget (doc: SharedDocument): Owed | undefined {
