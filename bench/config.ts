@@ -1,7 +1,7 @@
 /**
  * Bench sizes and durations, each overridable by an environment variable so a
  * quick run (or a profiling run of one scenario) needs no code change. The
- * defaults keep the whole `npm run bench` near 30 minutes on a 2-core machine
+ * defaults keep the whole `npm run bench` near 35 minutes on a 2-core machine
  * (docs/benchmarks.md, "Running it").
  */
 

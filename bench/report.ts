@@ -221,7 +221,7 @@ function noiseSection (results: ScenarioResult[]): string[] {
   out.push(
     '- Always uncertain here: max latency (one slow event loop turn anywhere decides it), deliveries per second ' +
     '(the load generator shares the two cores with the server), and single-run figures (idle memory, presence storms, ' +
-    'join storms, the scale table, Redis memory), which are not repeated to keep the run near 30 minutes.',
+    'join storms, the scale table, Redis memory), which are not repeated to keep the run near 35 minutes.',
     '- CPU is read in clock ticks (10 ms): figures from short windows at low load carry a few percent of rounding.',
     '',
   )

@@ -26,8 +26,8 @@ async function readBackBytes (server: ServerUnderTest, doc: string, settleMs: nu
   return bytes
 }
 
-/** Pieces one writer sends (about 2 MB: well within Quire's default work budget of a connection). */
-const PIECES_PER_WRITER = 6
+/** Pieces one writer sends (about 600 KB: well within Quire's default work budget of a connection, even on a busy machine). */
+const PIECES_PER_WRITER = 2
 
 /**
  * One writer sends `pieces`; on Quire it waits for their acks. It is left

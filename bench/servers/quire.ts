@@ -26,7 +26,8 @@ export function quireEnv (extra: Record<string, string>): Record<string, string>
 /** The budgets the bench changes (shown in the report): its load is one client address at high rates. */
 export function benchLimitsEnv (): Record<string, string> {
   // Every bench client connects from 127.0.0.1: the per-address budget (200 by default) would refuse most,
-  // and the pace of new connections (per address and per instance) would stretch the connect phases.
+  // and the pace of new connections (per address and per instance) would refuse the rest of a join storm with a
+  // retry-after the bench's clients do not follow (docs/benchmarks.md, "Servers").
   const unlimited = '10000000'
   return {
     ...rateLimitEnv(),
