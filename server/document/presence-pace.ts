@@ -17,7 +17,7 @@
  * the flush's CPU time (smoothed) divided by PRESENCE_LOOP_SHARE, up to
  * MAX_WINDOW_MS. A small room's flush costs microseconds, so its window is a
  * fraction of a millisecond; a big room's grows with its connections and
- * with how slow the machine is at that moment (docs/performance-presence-notes.md
+ * with how slow the machine is at that moment (docs/performance.md
  * has the figures).
  */
 

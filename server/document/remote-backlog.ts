@@ -8,7 +8,7 @@
  * compaction), or once MAX_UPDATES (or MAX_BYTES) wait: all together, in
  * one transaction, which costs one cleanup and one update event instead of
  * one per update. An instance whose clients only read then does no Yjs work
- * per update (docs/performance-notes.md).
+ * per update (docs/performance.md).
  */
 import * as Y from 'yjs'
 

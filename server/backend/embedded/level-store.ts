@@ -59,7 +59,7 @@ const SYNC_INTERVAL_MS = 1000
  * rest of the interval. Each batch costs a round trip to LevelDB's thread and
  * (with "always") an fsync, whatever it holds, so at 2000 edits/s spread
  * evenly an unpaced writer commits nearly one batch per edit
- * (docs/performance-notes.md).
+ * (docs/performance.md).
  */
 export const COMMIT_INTERVAL_MS = 2
 /** Written only to find out whether writes work again after a batch failed. */
@@ -420,7 +420,7 @@ export class LevelStore implements DocStore {
    * One atomic batch. The chained form, not `db.batch(ops)`: abstract-level
    * clones and normalises every operation of an array batch, which cost
    * 10–18 µs per operation here against 2–9 for the same batch chained
-   * (docs/performance-notes.md).
+   * (docs/performance.md).
    */
   private async commit (ops: Op[], sync: boolean): Promise<void> {
     const batch = this.db.batch()
