@@ -6,6 +6,7 @@ COPY package.json package-lock.json ./
 COPY common/package.json common/
 COPY client/provider/package.json client/provider/
 COPY client/editor/package.json client/editor/
+COPY client/react/package.json client/react/
 RUN npm ci
 COPY . .
 RUN npm run build
@@ -17,6 +18,7 @@ COPY package.json package-lock.json ./
 COPY common/package.json common/
 COPY client/provider/package.json client/provider/
 COPY client/editor/package.json client/editor/
+COPY client/react/package.json client/react/
 RUN npm ci --omit=dev && npm cache clean --force
 COPY --from=build /app/dist ./dist
 USER node
