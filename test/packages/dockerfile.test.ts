@@ -1,9 +1,10 @@
 /**
- * The image (Dockerfile, docs/deployment.md) installs with `npm ci`, which
- * needs every workspace's package.json in place first: a workspace the
- * Dockerfile does not copy breaks `docker build` for every user, and no
- * Docker engine runs here to notice. So each stage that runs `npm ci` is
- * checked against the workspaces the root package.json lists.
+ * The image (Dockerfile, docs/deployment.md) installs with `npm ci` before
+ * the sources are copied (so the layer is cached), and npm reads the
+ * workspaces from their package.json files: a workspace the Dockerfile
+ * does not copy is silently left out of the install rather than failing
+ * it, and no Docker engine runs here to notice. So each stage that runs
+ * `npm ci` is checked against the workspaces the root package.json lists.
  */
 import { describe, expect, it } from 'vitest'
 import { readFileSync } from 'node:fs'
