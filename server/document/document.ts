@@ -17,7 +17,7 @@
  */
 import * as Y from 'yjs'
 import type { Gauge } from 'prom-client'
-import { EMPTY_UPDATE, encodeSyncStep1, encodeSyncStep2, isEmptyStateVector, ProtocolError } from '../../common/messages.js'
+import { EMPTY_UPDATE, encodeSyncStep1, isEmptyStateVector, ProtocolError } from '../../common/messages.js'
 import { CLOSE, RATE_LIMIT_REASONS } from '../../common/close-codes.js'
 import type { Bus, BusSink } from '../backend/bus.js'
 import type { DocStore, StoredDoc } from '../backend/store.js'
@@ -32,11 +32,10 @@ import { DEFAULT_DOCUMENT_LIMITS, type DocumentLimits } from './limits.js'
 import type { Peer } from './peer.js'
 import { broadcast } from './fan-out.js'
 import { RemoteBacklog } from './remote-backlog.js'
+import { StateAnswers } from './state-answers.js'
 import { DocumentObservers, NO_AUTHORS, type ChangeListener, type ChangeOrigin, type PresenceListener, type PresentState, type UsersListener } from './observers.js'
 
 export type { Peer, DocumentLimits, ChangeListener, ChangeOrigin, PresenceListener, PresentState, UsersListener }
-
-const DIFF_CACHE_SIZE = 8 // answers to distinct non-empty state vectors kept between changes
 
 export interface DocumentDeps {
   store: DocStore
@@ -58,10 +57,8 @@ export class SharedDocument implements BusSink {
   private readonly observers: DocumentObservers
   /** The Y.Doc, once warm (see cold-start.ts). */
   private built: Y.Doc | null = null
-  /** Cached full state for clients that arrive with an empty state vector; dropped on every change. */
-  private fullStateFrame: Uint8Array | null = null
-  /** Cached answers to non-empty state vectors (by the vector's bytes); dropped on every change. */
-  private readonly diffCache = new Map<string, Uint8Array>()
+  /** Answers to sync step 1, cached until the next change. */
+  private readonly answers = new StateAnswers()
   /** Other instances' updates relayed but not yet in the Y.Doc (see `ydoc`). */
   private readonly remote: RemoteBacklog
   /** One of: serving; tainted (an update threw half-way in: never served or stored again); destroyed. */
@@ -140,7 +137,7 @@ export class SharedDocument implements BusSink {
       this.taint(null)
       throw err
     }
-    ydoc.on('update', () => this.dropCaches())
+    ydoc.on('update', () => this.answers.clear())
     this.built = ydoc
     return ydoc
   }
@@ -153,11 +150,6 @@ export class SharedDocument implements BusSink {
     } catch {
       return false
     }
-  }
-
-  private dropCaches (): void {
-    this.fullStateFrame = null
-    this.diffCache.clear()
   }
 
   // ---- peers (server/transport/connection.ts) -----------------------------
@@ -182,7 +174,7 @@ export class SharedDocument implements BusSink {
     if (empty && this.cold.isCold && this.life === 'serving') return this.cold.answer(peer)
     let frame: Uint8Array
     if (empty) {
-      frame = this.fullStateFrame ??= encodeSyncStep2(Y.encodeStateAsUpdate(this.ydoc))
+      frame = this.answers.fullState(this.ydoc)
     } else {
       // Only the client's bytes are checked here: a failure to encode our own
       // state would be our bug, not a reason to blame the client with 4400.
@@ -191,27 +183,9 @@ export class SharedDocument implements BusSink {
       } catch {
         throw new ProtocolError('malformed state vector')
       }
-      frame = this.diffFor(peer, stateVector)
+      frame = this.answers.diff(this.ydoc, stateVector, (ms) => peer.charge(ms))
     }
     if (!this.pipeline.sendWhenDurable(peer, frame)) this.refuse(peer, LIMIT.gatedReplies, CLOSE.rateLimited, RATE_LIMIT_REASONS.gatedReplies)
-  }
-
-  /**
-   * The difference between the document and a client's state vector. A
-   * fresh encoding costs time in proportion to the document, so it is
-   * cached (the same vector asked again costs nothing) and charged to the
-   * peer's work budget (docs/security.md, "Limits").
-   */
-  private diffFor (peer: Peer, stateVector: Uint8Array): Uint8Array {
-    const key = Buffer.from(stateVector).toString('base64')
-    const cached = this.diffCache.get(key)
-    if (cached !== undefined) return cached
-    const started = performance.now()
-    const frame = encodeSyncStep2(Y.encodeStateAsUpdate(this.ydoc, stateVector))
-    peer.charge(performance.now() - started)
-    if (this.diffCache.size >= DIFF_CACHE_SIZE) this.diffCache.delete(this.diffCache.keys().next().value!)
-    this.diffCache.set(key, frame)
-    return frame
   }
 
   /** A sync step 2 or update message from a peer. */
@@ -298,7 +272,7 @@ export class SharedDocument implements BusSink {
     // A cold document serves its stored bytes to new peers, which lack these: build it first.
     if (this.built === null && !this.tryWarmUp()) return
     const full = this.remote.add(updates)
-    this.dropCaches() // encoded before these
+    this.answers.clear() // encoded before these
     this.compaction.noteRemote(updates)
     // Already durable: relay at once.
     broadcast(this.peers, updates, null)
@@ -396,7 +370,7 @@ export class SharedDocument implements BusSink {
     this.life = 'tainted'
     this.deps.metrics.errors.inc({ kind: 'tainted' })
     this.deps.log.warn({ doc: this.name }, 'an update failed half-way into the document; reloading it from the store')
-    this.fullStateFrame = null
+    this.answers.clear()
     for (const peer of [...this.peers]) if (peer !== origin) peer.evict()
   }
 

@@ -10,12 +10,8 @@
  * first key above the previous ceiling, and raised SEQ_RESERVE at a time.
  * After a crash the counter restarts from the stored ceiling, so a seq is
  * never used twice (a restart skips at most SEQ_RESERVE of 2^64). Writes from every
- * document queue into one writer that commits a single batch per turn:
- * group commit. With fsync "always" (the default) every batch is synced before
- * its updates are acknowledged, so an acknowledged update survives power loss
- * as well as `kill -9`; with "everysec" batches reach the OS at once (which
- * survives any crash of the process) and are synced within a second, like
- * Redis's `appendfsync everysec`.
+ * document go through one writer, group-commit.ts (fsync "always" or
+ * "everysec").
  *
  * Each document also has a key `\0t\0<docName>` with the time of its last
  * append (for listing). `create` checks and writes inside the one writer, so
@@ -34,6 +30,7 @@
  */
 import { ClassicLevel } from 'classic-level'
 import type { AppendResult, DocPage, DocStore, DocSummary, LogPosition, NewVersion, StoredDoc, StoredVersion, VersionClaim, VersionInfo, VersionUser } from '../store.js'
+import { COMMIT_INTERVAL_MS, GroupCommit, type JobOps, type Op } from './group-commit.js'
 import { editorValue, joinRecord, newVersionId, parseRecord, recordHead } from '../versions.js'
 
 const SEQ_KEY = '\u0000seq'
@@ -50,18 +47,6 @@ const TIME_KEY = '\u0000t\u0000'
 const TIME_RESOLUTION_MS = 1000
 /** Documents whose time write is remembered; past this many the memory starts over. */
 const TIMES_REMEMBERED = 100_000
-/** Written by the periodic sync in "everysec" mode: a synced write flushes every earlier one. */
-const SYNC_KEY = '\u0000sync'
-const SYNC_INTERVAL_MS = 1000
-/**
- * Batches start at most this often (group commit across documents): the
- * first write after a quiet spell goes at once, later ones gather for the
- * rest of the interval. Each batch costs a round trip to LevelDB's thread and
- * (with "always") an fsync, whatever it holds, so at 2000 edits/s spread
- * evenly an unpaced writer commits nearly one batch per edit
- * (docs/performance.md).
- */
-export const COMMIT_INTERVAL_MS = 2
 /** Written only to find out whether writes work again after a batch failed. */
 const PROBE_KEY = '\u0000probe'
 /** A read slower than this means the disk is in trouble: not ready. */
@@ -76,10 +61,6 @@ const under = (prefix: string, name: string): { gt: string, lt: string } => ({ g
 
 export type FsyncPolicy = 'always' | 'everysec'
 
-type Op = { type: 'put', key: string, value: Uint8Array } | { type: 'del', key: string }
-
-/** A job's operations, computed in the writer; `batch` holds those of the jobs before it in the same batch. */
-interface Job { ops: (batch: Op[]) => Promise<Op[]> | Op[], resolve: () => void, reject: (e: unknown) => void, sync: boolean }
 
 export interface LevelStoreOptions {
   /** fsync each batch (default true). Overrides `fsync`. */
@@ -106,18 +87,8 @@ export class LevelStore implements DocStore {
   private seq = 0n
   /** The ceiling SEQ_KEY holds on disk: every seq used so far is at most this. */
   private ceiling = 0n
-  private queue: Job[] = []
-  private writing = false
-  private readonly sync: boolean
+  private readonly writer: GroupCommit
   private readonly seqReserve: bigint
-  private readonly commitIntervalMs: number
-  /** When the last batch started (performance.now()). */
-  private lastBatchAt = -Infinity
-  /** Unsynced batches were written since the last synced one ("everysec"). */
-  private dirty = false
-  private syncTimer: NodeJS.Timeout | null = null
-  /** Why the last batch failed; null once a batch succeeded (readiness). */
-  private lastBatchError: unknown = null
   /** The write isReady started to see whether a failed store writes again. */
   private probeWrite: Promise<void> | null = null
   /** When each document's last-change time was last written (TIME_RESOLUTION_MS). */
@@ -127,19 +98,23 @@ export class LevelStore implements DocStore {
 
   private constructor (dir: string, opts: LevelStoreOptions) {
     this.db = new ClassicLevel<string, Uint8Array>(dir, { keyEncoding: 'utf8', valueEncoding: 'view' })
-    this.sync = opts.sync ?? (opts.fsync ?? 'always') === 'always'
+    const sync = opts.sync ?? (opts.fsync ?? 'always') === 'always'
     this.seqReserve = BigInt(opts.seqReserve ?? SEQ_RESERVE)
-    this.commitIntervalMs = opts.commitIntervalMs ?? COMMIT_INTERVAL_MS
-    if (!this.sync && opts.fsync === 'everysec') {
-      this.syncTimer = setInterval(() => { if (this.dirty) void this.syncNow().catch(() => {}) }, SYNC_INTERVAL_MS)
-      this.syncTimer.unref()
-    }
-  }
-
-  /** One synced write: LevelDB syncs its log, and with it every batch before. */
-  private syncNow (): Promise<void> {
-    this.dirty = false
-    return this.enqueue(() => [{ type: 'put', key: SYNC_KEY, value: new Uint8Array(0) }], true)
+    this.writer = new GroupCommit(this.db, {
+      sync,
+      everysec: opts.fsync === 'everysec',
+      commitIntervalMs: opts.commitIntervalMs ?? COMMIT_INTERVAL_MS,
+      seal: (ops) => {
+        // Only a batch that used seqs above the stored ceiling raises it; a
+        // batch that fails leaves `ceiling` as it was, so the next one writes it.
+        if (this.seq <= this.ceiling) return null
+        const ceiling = this.seq + this.seqReserve
+        ops.push({ type: 'put', key: SEQ_KEY, value: Buffer.from(ceiling.toString(16), 'latin1') })
+        return () => { this.ceiling = ceiling }
+      },
+      // Times of a failed batch may not be stored: the next append of each document writes its own.
+      failed: () => this.timesWritten.clear(),
+    })
   }
 
   static async open (dir: string, opts: LevelStoreOptions = {}): Promise<LevelStore> {
@@ -344,7 +319,7 @@ export class LevelStore implements DocStore {
 
   async isReady (): Promise<boolean> {
     if (this.db.status !== 'open') return false
-    if (this.lastBatchError !== null) {
+    if (this.writer.lastError !== null) {
       // Not ready now; a probe write lets the next check see a recovered disk
       // even when no document writes (a load balancer sends none to an instance it took out).
       this.probeWrite ??= this.enqueue(() => [{ type: 'put', key: PROBE_KEY, value: new Uint8Array(0) }])
@@ -361,10 +336,7 @@ export class LevelStore implements DocStore {
   }
 
   async close (): Promise<void> {
-    if (this.syncTimer) clearInterval(this.syncTimer)
-    this.syncTimer = null
-    if (this.dirty) await this.syncNow()
-    while (this.writing || this.queue.length > 0) await new Promise((r) => setImmediate(r))
+    await this.writer.close()
     await this.db.close()
   }
 
@@ -373,67 +345,8 @@ export class LevelStore implements DocStore {
     return this.seq.toString(16).padStart(16, '0')
   }
 
-  private enqueue (ops: Job['ops'], sync = false): Promise<void> {
-    return new Promise((resolve, reject) => {
-      this.queue.push({ ops, resolve, reject, sync })
-      if (!this.writing) {
-        this.writing = true
-        const wait = this.lastBatchAt + this.commitIntervalMs - performance.now()
-        if (wait > 0) setTimeout(() => { void this.drain() }, wait)
-        else setImmediate(() => { void this.drain() })
-      }
-    })
-  }
-
-  /** Commit everything queued as one batch, then whatever queued meanwhile. */
-  private async drain (): Promise<void> {
-    while (this.queue.length > 0) {
-      const wait = this.lastBatchAt + this.commitIntervalMs - performance.now()
-      if (wait > 0) await new Promise((resolve) => setTimeout(resolve, wait))
-      this.lastBatchAt = performance.now()
-      const jobs = this.queue
-      this.queue = []
-      try {
-        const ops: Op[] = []
-        for (const job of jobs) ops.push(...await job.ops(ops))
-        // Only a batch that used seqs above the stored ceiling raises it; a
-        // batch that fails leaves `ceiling` as it was, so the next one writes it.
-        const ceiling = this.seq > this.ceiling ? this.seq + this.seqReserve : null
-        if (ceiling !== null) ops.push({ type: 'put', key: SEQ_KEY, value: Buffer.from(ceiling.toString(16), 'latin1') })
-        const sync = this.sync || jobs.some((j) => j.sync)
-        await this.commit(ops, sync)
-        if (!sync) this.dirty = true
-        if (ceiling !== null) this.ceiling = ceiling
-        this.lastBatchError = null
-        for (const job of jobs) job.resolve()
-      } catch (err) {
-        this.lastBatchError = err
-        // Times of this batch may not be stored: the next append of each document writes its own.
-        this.timesWritten.clear()
-        for (const job of jobs) job.reject(err)
-      }
-    }
-    this.writing = false
-  }
-
-  /**
-   * One atomic batch. The chained form, not `db.batch(ops)`: abstract-level
-   * clones and normalises every operation of an array batch, which cost
-   * 10–18 µs per operation here against 2–9 for the same batch chained
-   * (docs/performance.md).
-   */
-  private async commit (ops: Op[], sync: boolean): Promise<void> {
-    const batch = this.db.batch()
-    try {
-      for (const op of ops) {
-        if (op.type === 'put') batch.put(op.key, op.value)
-        else batch.del(op.key)
-      }
-    } catch (err) {
-      await batch.close()
-      throw err
-    }
-    await batch.write({ sync })
+  private enqueue (ops: JobOps): Promise<void> {
+    return this.writer.enqueue(ops)
   }
 }
 
