@@ -13,8 +13,8 @@
  *
  * Reconnects. A client that reconnects before its old connection's close is
  * noticed announces an id its old connection still owns. When that comes in
- * its first awareness message (which cannot be an echo: nothing was sent to
- * it yet) and the same user is behind it, it is kept as a *claim*; when the owner goes,
+ * its first awareness message, before it was sent any state (so it cannot be
+ * an echo), and the same user is behind it, it is kept as a *claim*; when the owner goes,
  * the newest claim takes the id over at once (its state is shown), so the
  * user's presence does not blink.
  *
@@ -139,9 +139,11 @@ export class PresenceRelay {
   }
 
   private receiveEntries (peer: Peer, entries: AwarenessEntry[]): boolean {
-    // A first message is sent before the peer was sent any awareness (see
-    // sendSnapshot), so it cannot be an echo: it carries the client's own state.
-    const first = !this.announced.has(peer)
+    // A first message that reached us before the peer was sent any awareness
+    // (see sendSnapshot) cannot be an echo: it carries the client's own state.
+    // Once the snapshot went out (its wait ran out on a loaded server) even a
+    // first message may echo states it holds, and claims nothing.
+    const first = !this.announced.has(peer) && this.owedSnapshot.has(peer)
     let announced = this.announced.get(peer)
     if (announced === undefined) this.announced.set(peer, announced = new Set())
     const own: AwarenessEntry[] = []
@@ -156,7 +158,7 @@ export class PresenceRelay {
       if (owner !== undefined || this.remoteOwners.has(entry.clientId)) {
         // Held by another connection here or elsewhere: an echo, a forgery, or
         // (in a first message, same user) a reconnect that outran its old close.
-        if (first && !removal && this.mayClaim(peer, owner)) this.claim(peer, entry)
+        if (first && !removal && this.mayClaim(peer, owner, entry.clientId)) this.claim(peer, entry)
         continue
       }
       // Nobody holds it. A client never seen is new; one that left (its
@@ -283,11 +285,12 @@ export class PresenceRelay {
     }, this.pace.delay(performance.now()))
   }
 
-  private mayClaim (peer: Peer, owner: Peer | undefined): boolean {
-    // Across instances the owner's user is not known here: the handover
-    // happens only once that instance says its client is gone.
-    if (owner === undefined) return true
-    return sameUser(peer.user, owner.user)
+  private mayClaim (peer: Peer, owner: Peer | undefined, clientId: number): boolean {
+    if (owner !== undefined) return sameUser(peer.user, owner.user)
+    // Held on another instance: its user is the one that instance wrote into
+    // the state (withIdentity); the handover waits for that instance to say
+    // its client is gone.
+    return peer.user === null || this.presence.userId(clientId) === peer.user.id
   }
 
   private claim (peer: Peer, entry: AwarenessEntry): void {

@@ -17,7 +17,7 @@
  * rather than after two 15 s renewals. (No state is ever sent back to its
  * own client, shifted or not: see presence-relay.ts.)
  */
-import { decodeAwarenessUpdate, encodeAwarenessUpdate, type AwarenessEntry } from '../../common/awareness.js'
+import { decodeAwarenessUpdate, encodeAwarenessUpdate, validateState, type AwarenessEntry } from '../../common/awareness.js'
 
 /** y-protocols' outdated timeout: a state not renewed for this long is dropped. */
 export const OUTDATED_MS = 30_000
@@ -109,6 +109,20 @@ export class Presence {
   /** Whether a state or a removal marker is kept for this client. */
   has (clientId: number): boolean {
     return this.states.has(clientId)
+  }
+
+  /** `user.id` in a client's live state, when it has one (a state's identity, set from its token: docs/auth.md). */
+  userId (clientId: number): string | undefined {
+    const s = this.states.get(clientId)
+    if (s === undefined || s.json === 'null') return undefined
+    let user: unknown
+    try {
+      user = validateState(s.json)?.user
+    } catch {
+      return undefined
+    }
+    const id = user !== null && typeof user === 'object' ? (user as { id?: unknown }).id : undefined
+    return typeof id === 'string' ? id : undefined
   }
 
   /** Live states (removal markers not counted). */

@@ -7,7 +7,7 @@
  */
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest'
 import { createMetrics } from '../../server/ops/metrics.js'
-import { PresenceRelay, DEFAULT_PRESENCE_LIMITS, type PresenceLimits } from '../../server/document/presence-relay.js'
+import { PresenceRelay, DEFAULT_PRESENCE_LIMITS, SNAPSHOT_WAIT_MS, type PresenceLimits } from '../../server/document/presence-relay.js'
 import { MAX_WINDOW_MS, PRESENCE_LOOP_SHARE } from '../../server/document/presence-pace.js'
 import type { Peer } from '../../server/document/peer.js'
 import { decodeAwarenessUpdate, encodeAwarenessUpdate } from '../../common/awareness.js'
@@ -130,6 +130,43 @@ describe('presence relay', () => {
     tick()
     expect(seen(watcher).has(7)).toBe(false)
     expect(seen(mallory).get(9)).toEqual({ user: { id: 'w', name: 'w' } })
+  })
+
+  it('a first message that comes after the snapshot echoes it and claims nothing: a remote client\'s removal still removes it', () => {
+    const { relay, join } = setup()
+    const watcher = join({ id: 'bob' })
+    relay.receive(watcher, say(9, 1, {}))
+    relay.receiveRemote('B', say(5, 1, { user: { id: 'alice', name: 'alice' } }))
+    // Alice's second tab, on a loaded server: its snapshot's wait runs out
+    // before its first message, which then echoes her first tab's state too.
+    const secondTab = join({ id: 'alice' })
+    vi.advanceTimersByTime(SNAPSHOT_WAIT_MS)
+    expect(seen(secondTab).has(5)).toBe(true)
+    relay.receive(secondTab, encodeAwarenessUpdate([
+      { clientId: 5, clock: 1, json: JSON.stringify({ user: { id: 'alice', name: 'alice' } }) },
+      { clientId: 6, clock: 1, json: '{}' },
+    ]))
+    tick()
+    relay.receiveRemote('B', encodeAwarenessUpdate([{ clientId: 5, clock: 2, json: 'null' }]))
+    tick()
+    expect(seen(watcher).has(5)).toBe(false)
+    expect(seen(watcher).get(6)).toEqual({ user: { id: 'alice', name: 'alice' } })
+  })
+
+  it('with auth on, only the same user may claim an id held on another instance', () => {
+    const { relay, join } = setup()
+    const watcher = join({ id: 'w' })
+    relay.receive(watcher, say(9, 1, {}))
+    const alicesState = { user: { id: 'alice', name: 'Alice' } }
+    relay.receiveRemote('B', say(5, 1, alicesState))
+    relay.receiveRemote('B', say(4, 1, alicesState))
+    // Mallory's first message names Alice's id 5; Alice's reconnect names her id 4.
+    relay.receive(join({ id: 'mallory' }), say(5, 1, alicesState))
+    relay.receive(join({ id: 'alice' }), say(4, 1, alicesState))
+    relay.receiveRemote('B', encodeAwarenessUpdate([{ clientId: 5, clock: 2, json: 'null' }, { clientId: 4, clock: 2, json: 'null' }]))
+    tick()
+    expect(seen(watcher).has(5)).toBe(false)
+    expect(seen(watcher).get(4)).toEqual(alicesState)
   })
 
   it('states from another instance change only through that instance', () => {
