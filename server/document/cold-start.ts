@@ -5,53 +5,54 @@
  * (a fresh page) straight from them. They are durable (nothing undurable
  * exists before the Y.Doc does), so nothing waits.
  *
- * The Y.Doc is built (the document *warms up*) as soon as anything needs it
- * (an edit, a client with content, another instance's update, the HTTP API,
- * compaction), and otherwise WARM_UP_DELAY_MS after the load: building a big
- * document blocks the event loop for hundreds of milliseconds, and waiting
- * lets the burst of readers that follows a restart be answered from the
- * stored bytes first. The cost: the server's own sync step 1 (after which
- * stock clients push their offline edits) comes that much later, and later
- * still while peers' sockets are still sending the stored bytes (up to
- * WARM_UP_MAX_DEFERRALS more delays).
+ * The Y.Doc is built (the document *warms up*) only when something needs
+ * it: an edit, a client with content, another instance's update, the HTTP
+ * API, compaction. Until then the document costs its stored bytes, not a
+ * Y.Doc several times their size, and building a big one (hundreds of
+ * milliseconds of blocked event loop) is spared to the burst of readers
+ * that follows a restart. The server's own sync step 1 (after which stock
+ * clients push their offline edits) carries the stored state vector, read
+ * from the stored bytes; the reply of a client that has nothing new (a
+ * fresh page's: the delete set it was sent) is recognised against the
+ * stored state and changes nothing, so it does not warm the document up.
  *
- * Small documents warm up at once (microseconds), so only big ones take
+ * Small documents warm up at once (microseconds), so only bigger ones take
  * this path.
  */
 import * as Y from 'yjs'
-import type { Gauge } from 'prom-client'
 import { EMPTY_UPDATE, encodeSyncStep1, encodeSyncStep2, encodeUpdate } from '../../common/messages.js'
-import { TrackedTimer } from '../ops/timers.js'
 import type { Peer } from './peer.js'
 
 /** Stored size from which a loaded document starts cold. */
-export const COLD_MIN_BYTES = 256 * 1024
-export const WARM_UP_DELAY_MS = 300
-export const WARM_UP_MAX_DEFERRALS = 40
+export const COLD_MIN_BYTES = 64 * 1024
 
 export interface ColdStartDeps {
-  peers: ReadonlySet<Peer>
-  timers: Gauge
   /** Build the Y.Doc now (the document's own warm-up, which may taint it). */
   warmUp (): void
 }
 
+/** The stored state, read from the stored bytes without building a Y.Doc. */
+interface StoredState {
+  step1: Uint8Array
+  snapshot: Y.Snapshot
+}
+
 export class ColdStart {
-  /** The stored entries; null once warm. */
-  private stored: Uint8Array[] | null
-  /** Peers owed the server's sync step 1 (it needs the state vector, hence the Y.Doc). */
-  private readonly owed = new Set<Peer>()
-  private timer: TrackedTimer | null = null
-  private deferrals = 0
   /**
-   * The answer's frames, encoded for the first joiner and sent as they are
-   * to every later one: a burst of joiners of a big cold document costs one
-   * encoding (a copy of the stored bytes), not one per joiner.
+   * The answer's frames, encoded at the load and sent as they are to every
+   * joiner: a burst of joiners of a big cold document costs one encoding,
+   * not one per joiner. Null once warm.
    */
-  private frames: Uint8Array[] | null = null
+  private frames: Uint8Array[] | null
+  /** The stored entries: views into the frames (the bytes are held once); null once warm. */
+  private stored: Uint8Array[] | null
+  private state: StoredState | null = null
 
   constructor (stored: Uint8Array[], private readonly deps: ColdStartDeps) {
-    this.stored = stored
+    const frames = answerFrames(stored)
+    this.frames = frames
+    // Each entry ends its frame; the loaded copies can go.
+    this.stored = stored.map((entry, i) => frames[i].subarray(frames[i].length - entry.length))
   }
 
   get isCold (): boolean { return this.stored !== null }
@@ -63,28 +64,40 @@ export class ColdStart {
    * must come after it has everything.
    */
   answer (peer: Peer): void {
-    for (const frame of this.frames ??= answerFrames(this.stored!)) peer.send(frame)
-    this.scheduleWarmUp()
+    for (const frame of this.frames!) peer.send(frame)
   }
 
-  /** A peer joined while cold: its step 1 is sent once warm. */
-  owe (peer: Peer): void {
-    this.owed.add(peer)
-    this.scheduleWarmUp()
+  /**
+   * A peer joined while cold: send it the server's sync step 1 with the
+   * stored state vector. Stored entries that cannot be read warm the
+   * document up, which finds them damaged and taints it.
+   */
+  greet (peer: Peer): void {
+    const state = this.readState()
+    if (state !== null) peer.send(state.step1)
+    else queueMicrotask(() => this.deps.warmUp())
   }
 
-  forget (peer: Peer): void {
-    this.owed.delete(peer)
+  /**
+   * Whether `update` adds nothing to the stored state (every struct and
+   * every deletion in it is stored already), so it needs no Y.Doc. False
+   * for anything unreadable: the write path judges it.
+   */
+  holds (update: Uint8Array): boolean {
+    const state = this.readState()
+    if (state === null) return false
+    try {
+      return Y.snapshotContainsUpdate(state.snapshot, update)
+    } catch {
+      return false
+    }
   }
 
   /**
    * Build the Y.Doc from the stored entries, or throw what Yjs threw (a
-   * damaged snapshot; the caller taints the document). Once built, the
-   * peers owed a step 1 get it.
+   * damaged snapshot; the caller taints the document).
    */
   build (): Y.Doc {
-    this.timer?.clear()
-    this.timer = null
     const ydoc = new Y.Doc()
     try {
       Y.transact(ydoc, () => {
@@ -94,35 +107,29 @@ export class ColdStart {
       ydoc.destroy()
       throw err
     }
-    this.stored = null
-    this.frames = null
-    if (this.owed.size > 0) {
-      const step1 = encodeSyncStep1(Y.encodeStateVector(ydoc))
-      for (const peer of this.owed) peer.send(step1)
-      this.owed.clear()
-    }
+    this.stop()
     return ydoc
   }
 
   stop (): void {
-    this.timer?.clear()
-    this.timer = null
-    this.owed.clear()
     this.stored = null
     this.frames = null
+    this.state = null
   }
 
-  /** Warm up soon, once the stored bytes have left (see WARM_UP_DELAY_MS). */
-  private scheduleWarmUp (): void {
-    if (this.stored === null || this.timer) return
-    this.timer = new TrackedTimer(this.deps.timers, () => {
-      this.timer = null
-      if (this.stored === null) return
-      let backlog = false
-      for (const peer of this.deps.peers) if ((peer.sendBacklog ?? 0) > 0) backlog = true
-      if (backlog && this.deferrals++ < WARM_UP_MAX_DEFERRALS) return this.scheduleWarmUp()
-      this.deps.warmUp()
-    }, WARM_UP_DELAY_MS)
+  /** The stored state vector and delete set, read once (null: the entries are damaged, or warm). */
+  private readState (): StoredState | null {
+    if (this.state !== null || this.stored === null) return this.state
+    try {
+      const merged = this.stored.length === 0 ? EMPTY_UPDATE : this.stored.length === 1 ? this.stored[0] : Y.mergeUpdates(this.stored)
+      const stateVector = Y.encodeStateVectorFromUpdate(merged)
+      // Without the structs the state vector covers, what is left is the delete set.
+      const { ds } = Y.decodeUpdate(Y.diffUpdate(merged, stateVector))
+      this.state = { step1: encodeSyncStep1(stateVector), snapshot: Y.createSnapshot(ds, Y.decodeStateVector(stateVector)) }
+    } catch {
+      return null
+    }
+    return this.state
   }
 }
 

@@ -93,7 +93,7 @@ export class SharedDocument implements BusSink {
       },
       persisted: (seconds) => deps.metrics.persistSeconds.observe(seconds),
     }, { maxGatedPerPeer: this.limits.maxGatedPerPeer, timers })
-    this.cold = new ColdStart(stored.updates, { peers: this.peers, timers, warmUp: () => { this.tryWarmUp() } })
+    this.cold = new ColdStart(stored.updates, { warmUp: () => { this.tryWarmUp() } })
     this.relay = new PresenceRelay({
       peers: this.peers,
       limits: this.limits,
@@ -158,14 +158,13 @@ export class SharedDocument implements BusSink {
     if (this.life === 'tainted') return peer.evict()
     this.peers.add(peer)
     if (this.built) peer.send(encodeSyncStep1(Y.encodeStateVector(this.ydoc)))
-    else this.cold.owe(peer)
+    else this.cold.greet(peer)
     this.relay.join(peer)
   }
 
   removePeer (peer: Peer): void {
     if (!this.peers.delete(peer)) return
     this.pipeline.forget(peer)
-    this.cold.forget(peer)
     this.relay.leave(peer)
   }
 
@@ -192,7 +191,8 @@ export class SharedDocument implements BusSink {
   handleUpdate (peer: Peer, update: Uint8Array): void {
     // Counted like any update message before it may be refused (acknowledgement
     // counts follow the order messages were sent); a refusal closes the connection.
-    if (!peer.canWrite || update.length <= EMPTY_UPDATE.length) return this.pipeline.submit(peer, null)
+    // A cold document's fresh reader replies to its step 1 with what it was sent (cold-start.ts): nothing new.
+    if (!peer.canWrite || update.length <= EMPTY_UPDATE.length || (this.built === null && this.cold.holds(update))) return this.pipeline.submit(peer, null)
     let taken: Uint8Array | null
     try {
       taken = this.take(update, peer)

@@ -3,15 +3,13 @@
  * client's update may do), cold-start.ts (serving stored bytes before the
  * Y.Doc exists) and compaction.ts (when to fold the log).
  */
-import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest'
+import { describe, expect, it } from 'vitest'
 import * as Y from 'yjs'
 import { checkUpdate, integrate } from '../../server/document/update-check.js'
-import { ColdStart, WARM_UP_DELAY_MS, WARM_UP_MAX_DEFERRALS } from '../../server/document/cold-start.js'
+import { ColdStart } from '../../server/document/cold-start.js'
 import { Compaction, COMPACT_ENTRIES } from '../../server/document/compaction.js'
 import { MemoryStore } from '../../server/backend/memory-store.js'
-import { createMetrics } from '../../server/ops/metrics.js'
 import { createLogger } from '../../server/ops/log.js'
-import type { Peer } from '../../server/document/peer.js'
 import { FakePeer } from '../helpers/fake-peer.js'
 import { readServerFrame, richDoc } from '../helpers/frames.js'
 import { forEachSeed, prng } from '../helpers/seeded.js'
@@ -97,51 +95,57 @@ describe('update-check', () => {
 })
 
 describe('cold start', () => {
-  beforeEach(() => { vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout'] }) })
-  afterEach(() => { vi.useRealTimers() })
-
-  const stored = (): Uint8Array[] => {
+  /** Three entries typed by one client, the second deleting part of the first. */
+  const stored = (): { updates: Uint8Array[], doc: Y.Doc } => {
     const d = new Y.Doc()
     const updates: Uint8Array[] = []
     d.on('update', (u: Uint8Array) => updates.push(u))
-    d.getText('t').insert(0, 'a')
-    d.getText('t').insert(1, 'b')
-    d.getText('t').insert(2, 'c')
-    return updates
+    d.getText('t').insert(0, 'abcdef')
+    d.getText('t').delete(1, 2)
+    d.getText('t').insert(4, 'g')
+    return { updates, doc: d }
   }
+  const frameTypes = (p: FakePeer): string[] => p.frames.map((f) => readServerFrame(f).type)
 
-  it('answers from the stored entries, the last as sync step 2; owes step 1 until built', () => {
-    const peers = new Set<Peer>()
-    const metrics = createMetrics()
+  it('answers from the stored entries, the last as sync step 2, and greets with the stored state vector, never building by itself', async () => {
+    const { updates, doc } = stored()
     let warmed = 0
-    const cold: ColdStart = new ColdStart(stored(), { peers, timers: metrics.timersActive, warmUp: () => { warmed++; cold.build() } })
+    const cold = new ColdStart(updates, { warmUp: () => { warmed++ } })
     const reader = new FakePeer()
-    peers.add(reader)
-    cold.owe(reader)
+    cold.greet(reader)
     cold.answer(reader)
-    expect(reader.frames.map((f) => readServerFrame(f).type)).toEqual(['update', 'update', 'sync-step2'])
-    expect(cold.isCold).toBe(true)
-    vi.advanceTimersByTime(WARM_UP_DELAY_MS)
-    expect(warmed).toBe(1)
-    expect(cold.isCold).toBe(false)
-    expect(readServerFrame(reader.frames.at(-1)!).type).toBe('sync-step1')
-  })
-
-  it('puts the build off while a peer still has bytes to send, but not forever', () => {
-    const metrics = createMetrics()
-    const busy = Object.assign(new FakePeer(), { sendBacklog: 1 })
-    let warmed = 0
-    const cold = new ColdStart(stored(), { peers: new Set([busy]), timers: metrics.timersActive, warmUp: () => { warmed++ } })
-    cold.answer(busy)
-    vi.advanceTimersByTime(WARM_UP_DELAY_MS * WARM_UP_MAX_DEFERRALS)
+    expect(frameTypes(reader)).toEqual(['sync-step1', 'update', 'update', 'sync-step2'])
+    const step1 = readServerFrame(reader.frames[0])
+    expect(step1.type === 'sync-step1' ? step1.payload : null).toEqual(Y.encodeStateVector(doc))
+    await new Promise((resolve) => setImmediate(resolve))
     expect(warmed).toBe(0)
-    vi.advanceTimersByTime(WARM_UP_DELAY_MS)
-    expect(warmed).toBe(1)
+    expect(cold.isCold).toBe(true)
   })
 
-  it('a damaged entry throws on build and leaves it cold', () => {
-    const metrics = createMetrics()
-    const cold = new ColdStart([new Uint8Array([9, 9, 9, 9])], { peers: new Set(), timers: metrics.timersActive, warmUp: () => {} })
+  it('holds a fresh reader\'s reply (the delete set it was sent), not an update with anything new', () => {
+    const { updates, doc } = stored()
+    const cold = new ColdStart(updates, { warmUp: () => {} })
+    const reader = new Y.Doc()
+    for (const u of updates) Y.applyUpdate(reader, u)
+    const reply = Y.encodeStateAsUpdate(reader, Y.encodeStateVector(doc))
+    expect(reply.length).toBeGreaterThan(2)
+    expect(cold.holds(reply)).toBe(true)
+    reader.getText('t').insert(0, 'new')
+    expect(cold.holds(Y.encodeStateAsUpdate(reader, Y.encodeStateVector(doc)))).toBe(false)
+    reader.getText('t').delete(4, 1)
+    const deletion = Y.encodeStateAsUpdate(reader, Y.encodeStateVector(reader))
+    expect(cold.holds(deletion)).toBe(false)
+    expect(cold.holds(new Uint8Array([7, 7, 7]))).toBe(false)
+  })
+
+  it('damaged entries: greeting warms the document up (which finds them), building throws and leaves it cold', async () => {
+    let warmed = 0
+    const cold = new ColdStart([new Uint8Array([9, 9, 9, 9])], { warmUp: () => { warmed++ } })
+    const peer = new FakePeer()
+    cold.greet(peer)
+    expect(peer.frames).toEqual([])
+    await Promise.resolve()
+    expect(warmed).toBe(1)
     expect(() => cold.build()).toThrow()
     expect(cold.isCold).toBe(true)
   })

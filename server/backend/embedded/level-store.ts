@@ -32,11 +32,19 @@ import { ClassicLevel } from 'classic-level'
 import type { AppendResult, DocPage, DocStore, DocSummary, LogPosition, NewVersion, StoredDoc, StoredVersion, VersionClaim, VersionInfo, VersionUser } from '../store.js'
 import { COMMIT_INTERVAL_MS, GroupCommit, type JobOps, type Op } from './group-commit.js'
 import { editorValue, joinRecord, newVersionId, parseRecord, recordHead } from '../versions.js'
+import { Concurrency } from '../../ops/concurrency.js'
 
 const SEQ_KEY = '\u0000seq'
 /** How far the stored ceiling runs ahead of the counter: one SEQ_KEY write per this many entries. */
 const SEQ_RESERVE = 1 << 20
 const SEP = '\u0000'
+/**
+ * Documents read at once. Each read in flight holds LevelDB's native
+ * buffers: 200 documents of 200 KiB loaded together after a restart peaked
+ * at about 330 MiB RSS, four at a time at about 235 MiB, with libuv's four
+ * threads doing the reading either way (docs/performance.md, "Join storms").
+ */
+const MAX_LOADS_AT_ONCE = 4
 /** Prefix of the per-document last-change keys (no document name starts with a control character). */
 const TIME_KEY = '\u0000t\u0000'
 /**
@@ -95,6 +103,7 @@ export class LevelStore implements DocStore {
   private readonly timesWritten = new Map<string, number>()
   /** Automatic versions claimed, by document: until when (ms). */
   private readonly claims = new Map<string, { until: number }>()
+  private readonly loads = new Concurrency(MAX_LOADS_AT_ONCE)
 
   private constructor (dir: string, opts: LevelStoreOptions) {
     this.db = new ClassicLevel<string, Uint8Array>(dir, { keyEncoding: 'utf8', valueEncoding: 'view' })
@@ -125,7 +134,11 @@ export class LevelStore implements DocStore {
     return store
   }
 
-  async load (name: string): Promise<StoredDoc> {
+  load (name: string): Promise<StoredDoc> {
+    return this.loads.run(() => this.read(name))
+  }
+
+  private async read (name: string): Promise<StoredDoc> {
     const updates: Uint8Array[] = []
     let position: LogPosition | null = null
     let bytes = 0
