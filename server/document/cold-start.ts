@@ -8,13 +8,15 @@
  * The Y.Doc is built (the document *warms up*) only when something needs
  * it: an edit, a client with content, another instance's update, the HTTP
  * API, compaction. Until then the document costs its stored bytes, not a
- * Y.Doc several times their size, and building a big one (hundreds of
- * milliseconds of blocked event loop) is spared to the burst of readers
- * that follows a restart. The server's own sync step 1 (after which stock
- * clients push their offline edits) carries the stored state vector, read
- * from the stored bytes; the reply of a client that has nothing new (a
- * fresh page's: the delete set it was sent) is recognised against the
- * stored state and changes nothing, so it does not warm the document up.
+ * Y.Doc several times their size, and no build (hundreds of milliseconds of
+ * blocked event loop for a big one) competes with the burst of readers
+ * that follows a restart.
+ *
+ * The server's own sync step 1 (after which a client sends what the server
+ * lacks) needs the state vector, hence the Y.Doc: a peer is owed it until
+ * the build. A client whose own step 1 had an empty state vector had
+ * nothing to offer, and sends whatever it does later as updates, so it is
+ * owed nothing once answered.
  *
  * Small documents warm up at once (microseconds), so only bigger ones take
  * this path.
@@ -26,17 +28,6 @@ import type { Peer } from './peer.js'
 /** Stored size from which a loaded document starts cold. */
 export const COLD_MIN_BYTES = 64 * 1024
 
-export interface ColdStartDeps {
-  /** Build the Y.Doc now (the document's own warm-up, which may taint it). */
-  warmUp (): void
-}
-
-/** The stored state, read from the stored bytes without building a Y.Doc. */
-interface StoredState {
-  step1: Uint8Array
-  snapshot: Y.Snapshot
-}
-
 export class ColdStart {
   /**
    * The answer's frames, encoded at the load and sent as they are to every
@@ -46,9 +37,10 @@ export class ColdStart {
   private frames: Uint8Array[] | null
   /** The stored entries: views into the frames (the bytes are held once); null once warm. */
   private stored: Uint8Array[] | null
-  private state: StoredState | null = null
+  /** Peers owed the server's sync step 1. */
+  private readonly owed = new Set<Peer>()
 
-  constructor (stored: Uint8Array[], private readonly deps: ColdStartDeps) {
+  constructor (stored: Uint8Array[]) {
     const frames = answerFrames(stored)
     this.frames = frames
     // Each entry ends its frame; the loaded copies can go.
@@ -65,37 +57,22 @@ export class ColdStart {
    */
   answer (peer: Peer): void {
     for (const frame of this.frames!) peer.send(frame)
+    this.owed.delete(peer)
   }
 
-  /**
-   * A peer joined while cold: send it the server's sync step 1 with the
-   * stored state vector. Stored entries that cannot be read warm the
-   * document up, which finds them damaged and taints it.
-   */
-  greet (peer: Peer): void {
-    const state = this.readState()
-    if (state !== null) peer.send(state.step1)
-    else queueMicrotask(() => this.deps.warmUp())
+  /** A peer joined while cold: its step 1 is sent once warm, unless it is answered first (see above). */
+  owe (peer: Peer): void {
+    this.owed.add(peer)
   }
 
-  /**
-   * Whether `update` adds nothing to the stored state (every struct and
-   * every deletion in it is stored already), so it needs no Y.Doc. False
-   * for anything unreadable: the write path judges it.
-   */
-  holds (update: Uint8Array): boolean {
-    const state = this.readState()
-    if (state === null) return false
-    try {
-      return Y.snapshotContainsUpdate(state.snapshot, update)
-    } catch {
-      return false
-    }
+  forget (peer: Peer): void {
+    this.owed.delete(peer)
   }
 
   /**
    * Build the Y.Doc from the stored entries, or throw what Yjs threw (a
-   * damaged snapshot; the caller taints the document).
+   * damaged snapshot; the caller taints the document). Once built, the
+   * peers owed a step 1 get it.
    */
   build (): Y.Doc {
     const ydoc = new Y.Doc()
@@ -107,29 +84,20 @@ export class ColdStart {
       ydoc.destroy()
       throw err
     }
-    this.stop()
+    this.stored = null
+    this.frames = null
+    if (this.owed.size > 0) {
+      const step1 = encodeSyncStep1(Y.encodeStateVector(ydoc))
+      for (const peer of this.owed) peer.send(step1)
+      this.owed.clear()
+    }
     return ydoc
   }
 
   stop (): void {
+    this.owed.clear()
     this.stored = null
     this.frames = null
-    this.state = null
-  }
-
-  /** The stored state vector and delete set, read once (null: the entries are damaged, or warm). */
-  private readState (): StoredState | null {
-    if (this.state !== null || this.stored === null) return this.state
-    try {
-      const merged = this.stored.length === 0 ? EMPTY_UPDATE : this.stored.length === 1 ? this.stored[0] : Y.mergeUpdates(this.stored)
-      const stateVector = Y.encodeStateVectorFromUpdate(merged)
-      // Without the structs the state vector covers, what is left is the delete set.
-      const { ds } = Y.decodeUpdate(Y.diffUpdate(merged, stateVector))
-      this.state = { step1: encodeSyncStep1(stateVector), snapshot: Y.createSnapshot(ds, Y.decodeStateVector(stateVector)) }
-    } catch {
-      return null
-    }
-    return this.state
   }
 }
 

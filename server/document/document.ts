@@ -93,7 +93,7 @@ export class SharedDocument implements BusSink {
       },
       persisted: (seconds) => deps.metrics.persistSeconds.observe(seconds),
     }, { maxGatedPerPeer: this.limits.maxGatedPerPeer, timers })
-    this.cold = new ColdStart(stored.updates, { warmUp: () => { this.tryWarmUp() } })
+    this.cold = new ColdStart(stored.updates)
     this.relay = new PresenceRelay({
       peers: this.peers,
       limits: this.limits,
@@ -158,13 +158,14 @@ export class SharedDocument implements BusSink {
     if (this.life === 'tainted') return peer.evict()
     this.peers.add(peer)
     if (this.built) peer.send(encodeSyncStep1(Y.encodeStateVector(this.ydoc)))
-    else this.cold.greet(peer)
+    else this.cold.owe(peer)
     this.relay.join(peer)
   }
 
   removePeer (peer: Peer): void {
     if (!this.peers.delete(peer)) return
     this.pipeline.forget(peer)
+    this.cold.forget(peer)
     this.relay.leave(peer)
   }
 
@@ -191,8 +192,7 @@ export class SharedDocument implements BusSink {
   handleUpdate (peer: Peer, update: Uint8Array): void {
     // Counted like any update message before it may be refused (acknowledgement
     // counts follow the order messages were sent); a refusal closes the connection.
-    // A cold document's fresh reader replies to its step 1 with what it was sent (cold-start.ts): nothing new.
-    if (!peer.canWrite || update.length <= EMPTY_UPDATE.length || (this.built === null && this.cold.holds(update))) return this.pipeline.submit(peer, null)
+    if (!peer.canWrite || update.length <= EMPTY_UPDATE.length) return this.pipeline.submit(peer, null)
     let taken: Uint8Array | null
     try {
       taken = this.take(update, peer)

@@ -107,45 +107,28 @@ describe('cold start', () => {
   }
   const frameTypes = (p: FakePeer): string[] => p.frames.map((f) => readServerFrame(f).type)
 
-  it('answers from the stored entries, the last as sync step 2, and greets with the stored state vector, never building by itself', async () => {
+  it('answers from the stored entries, the last as sync step 2; owes step 1 until built to a peer it did not answer', () => {
     const { updates, doc } = stored()
-    let warmed = 0
-    const cold = new ColdStart(updates, { warmUp: () => { warmed++ } })
+    const cold = new ColdStart(updates)
     const reader = new FakePeer()
-    cold.greet(reader)
+    const silent = new FakePeer()
+    cold.owe(reader)
+    cold.owe(silent)
     cold.answer(reader)
-    expect(frameTypes(reader)).toEqual(['sync-step1', 'update', 'update', 'sync-step2'])
-    const step1 = readServerFrame(reader.frames[0])
-    expect(step1.type === 'sync-step1' ? step1.payload : null).toEqual(Y.encodeStateVector(doc))
-    await new Promise((resolve) => setImmediate(resolve))
-    expect(warmed).toBe(0)
+    expect(frameTypes(reader)).toEqual(['update', 'update', 'sync-step2'])
     expect(cold.isCold).toBe(true)
+    const built = cold.build()
+    expect(cold.isCold).toBe(false)
+    expect(built.getText('t').toString()).toBe(doc.getText('t').toString())
+    // The answered reader had nothing to offer; the other gets the server's step 1 now.
+    expect(frameTypes(reader)).toEqual(['update', 'update', 'sync-step2'])
+    expect(frameTypes(silent)).toEqual(['sync-step1'])
+    const step1 = readServerFrame(silent.frames[0])
+    expect(step1.type === 'sync-step1' ? step1.payload : null).toEqual(Y.encodeStateVector(doc))
   })
 
-  it('holds a fresh reader\'s reply (the delete set it was sent), not an update with anything new', () => {
-    const { updates, doc } = stored()
-    const cold = new ColdStart(updates, { warmUp: () => {} })
-    const reader = new Y.Doc()
-    for (const u of updates) Y.applyUpdate(reader, u)
-    const reply = Y.encodeStateAsUpdate(reader, Y.encodeStateVector(doc))
-    expect(reply.length).toBeGreaterThan(2)
-    expect(cold.holds(reply)).toBe(true)
-    reader.getText('t').insert(0, 'new')
-    expect(cold.holds(Y.encodeStateAsUpdate(reader, Y.encodeStateVector(doc)))).toBe(false)
-    reader.getText('t').delete(4, 1)
-    const deletion = Y.encodeStateAsUpdate(reader, Y.encodeStateVector(reader))
-    expect(cold.holds(deletion)).toBe(false)
-    expect(cold.holds(new Uint8Array([7, 7, 7]))).toBe(false)
-  })
-
-  it('damaged entries: greeting warms the document up (which finds them), building throws and leaves it cold', async () => {
-    let warmed = 0
-    const cold = new ColdStart([new Uint8Array([9, 9, 9, 9])], { warmUp: () => { warmed++ } })
-    const peer = new FakePeer()
-    cold.greet(peer)
-    expect(peer.frames).toEqual([])
-    await Promise.resolve()
-    expect(warmed).toBe(1)
+  it('a damaged entry throws on build and leaves it cold', () => {
+    const cold = new ColdStart([new Uint8Array([9, 9, 9, 9])])
     expect(() => cold.build()).toThrow()
     expect(cold.isCold).toBe(true)
   })
