@@ -147,6 +147,8 @@ const schema = z.object({
   AUTH_JWKS_COOLDOWN_MS: int(100, 3_600_000).default(30_000),
   /** Keys older than this are refetched in the background (the cached ones serve meanwhile). */
   AUTH_JWKS_REFRESH_MS: int(100, 86_400_000).default(600_000),
+  /** Longest wait for the library's `authenticate` hook; then the client is refused with 4503 (it retries). */
+  AUTHENTICATE_TIMEOUT_MS: int(100, 300_000).default(10_000),
   API_KEY: z.string().min(16, 'must be at least 16 characters').optional(),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   MAX_MESSAGE_BYTES: int(1024, 1024 * 1024 * 1024).default(16 * 1024 * 1024),

@@ -168,6 +168,25 @@ describe('the authenticate hook', () => {
     await whenSynced(fine, 'a client the hook accepts, after all that')
   })
 
+  it('a hook that does not answer within authenticateTimeoutMs: 4503 (HTTP 503), which stock clients retry; others are served meanwhile', async () => {
+    let hanging = 0
+    const { url, wsUrl } = await hostWith({
+      authenticateTimeoutMs: 300,
+      authenticate: ({ documentName }) => {
+        if (documentName !== 'slow') return { userId: 'u', access: 'write' }
+        hanging++
+        return new Promise(() => {})
+      },
+    })
+    const slow = await openRaw(`${wsUrl}/slow`)
+    const fine = client(wsUrl, 'fast')
+    await whenSynced(fine, 'a client the hook answers while another hangs')
+    expect(await slow.whenClosed('the hanging hook\'s deadline')).toEqual({ code: CLOSE.unavailable, reason: 'authenticate did not answer in time' })
+    const api = await fetch(`${url}/api/documents/slow`, { headers: { authorization: 'Bearer anything' } })
+    expect(api.status).toBe(503)
+    expect(hanging).toBe(2)
+  })
+
   it('answers the HTTP API with 401 / 403 and the fallback transport with the close codes', async () => {
     const { url } = await hostWith({
       authenticate: ({ token }) => {

@@ -26,7 +26,8 @@ export interface Identity {
 
 /** Why a token was refused, mapped to a close code by the caller. */
 export class AuthError extends Error {
-  constructor (readonly code: typeof CLOSE.unauthorized | typeof CLOSE.forbidden, message: string) { super(message) }
+  /** 4401 or 4403; 4503 when whoever decides could not answer in time (the client retries). */
+  constructor (readonly code: typeof CLOSE.unauthorized | typeof CLOSE.forbidden | typeof CLOSE.unavailable, message: string) { super(message) }
 }
 
 /** Who a token names and which documents it covers, before any one document is asked about. */

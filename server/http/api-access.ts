@@ -13,7 +13,7 @@ import { bearerMatches } from './bearer.js'
 export type ApiAccess = 'write' | 'read'
 
 export class ApiRefusal extends Error {
-  constructor (readonly status: 401 | 403, message: string) { super(message) }
+  constructor (readonly status: 401 | 403 | 503, message: string) { super(message) }
 }
 
 export interface ApiAccessDeps {
@@ -64,6 +64,7 @@ export class ApiAccessPolicy {
     } catch (err) {
       if (err instanceof AuthError) {
         if (err.code === CLOSE.forbidden) throw new ApiRefusal(403, 'token does not cover this document')
+        if (err.code === CLOSE.unavailable) throw new ApiRefusal(503, err.message)
         throw new ApiRefusal(401, `wrong API key or ${err.message}`)
       }
       throw err
@@ -84,8 +85,8 @@ export interface ApiCaller {
   user: { id: string, name?: string } | null
 }
 
-/** The caller of a request about `docName`, or why it is refused (401/403). */
-export async function apiCaller (req: IncomingMessage, docName: string, deps: ApiAccessDeps): Promise<ApiCaller | { status: 401 | 403, error: string }> {
+/** The caller of a request about `docName`, or why it is refused (401/403; 503: the authenticate hook did not answer in time). */
+export async function apiCaller (req: IncomingMessage, docName: string, deps: ApiAccessDeps): Promise<ApiCaller | { status: 401 | 403 | 503, error: string }> {
   const policy = new ApiAccessPolicy(deps)
   let access: ApiAccess
   try {

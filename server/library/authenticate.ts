@@ -3,7 +3,9 @@
  * JWTs: the host app decides who may open which document, from the request
  * itself (its session cookie, say). A refusal is a close code (4401, 4403)
  * on the upgrade and an HTTP status (401, 403) on the fallback transport
- * and the API; a hook that throws refuses, it never takes the server down.
+ * and the API; a hook that throws refuses, it never takes the server down,
+ * and one that does not answer within AUTHENTICATE_TIMEOUT_MS refuses with
+ * 4503 (HTTP 503), which stock clients retry.
  */
 import type { IncomingMessage } from 'node:http'
 import { AuthError, type Authenticator, type Identity } from '../auth/token.js'
@@ -39,6 +41,8 @@ export class Refusal extends Error {
 
 /** The close reason of a refusal the hook did not word itself. */
 export const REFUSED = 'refused by authenticate'
+/** The close reason when the hook did not answer in time. */
+export const TIMED_OUT = 'authenticate did not answer in time'
 
 function isUser (answer: unknown): answer is AuthenticatedUser {
   if (typeof answer !== 'object' || answer === null) return false
@@ -46,15 +50,19 @@ function isUser (answer: unknown): answer is AuthenticatedUser {
   return typeof userId === 'string' && userId !== '' && (name === undefined || typeof name === 'string') && (access === 'read' || access === 'write')
 }
 
-export function hookAuthenticator (hook: AuthenticateHook, log: Logger): Authenticator {
+export function hookAuthenticator (hook: AuthenticateHook, log: Logger, timeoutMs: number): Authenticator {
   return {
     open: false,
     async authenticate (token, documentName, request): Promise<Identity> {
       if (request === undefined) throw new AuthError(CLOSE.unauthorized, REFUSED)
       let answer: unknown
       try {
-        answer = await hook({ request, documentName, token })
+        answer = await answerWithin(hook({ request, documentName, token }), timeoutMs)
       } catch (err) {
+        if (err === TIMED_OUT) {
+          log.warn({ doc: documentName, timeoutMs }, 'authenticate hook did not answer in time: refused (the client retries)')
+          throw new AuthError(CLOSE.unavailable, TIMED_OUT)
+        }
         if (err instanceof Refusal) throw new AuthError(err.status === 403 ? CLOSE.forbidden : CLOSE.unauthorized, err.message)
         log.warn({ err, doc: documentName }, 'authenticate hook threw: refused')
         throw new AuthError(CLOSE.unauthorized, REFUSED)
@@ -70,5 +78,17 @@ export function hookAuthenticator (hook: AuthenticateHook, log: Logger): Authent
     },
     // The event stream names no one document for the hook to decide on.
     async identify () { throw new AuthError(CLOSE.unauthorized, 'with an authenticate hook the event stream takes the API key') },
+  }
+}
+
+/** The hook's answer, or a rejection with TIMED_OUT after `ms` (the hook's own work goes on; its answer is dropped). */
+async function answerWithin<T> (answer: T | Promise<T>, ms: number): Promise<T> {
+  if (answer === null || typeof answer !== 'object' || typeof (answer as { then?: unknown }).then !== 'function') return answer
+  let timer: NodeJS.Timeout | undefined
+  const late = new Promise<never>((_resolve, reject) => { timer = setTimeout(() => reject(TIMED_OUT), ms) })
+  try {
+    return await Promise.race([answer, late])
+  } finally {
+    clearTimeout(timer)
   }
 }

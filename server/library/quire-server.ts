@@ -80,7 +80,7 @@ export async function createQuireServer (options: QuireServerOptions = {}): Prom
   const log = options.logger ?? createLogger(config.LOG_LEVEL)
   const backend = options.store === undefined ? undefined : { store: options.store, bus: new LocalBus() }
   const quire = await createQuire(config, log, backend, {
-    auth: options.authenticate === undefined ? undefined : hookAuthenticator(options.authenticate, log),
+    auth: options.authenticate === undefined ? undefined : hookAuthenticator(options.authenticate, log, config.AUTHENTICATE_TIMEOUT_MS),
     lifecycle: connectionLifecycle(options, log),
   })
   if (options.onChange !== undefined) {
