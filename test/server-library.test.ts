@@ -185,6 +185,8 @@ describe('the authenticate hook', () => {
     const api = await fetch(`${url}/api/documents/slow`, { headers: { authorization: 'Bearer anything' } })
     expect(api.status).toBe(503)
     expect(hanging).toBe(2)
+    const metrics = await (await fetch(`${url}/metrics`)).text()
+    expect(metrics).toMatch(/^quire_limit_refusals_total\{limit="authenticate_timeout"\} 1$/m)
   })
 
   it('answers the HTTP API with 401 / 403 and the fallback transport with the close codes', async () => {

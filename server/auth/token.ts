@@ -26,8 +26,12 @@ export interface Identity {
 
 /** Why a token was refused, mapped to a close code by the caller. */
 export class AuthError extends Error {
-  /** 4401 or 4403; 4503 when whoever decides could not answer in time (the client retries). */
-  constructor (readonly code: typeof CLOSE.unauthorized | typeof CLOSE.forbidden | typeof CLOSE.unavailable, message: string) { super(message) }
+  /**
+   * 4401 or 4403; 4503 when whoever decides could not answer in time (the
+   * client retries). `limit`: the budget that refused, for
+   * quire_limit_refusals_total.
+   */
+  constructor (readonly code: typeof CLOSE.unauthorized | typeof CLOSE.forbidden | typeof CLOSE.unavailable, message: string, readonly limit?: string) { super(message) }
 }
 
 /** Who a token names and which documents it covers, before any one document is asked about. */

@@ -10,6 +10,7 @@
 import type { IncomingMessage } from 'node:http'
 import { AuthError, type Authenticator, type Identity } from '../auth/token.js'
 import type { Logger } from '../ops/log.js'
+import { LIMIT } from '../ops/metrics.js'
 import { CLOSE } from '../../common/close-codes.js'
 
 export interface AuthenticateContext {
@@ -61,7 +62,7 @@ export function hookAuthenticator (hook: AuthenticateHook, log: Logger, timeoutM
       } catch (err) {
         if (err === TIMED_OUT) {
           log.warn({ doc: documentName, timeoutMs }, 'authenticate hook did not answer in time: refused (the client retries)')
-          throw new AuthError(CLOSE.unavailable, TIMED_OUT)
+          throw new AuthError(CLOSE.unavailable, TIMED_OUT, LIMIT.authenticateTimeout)
         }
         if (err instanceof Refusal) throw new AuthError(err.status === 403 ? CLOSE.forbidden : CLOSE.unauthorized, err.message)
         log.warn({ err, doc: documentName }, 'authenticate hook threw: refused')

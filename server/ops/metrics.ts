@@ -38,6 +38,8 @@ export const LIMIT = {
   pendingUpgrades: 'pending_upgrades',
   /** HEADERS_TIMEOUT_MS: a socket that never finished its request head (HTTP 408 or closed). */
   requestHeaders: 'request_headers',
+  /** AUTHENTICATE_TIMEOUT_MS: the library's authenticate hook did not answer in time (4503). */
+  authenticateTimeout: 'authenticate_timeout',
   /** MAX_SEND_BACKLOG_BYTES: one connection not reading (4503). */
   backlogConnection: 'backlog_connection',
   /** MAX_INSTANCE_BACKLOG_BYTES: the largest backlogs, when all together are too much (4503). */

@@ -170,7 +170,7 @@ export class SyncEndpoint {
     try {
       identity = await this.deps.auth.authenticate(token ?? undefined, docName, req)
     } catch (err) {
-      if (err instanceof AuthError) return this.refuse(applicant, err.code, err.message)
+      if (err instanceof AuthError) return this.refuse(applicant, err.code, err.message, err.limit)
       throw err
     }
     if (applicant.gone) return
