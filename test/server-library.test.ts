@@ -17,6 +17,7 @@ import { CONFIG_KEYS, ConfigError } from '../server/config.js'
 import { CLOSE } from '../common/close-codes.js'
 import { connectClient, whenDoc, whenSynced, whenClosed, type TestClient } from './helpers/clients.js'
 import { openRaw } from './helpers/raw-socket.js'
+import { openStream, type SseStream } from './helpers/sse.js'
 import { waitFor } from './helpers/wait.js'
 import { fromRoot, tempDir } from '../harness/paths.js'
 
@@ -46,7 +47,9 @@ class RecordingStore extends MemoryStore {
 
 const opened: Array<{ close (): Promise<void> }> = []
 const clients: TestClient[] = []
+const streams: SseStream[] = []
 afterEach(async () => {
+  for (const s of streams.splice(0)) s.close()
   for (const c of clients.splice(0)) c.destroy()
   for (const o of opened.splice(0).reverse()) await o.close()
 })
@@ -187,6 +190,31 @@ describe('the authenticate hook', () => {
     expect(hanging).toBe(2)
     const metrics = await (await fetch(`${url}/metrics`)).text()
     expect(metrics).toMatch(/^quire_limit_refusals_total\{limit="authenticate_timeout"\} 1$/m)
+  })
+
+  it('decides the live event stream per document it names; a prefix stream takes the API key', async () => {
+    const { url } = await hostWith({
+      authenticate: ({ token, documentName }) => {
+        if (token !== 'ann') return false
+        if (documentName.startsWith('secret')) throw new Refusal(403)
+        return { userId: 'ann', name: 'Ann', access: documentName === 'a' ? 'write' : 'read' }
+      },
+    })
+    const stream = await openStream(`${url}/api/events?docs=a,b&token=ann`)
+    streams.push(stream)
+    expect(stream.status).toBe(200)
+    await stream.next((e) => e.event === 'reset', 'the stream\'s first event (reset)')
+    const refusal = async (query: string): Promise<[number, string]> => {
+      const refused = await openStream(`${url}/api/events?${query}`)
+      return [refused.status, (JSON.parse(refused.body) as { error: string }).error]
+    }
+    expect((await refusal('docs=a,secret-plans&token=ann'))[0]).toBe(403)
+    expect((await refusal('docs=a&token=bob'))[0]).toBe(401)
+    expect(await refusal('prefix=team/&token=ann')).toEqual([401, 'with an authenticate hook, name the documents (docs=…), or use the API key'])
+    // A name ending in "*" is never granted as a pattern.
+    expect((await refusal(`docs=${encodeURIComponent('a*')}&token=ann`))[0]).toBe(403)
+    expect((await fetch(`${url}/api/documents/b/presence?token=ann`)).status).toBe(200)
+    expect((await fetch(`${url}/api/documents/secret-plans/presence?token=ann`)).status).toBe(403)
   })
 
   it('answers the HTTP API with 401 / 403 and the fallback transport with the close codes', async () => {

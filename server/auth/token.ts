@@ -44,12 +44,23 @@ export interface Grant {
   expiresAt?: number
 }
 
+/** What a live event stream asks for (Authenticator.identify). */
+export interface StreamRequest {
+  docs: readonly string[] | null
+  request: IncomingMessage
+}
+
 export interface Authenticator {
   readonly open: boolean
   /** `req`: the request asking (the upgrade, a fallback-transport or API request), for authenticators that read more than the token. */
   authenticate (token: string | undefined, docName: string, req?: IncomingMessage): Promise<Identity>
-  /** Verify a token without naming a document (the live event stream filters many); throws AuthError 4401. */
-  identify (token: string | undefined): Promise<Grant>
+  /**
+   * Verify a token without naming one document (the live event stream
+   * filters many); throws AuthError. `asked`: the documents the stream
+   * names (null: a prefix) and its request, for authenticators that decide
+   * per document.
+   */
+  identify (token: string | undefined, asked?: StreamRequest): Promise<Grant>
 }
 
 /** The configuration an Authenticator reads. */

@@ -6,12 +6,14 @@
  *
  * Both are authorised like the sync endpoint: a client token (`token=` or
  * `Authorization: Bearer`) that covers the documents, or the API key
- * (server to server); in open mode, anyone. Budgets (docs/security.md,
+ * (server to server); in open mode, anyone; with the library's
+ * authenticate hook, the hook on each document named. Budgets (docs/security.md,
  * "Limits"): EVENTS_MAX_STREAMS (503), EVENTS_MAX_STREAMS_PER_IP and
  * _PER_USER (429), EVENTS_MAX_DOCS (400), EVENTS_MAX_BACKLOG_BYTES (the
  * stream is closed), each counted in quire_limit_refusals_total.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http'
+import { CLOSE } from '../../common/close-codes.js'
 import { isValidDocName } from '../../common/doc-name.js'
 import { accessFor } from '../auth/access.js'
 import { AuthError, type Authenticator, type Grant } from '../auth/token.js'
@@ -50,7 +52,7 @@ export const MAX_SNAPSHOT_DOCS = 1_000
 const PRESENCE_ROUTE = /^\/api\/documents\/(.+)\/presence$/
 
 /** Who asks: a token's grant, or null for the API key and open mode (every document). */
-type Asker = { grant: Grant | null } | { status: 401, error: string }
+type Asker = { grant: Grant | null } | { status: 401 | 503, error: string }
 
 export interface LiveRoutes {
   handle (req: IncomingMessage, res: ServerResponse, pathname: string): Promise<boolean>
@@ -75,15 +77,16 @@ export function createLiveRoutes (opts: LiveRoutesOptions): LiveRoutes {
   }, opts.heartbeatMs)
   heartbeat.unref()
 
-  const whoAsks = async (req: IncomingMessage, token: string | null): Promise<Asker> => {
+  /** `docs`: the documents asked about (null: a prefix), for an authenticate hook, which decides per document. */
+  const whoAsks = async (req: IncomingMessage, token: string | null, docs: readonly string[] | null): Promise<Asker> => {
     if (opts.apiKey !== undefined && bearerMatches(req, opts.apiKey)) return { grant: null }
     if (opts.auth.open) return { grant: null }
     const header = req.headers.authorization
     const given = token ?? (header?.startsWith('Bearer ') ? header.slice(7).trim() : undefined)
     try {
-      return { grant: await opts.auth.identify(given ?? undefined) }
+      return { grant: await opts.auth.identify(given ?? undefined, { docs, request: req }) }
     } catch (err) {
-      if (err instanceof AuthError) return { status: 401, error: err.message }
+      if (err instanceof AuthError) return { status: err.code === CLOSE.unavailable ? 503 : 401, error: err.message }
       throw err
     }
   }
@@ -99,7 +102,7 @@ export function createLiveRoutes (opts: LiveRoutesOptions): LiveRoutes {
       if (err.message.startsWith('too many documents')) metrics.refusals.inc({ limit: LIMIT.eventStreamDocs })
       return json(res, 400, { error: err.message })
     }
-    const asker = await whoAsks(req, asked.token)
+    const asker = await whoAsks(req, asked.token, asked.docs)
     if ('status' in asker) return json(res, asker.status, { error: asker.error })
     const scope = streamFilter(asked, asker.grant)
     if ('forbidden' in scope) return json(res, 403, { error: scope.forbidden })
@@ -155,7 +158,7 @@ export function createLiveRoutes (opts: LiveRoutesOptions): LiveRoutes {
     }
     if (name === null || !isValidDocName(name)) return json(res, 404, { error: 'invalid document name' })
     if (req.method !== 'GET') return methodNotAllowed(res)
-    const asker = await whoAsks(req, new URL(req.url ?? '/', 'http://localhost').searchParams.get('token'))
+    const asker = await whoAsks(req, new URL(req.url ?? '/', 'http://localhost').searchParams.get('token'), [name])
     if ('status' in asker) return json(res, asker.status, { error: asker.error })
     if (asker.grant !== null && accessFor(name, asker.grant.allowed, asker.grant.readonly) === 'none') return json(res, 403, { error: 'the token does not cover this document' })
     let read

@@ -8,7 +8,7 @@
  * 4503 (HTTP 503), which stock clients retry.
  */
 import type { IncomingMessage } from 'node:http'
-import { AuthError, type Authenticator, type Identity } from '../auth/token.js'
+import { AuthError, type Authenticator, type Grant, type Identity } from '../auth/token.js'
 import type { Logger } from '../ops/log.js'
 import { LIMIT } from '../ops/metrics.js'
 import { CLOSE } from '../../common/close-codes.js'
@@ -42,6 +42,8 @@ export class Refusal extends Error {
 
 /** The close reason of a refusal the hook did not word itself. */
 export const REFUSED = 'refused by authenticate'
+/** Why a prefix stream is refused under a hook (it names no document to ask about). */
+export const NAME_THE_DOCUMENTS = 'with an authenticate hook, name the documents (docs=…), or use the API key'
 /** The close reason when the hook did not answer in time. */
 export const TIMED_OUT = 'authenticate did not answer in time'
 
@@ -77,8 +79,36 @@ export function hookAuthenticator (hook: AuthenticateHook, log: Logger, timeoutM
         ? { userId: answer.userId, access: answer.access }
         : { userId: answer.userId, name: answer.name, access: answer.access }
     },
-    // The event stream names no one document for the hook to decide on.
-    async identify () { throw new AuthError(CLOSE.unauthorized, 'with an authenticate hook the event stream takes the API key') },
+    /**
+     * The event stream: the hook decides on each document it names, as if
+     * each were opened; a prefix names no document to ask about.
+     */
+    async identify (token, asked) {
+      if (asked === undefined || asked.docs === null) throw new AuthError(CLOSE.unauthorized, NAME_THE_DOCUMENTS)
+      const grant: Grant = { userId: '', allowed: [], readonly: [] }
+      const answers = await Promise.all([...new Set(asked.docs)].map(async (doc) => {
+        // A name ending in "*" would be read as a pattern in the grant; only exact names are granted.
+        if (doc.endsWith('*')) return null
+        try {
+          return { doc, identity: await this.authenticate(token, doc, asked.request) }
+        } catch (err) {
+          // Not this document (403): the stream asking for it is refused as a whole, with 403.
+          if (err instanceof AuthError && err.code === CLOSE.forbidden) return null
+          throw err
+        }
+      }))
+      for (const answer of answers) {
+        if (answer === null) continue
+        const { doc, identity } = answer
+        if (grant.userId === '') {
+          grant.userId = identity.userId
+          if (identity.name !== undefined) grant.name = identity.name
+        }
+        ;(identity.access === 'write' ? grant.allowed as string[] : grant.readonly as string[]).push(doc)
+      }
+      if (grant.userId === '') grant.userId = 'anonymous'
+      return grant
+    },
   }
 }
 
