@@ -119,6 +119,9 @@ const Element = defineQuireEditor('my-editor')
 const made: QuireEditorElement = new Element() as QuireEditorElement
 const mounted = mountEditor(document.body, { server: 'wss://quire.example.com', doc: 'team/notes', styles: false })
 mounted.editor.commands.focus()
+mounted.editor.chain().focus().toggleBold().toggleHeading({ level: 2 }).run()
+// @ts-expect-error the editor's commands are typed (StarterKit's included), not any
+mounted.editor.commands.noSuchCommand()
 const ydoc: Y.Doc = mounted.ydoc
 // @ts-expect-error ydoc is a Y.Doc of the app's own yjs
 const notADoc: string = mounted.ydoc

@@ -1,3 +1,6 @@
+/// <reference types="@tiptap/starter-kit" preserve="true" />
+// (Keeps StarterKit's commands — toggleBold, toggleHeading… — in the types of
+// `mounted.editor` for apps that do not import @tiptap/starter-kit themselves.)
 /**
  * @quire/editor: Quire's collaborative editor (Tiptap, toolbar, carets,
  * presence, typing indicator, status, offline copy) as `mountEditor()` and
