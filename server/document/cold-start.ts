@@ -29,22 +29,19 @@ import type { Peer } from './peer.js'
 export const COLD_MIN_BYTES = 64 * 1024
 
 export class ColdStart {
-  /**
-   * The answer's frames, encoded at the load and sent as they are to every
-   * joiner: a burst of joiners of a big cold document costs one encoding,
-   * not one per joiner. Null once warm.
-   */
-  private frames: Uint8Array[] | null
-  /** The stored entries: views into the frames (the bytes are held once); null once warm. */
+  /** The stored entries; once answered, views into the frames (the bytes are held once); null once warm. */
   private stored: Uint8Array[] | null
+  /**
+   * The answer's frames, encoded for the first joiner and sent as they are
+   * to every later one: a burst of joiners of a big cold document costs one
+   * encoding, not one per joiner.
+   */
+  private frames: Uint8Array[] | null = null
   /** Peers owed the server's sync step 1. */
   private readonly owed = new Set<Peer>()
 
   constructor (stored: Uint8Array[]) {
-    const frames = answerFrames(stored)
-    this.frames = frames
-    // Each entry ends its frame; the loaded copies can go.
-    this.stored = stored.map((entry, i) => frames[i].subarray(frames[i].length - entry.length))
+    this.stored = stored
   }
 
   get isCold (): boolean { return this.stored !== null }
@@ -56,7 +53,7 @@ export class ColdStart {
    * must come after it has everything.
    */
   answer (peer: Peer): void {
-    for (const frame of this.frames!) peer.send(frame)
+    for (const frame of this.frames ??= this.encodeFrames()) peer.send(frame)
     this.owed.delete(peer)
   }
 
@@ -98,6 +95,14 @@ export class ColdStart {
     this.owed.clear()
     this.stored = null
     this.frames = null
+  }
+
+  /** The answer's frames; the stored entries become views into them (each ends its frame), so the loaded copies can go. */
+  private encodeFrames (): Uint8Array[] {
+    const stored = this.stored!
+    const frames = answerFrames(stored)
+    this.stored = stored.map((entry, i) => frames[i].subarray(frames[i].length - entry.length))
+    return frames
   }
 }
 

@@ -85,7 +85,6 @@ export function hookAuthenticator (hook: AuthenticateHook, log: Logger, timeoutM
      */
     async identify (token, asked) {
       if (asked === undefined || asked.docs === null) throw new AuthError(CLOSE.unauthorized, NAME_THE_DOCUMENTS)
-      const grant: Grant = { userId: '', allowed: [], readonly: [] }
       const answers = await Promise.all([...new Set(asked.docs)].map(async (doc) => {
         // A name ending in "*" would be read as a pattern in the grant; only exact names are granted.
         if (doc.endsWith('*')) return null
@@ -97,16 +96,14 @@ export function hookAuthenticator (hook: AuthenticateHook, log: Logger, timeoutM
           throw err
         }
       }))
-      for (const answer of answers) {
-        if (answer === null) continue
-        const { doc, identity } = answer
-        if (grant.userId === '') {
-          grant.userId = identity.userId
-          if (identity.name !== undefined) grant.name = identity.name
-        }
-        ;(identity.access === 'write' ? grant.allowed as string[] : grant.readonly as string[]).push(doc)
+      const granted = answers.filter((a) => a !== null)
+      const first = granted[0]?.identity
+      const grant: Grant = {
+        userId: first?.userId ?? 'anonymous',
+        allowed: granted.filter((a) => a.identity.access === 'write').map((a) => a.doc),
+        readonly: granted.filter((a) => a.identity.access === 'read').map((a) => a.doc),
       }
-      if (grant.userId === '') grant.userId = 'anonymous'
+      if (first?.name !== undefined) grant.name = first.name
       return grant
     },
   }

@@ -1,7 +1,8 @@
 /**
  * At most `limit` tasks at once; the others wait their turn in arrival
  * order. For work whose cost is what is in flight together, not what is
- * done in all (the embedded store's reads: docs/architecture.md, "Cold start").
+ * done in all (the embedded store's reads: docs/performance.md, "Stored
+ * bytes until something needs the document").
  */
 export class Concurrency {
   private running = 0
