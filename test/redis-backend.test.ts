@@ -128,6 +128,51 @@ describe('write path', () => {
     expect(seen.filter((s) => s.source === 'lua').map((s) => s.args[0].toLowerCase())).toEqual(['incrby', 'rpush', 'publish'])
   })
 
+  it('sends the appends of documents made together as one script call (group commit); each document gets its own positions, log and message', async () => {
+    const a = await instance()
+    await a.store.append('group/warm-up', [new Uint8Array([0, 0])]) // loads the script: the group's call is a plain EVALSHA
+    const names = Array.from({ length: 20 }, (_, i) => `group/${i}`)
+    const logs = new Set(names.map((n) => docKeys(n).log))
+    const updatesOf = (i: number): Uint8Array[] => Array.from({ length: (i % 3) + 1 }, (_, k) => new Uint8Array([i, k, 7]))
+    const listener = new Redis(redis.port, '127.0.0.1')
+    const messages = new Map<string, Buffer[]>()
+    listener.on('messageBuffer', (channel: Buffer, message: Buffer) => {
+      const list = messages.get(channel.toString()) ?? []
+      list.push(message)
+      messages.set(channel.toString(), list)
+    })
+    await listener.subscribe(...names.map((n) => docKeys(n).channel))
+    const monitor = await new Redis(redis.port, '127.0.0.1').monitor()
+    const calls: string[] = []
+    const afterLog = docKeys('group/after').log
+    let sawAfter!: () => void
+    const afterSeen = new Promise<void>((resolve) => { sawAfter = resolve })
+    monitor.on('monitor', (_time: string, args: string[], source: string) => {
+      if (source === 'lua') return
+      if (args.some((arg) => logs.has(arg))) calls.push(args[0].toLowerCase())
+      if (args.includes(afterLog)) sawAfter()
+    })
+    const results = await Promise.all(names.map((n, i) => a.store.append(n, updatesOf(i))))
+    await waitOn((on) => {
+      listener.on('messageBuffer', on)
+      return () => { listener.off('messageBuffer', on) }
+    }, () => names.every((n) => messages.has(docKeys(n).channel)), 'every document\'s message', DEADLINE_MS)
+    await a.store.append('group/after', [new Uint8Array([1, 1])])
+    await within(afterSeen, DEADLINE_MS, 'MONITOR to show a later append (so it has shown every command before it)')
+    monitor.disconnect()
+    listener.disconnect()
+    expect(calls).toEqual(['evalsha'])
+    expect(results.map((r) => r.position)).toEqual(names.map((_, i) => String(updatesOf(i).length)))
+    for (const [i, name] of names.entries()) {
+      const stored = await raw.lrangeBuffer(docKeys(name).log, 0, -1)
+      expect(stored.map((b) => [...b])).toEqual(updatesOf(i).map((u) => [...u]))
+      const received = messages.get(docKeys(name).channel)!
+      expect(received.length).toBe(1)
+      const count = updatesOf(i).length
+      expect(received[0].subarray(0, received[0].indexOf('\n')).toString()).toBe(`u ${a.instanceId} ${count} ${count}`)
+    }
+  })
+
   it('sends the update bytes once over pub/sub to the other instance', async () => {
     const [a, b] = [await instance(), await instance()]
     const name = 'rt/{braces} and ünïcode'

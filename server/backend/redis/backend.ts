@@ -9,12 +9,13 @@ import { Gauge, type Registry } from 'prom-client'
 import { registerRedisMetrics, type RedisStats } from './metrics.js'
 import { randomBytes } from 'node:crypto'
 import { hostname } from 'node:os'
-import type { Cluster } from 'ioredis'
+import type { Cluster, Redis } from 'ioredis'
 import type { Config } from '../../config.js'
 import type { Logger } from '../../ops/log.js'
 import type { Backend } from '../backend.js'
 import { connectData, connectSubscriber, whenReady, type RedisTarget } from './connect.js'
-import { defineScripts } from './scripts.js'
+import { defineScripts, type QuireCommands } from './scripts.js'
+import { AppendBatch } from './append-batch.js'
 import { AppliedPositions } from './positions.js'
 import { RedisStore } from './redis-store.js'
 import { RedisBus } from './redis-bus.js'
@@ -78,7 +79,11 @@ export async function createRedisBackend (config: Config, log: Logger, timers?: 
     if (subscriber instanceof ConnectionSubscriber) await whenReady(subscriber.connection, timeoutMs)
   }
 
-  const store = new RedisStore({ client, instanceId, publishCommand, positions, busReady: () => subscriber.ready, log: rlog })
+  // Group commit (DATA_COMMIT_INTERVAL_MS) on a standalone server; a cluster's appends go one by one (append-batch.ts).
+  const appendBatch = target.kind === 'standalone' && config.DATA_COMMIT_INTERVAL_MS > 0
+    ? new AppendBatch({ client: client as Redis & QuireCommands, intervalMs: config.DATA_COMMIT_INTERVAL_MS, publishCommand: 'publish', instanceId })
+    : undefined
+  const store = new RedisStore({ client, instanceId, publishCommand, positions, busReady: () => subscriber.ready, log: rlog, appendBatch })
   const readLog = (name: string, from: number): ReturnType<RedisStore['read']> => {
     stats.catchUpReads++
     return store.read(name, from)

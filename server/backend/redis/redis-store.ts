@@ -18,6 +18,7 @@ import type { ScriptedClient } from './scripts.js'
 import { whenReady } from './connect.js'
 import type { AppliedPositions } from './positions.js'
 import type { LogRange } from './feed.js'
+import { appendArgs, type AppendBatch } from './append-batch.js'
 
 /** How long a load waits for Redis to come (back) before failing. */
 const LOAD_WAIT_MS = 5_000
@@ -34,6 +35,8 @@ export interface RedisStoreOptions {
   /** Whether the pub/sub side is up too (for readiness). */
   busReady: () => boolean
   log: Logger
+  /** Appends gathered into one pipeline per commit interval (standalone Redis); without it each goes at once. */
+  appendBatch?: AppendBatch
 }
 
 const asBuffer = (u: Uint8Array): Buffer => Buffer.isBuffer(u) ? u : Buffer.from(u.buffer, u.byteOffset, u.byteLength)
@@ -82,9 +85,10 @@ export class RedisStore implements DocStore {
   }
 
   private async write (name: string, updates: Uint8Array[]): Promise<AppendResult> {
-    const { client, instanceId, publishCommand, positions } = this.opts
+    const { client, instanceId, publishCommand, positions, appendBatch } = this.opts
     const keys = docKeys(name)
-    const last = await client.quireAppend(keys.log, keys.seq, keys.time, publishCommand, keys.channel, instanceId, ...updates.map(asBuffer))
+    const part = { keys, updates: updates.map(asBuffer) }
+    const last = appendBatch ? await appendBatch.append(part) : (await client.quireAppend(...appendArgs([part], publishCommand, instanceId)))[0]!
     positions.noteOwnAppend(name, last - updates.length, last)
     if (last === updates.length) await this.index(name)
     else if (!this.indexed.has(name)) this.index(name).catch((err: unknown) => this.opts.log.debug({ err, doc: name }, 'listing a document failed'))
@@ -112,7 +116,7 @@ export class RedisStore implements DocStore {
     const run = async (): Promise<boolean> => {
       const { client, instanceId, publishCommand, positions } = this.opts
       const keys = docKeys(name)
-      const last = await client.quireCreate(keys.log, keys.seq, keys.time, publishCommand, keys.channel, instanceId, asBuffer(update))
+      const last = await client.quireCreate(keys.log, keys.seq, keys.time, publishCommand, instanceId, keys.channel, '1', asBuffer(update))
       if (last === 0) return false
       positions.noteOwnAppend(name, 0, last)
       await this.index(name)

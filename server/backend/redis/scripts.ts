@@ -12,37 +12,51 @@
 import type { Redis, Cluster } from 'ioredis'
 
 /**
- * Append ARGV[4..] and publish them in one message, in one round trip, and
- * note the time in KEYS[3]. ARGV[1] publish command (publish | spublish),
- * ARGV[2] channel, ARGV[3] instance id. Message: "u <instance> <last>
- * <count>\n" then per update "<bytes>:" and the bytes. Returns the position
- * of the last entry (equal to the count: the document's first write).
+ * Append to one or more documents, publish each document's new entries to
+ * its channel in one message, and note the time. KEYS: per document its
+ * log, seq and time (3 each). ARGV[1] publish command (publish | spublish),
+ * ARGV[2] instance id, then per document its channel, the count n and its
+ * n updates. Message: "u <instance> <last> <count>\n" then per update
+ * "<bytes>:" and the bytes. `out` gets each document's position of its last
+ * entry (equal to the count: the document's first write). Several documents
+ * in one call is the standalone store's group commit (append-batch.ts); a
+ * cluster sends one document per call (its keys share one slot).
  */
 const APPEND_BODY = `
-local n = #ARGV - 3
-local last = redis.call('INCRBY', KEYS[2], n)
-local i = 4
-while i <= #ARGV do
-  local j = math.min(i + 999, #ARGV)
-  redis.call('RPUSH', KEYS[1], unpack(ARGV, i, j))
-  i = j + 1
-end
-local body = { 'u ', ARGV[3], ' ', string.format('%d', last), ' ', tostring(n), '\\n' }
-for k = 4, #ARGV do
-  body[#body + 1] = tostring(#ARGV[k]) .. ':'
-  body[#body + 1] = ARGV[k]
-end
-redis.call(ARGV[1], ARGV[2], table.concat(body))
+local out = {}
 local t = redis.call('TIME')
-redis.call('SET', KEYS[3], string.format('%d', tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)))
-return last
+local now = string.format('%d', tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000))
+local a = 3
+for d = 0, #KEYS / 3 - 1 do
+  local channel = ARGV[a]
+  local n = tonumber(ARGV[a + 1])
+  local first = a + 2
+  local stop = first + n - 1
+  local last = redis.call('INCRBY', KEYS[3 * d + 2], n)
+  local i = first
+  while i <= stop do
+    local j = math.min(i + 999, stop)
+    redis.call('RPUSH', KEYS[3 * d + 1], unpack(ARGV, i, j))
+    i = j + 1
+  end
+  local body = { 'u ', ARGV[2], ' ', string.format('%d', last), ' ', tostring(n), '\\n' }
+  for k = first, stop do
+    body[#body + 1] = tostring(#ARGV[k]) .. ':'
+    body[#body + 1] = ARGV[k]
+  end
+  redis.call(ARGV[1], channel, table.concat(body))
+  redis.call('SET', KEYS[3 * d + 3], now)
+  out[#out + 1] = last
+  a = stop + 1
+end
 `
-const APPEND = APPEND_BODY
+/** Returns each document's position of its last entry, in KEYS order. */
+const APPEND = APPEND_BODY + 'return out\n'
 
-/** APPEND, but only into a document that does not exist (no `seq`): returns 0 and writes nothing when it does. */
+/** APPEND to one document, but only if it does not exist (no `seq`): returns 0 and writes nothing when it does, else its last position. */
 const CREATE = `
 if redis.call('EXISTS', KEYS[2]) == 1 then return 0 end
-` + APPEND_BODY
+` + APPEND_BODY + 'return out[1]\n'
 
 /**
  * Remove a document (KEYS log, seq, time) and tell the instances that have
@@ -182,8 +196,9 @@ export type RedisClient = Redis | Cluster
 
 /** The scripts as commands on a client (ioredis sends EVALSHA, falling back to EVAL). */
 export interface QuireCommands {
-  quireAppend (log: string, seq: string, time: string, publish: string, channel: string, instance: string, ...updates: Buffer[]): Promise<number>
-  quireCreate (log: string, seq: string, time: string, publish: string, channel: string, instance: string, update: Buffer): Promise<number>
+  /** Any number of documents: keys (log, seq, time) per document, then the publish command, the instance id, and per document channel, count, updates. */
+  quireAppend (numberOfKeys: number, ...keysAndArgs: Array<string | Buffer>): Promise<number[]>
+  quireCreate (log: string, seq: string, time: string, publish: string, instance: string, channel: string, count: '1', update: Buffer): Promise<number>
   quireDelete (log: string, seq: string, time: string, publish: string, channel: string, instance: string): Promise<number>
   quireInfo (log: string, seq: string, time: string): Promise<[number, string] | []>
   quireReadBuffer (log: string, seq: string, from: string): Promise<Buffer[]>
@@ -199,7 +214,7 @@ export interface QuireCommands {
 export type ScriptedClient = RedisClient & QuireCommands
 
 export function defineScripts (client: RedisClient): ScriptedClient {
-  client.defineCommand('quireAppend', { numberOfKeys: 3, lua: APPEND })
+  client.defineCommand('quireAppend', { lua: APPEND })
   client.defineCommand('quireCreate', { numberOfKeys: 3, lua: CREATE })
   client.defineCommand('quireDelete', { numberOfKeys: 3, lua: DELETE })
   client.defineCommand('quireInfo', { numberOfKeys: 3, lua: INFO })
