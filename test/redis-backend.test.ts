@@ -173,6 +173,16 @@ describe('write path', () => {
     }
   })
 
+  it('an append made right before the store closes is still stored (close waits for its group)', async () => {
+    const a = await instance()
+    await a.store.append('group/close-warm-up', [new Uint8Array([0, 0])]) // a group just went: the next one waits
+    const name = 'group/close'
+    const appended = a.store.append(name, [new Uint8Array([5, 5])])
+    await a.store.close()
+    await expect(appended).resolves.toEqual({ position: '1' })
+    expect((await raw.lrangeBuffer(docKeys(name).log, 0, -1)).map((b) => [...b])).toEqual([[5, 5]])
+  })
+
   it('sends the update bytes once over pub/sub to the other instance', async () => {
     const [a, b] = [await instance(), await instance()]
     const name = 'rt/{braces} and ünïcode'

@@ -236,6 +236,9 @@ export class RedisStore implements DocStore {
   }
 
   async close (): Promise<void> {
+    // Appends already made finish first: one may still wait for its group (append-batch.ts), which would
+    // otherwise be sent after QUIT. (`tails` holds each document's last append, settled or not.)
+    await Promise.allSettled([...this.tails.values()])
     await this.opts.client.quit().catch(() => this.opts.client.disconnect())
   }
 }
