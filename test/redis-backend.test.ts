@@ -173,6 +173,19 @@ describe('write path', () => {
     }
   })
 
+  it('a document whose keys Redis refuses fails alone: the rest of its group goes in, and nothing of it is written', async () => {
+    const a = await instance()
+    const [bad, good] = ['group/damaged', 'group/bystander']
+    await raw.set(docKeys(bad).log, 'not a list') // as an operator's mistake could leave it
+    const results = await Promise.allSettled([a.store.append(bad, [new Uint8Array([1, 1])]), a.store.append(good, [new Uint8Array([2, 2])])])
+    expect(results[0].status).toBe('rejected')
+    expect(String((results[0] as PromiseRejectedResult).reason)).toMatch(/WRONGTYPE/)
+    expect(results[1]).toEqual({ status: 'fulfilled', value: { position: '1' } })
+    expect((await raw.lrangeBuffer(docKeys(good).log, 0, -1)).map((b) => [...b])).toEqual([[2, 2]])
+    expect(await raw.exists(docKeys(bad).seq)).toBe(0)
+    expect(await raw.get(docKeys(bad).log)).toBe('not a list')
+  })
+
   it('an append made right before the store closes is still stored (close waits for its group)', async () => {
     const a = await instance()
     await a.store.append('group/close-warm-up', [new Uint8Array([0, 0])]) // a group just went: the next one waits

@@ -6,9 +6,11 @@
  * (docs/performance.md, "The Redis path").
  *
  * The first append after a quiet spell goes on the next turn of the event
- * loop; later ones gather until `intervalMs` after the last group went. A
- * group succeeds or fails as a whole (the script is atomic); the store
- * retries a failed append as it always did. The order of one document's
+ * loop; later ones gather until `intervalMs` after the last group went.
+ * Each document gets its own outcome: a document whose keys Redis refuses
+ * (another type) fails alone and the rest of its group goes in; a lost
+ * connection fails the whole group, and the store retries each append as
+ * it always did. The order of one document's
  * appends is kept by the store: it issues the next only once the previous
  * has answered.
  *
@@ -16,6 +18,7 @@
  * so there each append is one call of its own (`appendArgs` of one part).
  */
 import type { Redis } from 'ioredis'
+import { StoreError } from '../store.js'
 import type { DocKeys } from './keys.js'
 import type { QuireCommands } from './scripts.js'
 
@@ -32,6 +35,12 @@ export function appendArgs (parts: readonly AppendPart[], publish: string, insta
   args.push(publish, instance)
   for (const { keys, updates } of parts) args.push(keys.channel, String(updates.length), ...updates)
   return [parts.length * 3, ...args]
+}
+
+/** One document's reply from the append script: its last position, or the error Redis gave for its keys (scripts.ts). */
+export function positionOf (reply: number | string | undefined): number {
+  if (typeof reply === 'number') return reply
+  throw new StoreError(`redis refused the append: ${reply ?? 'no reply for this document'}`)
 }
 
 interface Pending {
@@ -74,11 +83,13 @@ export class AppendBatch {
     const group = this.queue
     this.queue = []
     const { client, publishCommand, instanceId } = this.opts
-    client.quireAppend(...appendArgs(group.map((p) => p.part), publishCommand, instanceId)).then((positions) => {
+    client.quireAppend(...appendArgs(group.map((p) => p.part), publishCommand, instanceId)).then((replies) => {
       group.forEach((pending, i) => {
-        const last = positions[i]
-        if (typeof last === 'number') pending.resolve(last)
-        else pending.reject(new Error(`redis append gave ${positions.length} positions for ${group.length} documents`))
+        try {
+          pending.resolve(positionOf(replies[i]))
+        } catch (err) {
+          pending.reject(err)
+        }
       })
     }, (err: unknown) => {
       for (const pending of group) pending.reject(err)

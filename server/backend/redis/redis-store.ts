@@ -18,7 +18,7 @@ import type { ScriptedClient } from './scripts.js'
 import { whenReady } from './connect.js'
 import type { AppliedPositions } from './positions.js'
 import type { LogRange } from './feed.js'
-import { appendArgs, type AppendBatch } from './append-batch.js'
+import { appendArgs, positionOf, type AppendBatch } from './append-batch.js'
 
 /** How long a load waits for Redis to come (back) before failing. */
 const LOAD_WAIT_MS = 5_000
@@ -88,7 +88,7 @@ export class RedisStore implements DocStore {
     const { client, instanceId, publishCommand, positions, appendBatch } = this.opts
     const keys = docKeys(name)
     const part = { keys, updates: updates.map(asBuffer) }
-    const last = appendBatch ? await appendBatch.append(part) : (await client.quireAppend(...appendArgs([part], publishCommand, instanceId)))[0]!
+    const last = appendBatch ? await appendBatch.append(part) : positionOf((await client.quireAppend(...appendArgs([part], publishCommand, instanceId)))[0])
     positions.noteOwnAppend(name, last - updates.length, last)
     if (last === updates.length) await this.index(name)
     else if (!this.indexed.has(name)) this.index(name).catch((err: unknown) => this.opts.log.debug({ err, doc: name }, 'listing a document failed'))
@@ -116,8 +116,9 @@ export class RedisStore implements DocStore {
     const run = async (): Promise<boolean> => {
       const { client, instanceId, publishCommand, positions } = this.opts
       const keys = docKeys(name)
-      const last = await client.quireCreate(keys.log, keys.seq, keys.time, publishCommand, instanceId, keys.channel, '1', asBuffer(update))
-      if (last === 0) return false
+      const reply = await client.quireCreate(keys.log, keys.seq, keys.time, publishCommand, instanceId, keys.channel, '1', asBuffer(update))
+      if (reply === 0) return false
+      const last = positionOf(reply)
       positions.noteOwnAppend(name, 0, last)
       await this.index(name)
       return true

@@ -18,9 +18,12 @@ import type { Redis, Cluster } from 'ioredis'
  * ARGV[2] instance id, then per document its channel, the count n and its
  * n updates. Message: "u <instance> <last> <count>\n" then per update
  * "<bytes>:" and the bytes. `out` gets each document's position of its last
- * entry (equal to the count: the document's first write). Several documents
- * in one call is the standalone store's group commit (append-batch.ts); a
- * cluster sends one document per call (its keys share one slot).
+ * entry (equal to the count: the document's first write), or Redis's error
+ * for that document when its keys are not what the store made (another
+ * type): then nothing of it is written (its `seq` is put back as it was) and the
+ * other documents of the call go in. Several documents in one call is the
+ * standalone store's group commit (append-batch.ts): one document's damaged
+ * keys must not fail the others. A cluster sends one document per call.
  */
 const APPEND_BODY = `
 local out = {}
@@ -28,29 +31,39 @@ local t = redis.call('TIME')
 local now = string.format('%d', tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000))
 local a = 3
 for d = 0, #KEYS / 3 - 1 do
+  local log, seq = KEYS[3 * d + 1], KEYS[3 * d + 2]
   local channel = ARGV[a]
   local n = tonumber(ARGV[a + 1])
   local first = a + 2
   local stop = first + n - 1
-  local last = redis.call('INCRBY', KEYS[3 * d + 2], n)
+  local last = redis.pcall('INCRBY', seq, n)
+  local failed = type(last) == 'table' and last.err or nil
   local i = first
-  while i <= stop do
+  while not failed and i <= stop do
     local j = math.min(i + 999, stop)
-    redis.call('RPUSH', KEYS[3 * d + 1], unpack(ARGV, i, j))
+    local pushed = redis.pcall('RPUSH', log, unpack(ARGV, i, j))
+    if type(pushed) == 'table' and pushed.err then
+      failed = pushed.err
+      if last == n then redis.call('DEL', seq) else redis.call('DECRBY', seq, n) end
+    end
     i = j + 1
   end
-  local body = { 'u ', ARGV[2], ' ', string.format('%d', last), ' ', tostring(n), '\\n' }
-  for k = first, stop do
-    body[#body + 1] = tostring(#ARGV[k]) .. ':'
-    body[#body + 1] = ARGV[k]
+  if failed then
+    out[#out + 1] = failed
+  else
+    local body = { 'u ', ARGV[2], ' ', string.format('%d', last), ' ', tostring(n), '\\n' }
+    for k = first, stop do
+      body[#body + 1] = tostring(#ARGV[k]) .. ':'
+      body[#body + 1] = ARGV[k]
+    end
+    redis.call(ARGV[1], channel, table.concat(body))
+    redis.call('SET', KEYS[3 * d + 3], now)
+    out[#out + 1] = last
   end
-  redis.call(ARGV[1], channel, table.concat(body))
-  redis.call('SET', KEYS[3 * d + 3], now)
-  out[#out + 1] = last
   a = stop + 1
 end
 `
-/** Returns each document's position of its last entry, in KEYS order. */
+/** Returns each document's position of its last entry (or its error), in KEYS order. */
 const APPEND = APPEND_BODY + 'return out\n'
 
 /** APPEND to one document, but only if it does not exist (no `seq`): returns 0 and writes nothing when it does, else its last position. */
@@ -197,8 +210,8 @@ export type RedisClient = Redis | Cluster
 /** The scripts as commands on a client (ioredis sends EVALSHA, falling back to EVAL). */
 export interface QuireCommands {
   /** Any number of documents: keys (log, seq, time) per document, then the publish command, the instance id, and per document channel, count, updates. */
-  quireAppend (numberOfKeys: number, ...keysAndArgs: Array<string | Buffer>): Promise<number[]>
-  quireCreate (log: string, seq: string, time: string, publish: string, instance: string, channel: string, count: '1', update: Buffer): Promise<number>
+  quireAppend (numberOfKeys: number, ...keysAndArgs: Array<string | Buffer>): Promise<Array<number | string>>
+  quireCreate (log: string, seq: string, time: string, publish: string, instance: string, channel: string, count: '1', update: Buffer): Promise<number | string>
   quireDelete (log: string, seq: string, time: string, publish: string, channel: string, instance: string): Promise<number>
   quireInfo (log: string, seq: string, time: string): Promise<[number, string] | []>
   quireReadBuffer (log: string, seq: string, from: string): Promise<Buffer[]>
