@@ -8,6 +8,7 @@
  * within a second, like Redis's `appendfsync everysec`.
  */
 import type { ClassicLevel } from 'classic-level'
+import { startPaced } from '../commit-pace.js'
 
 /**
  * Batches start at most this often (group commit across documents): the
@@ -68,9 +69,7 @@ export class GroupCommit {
       this.queue.push({ ops, resolve, reject, sync })
       if (!this.writing) {
         this.writing = true
-        const wait = this.lastBatchAt + this.opts.commitIntervalMs - performance.now()
-        if (wait > 0) setTimeout(() => { void this.drain() }, wait)
-        else setImmediate(() => { void this.drain() })
+        startPaced(this.lastBatchAt, this.opts.commitIntervalMs, () => { void this.drain() })
       }
     })
   }

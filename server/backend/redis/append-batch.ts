@@ -10,15 +10,15 @@
  * Each document gets its own outcome: a document whose keys Redis refuses
  * (another type) fails alone and the rest of its group goes in; a lost
  * connection fails the whole group, and the store retries each append as
- * it always did. The order of one document's
- * appends is kept by the store: it issues the next only once the previous
- * has answered.
+ * it always did. The order of one document's appends is kept by the store:
+ * it issues the next only once the previous has answered.
  *
  * Standalone Redis only: in a cluster a script's keys must share one slot,
  * so there each append is one call of its own (`appendArgs` of one part).
  */
 import type { Redis } from 'ioredis'
 import { StoreError } from '../store.js'
+import { startPaced } from '../commit-pace.js'
 import type { DocKeys } from './keys.js'
 import type { QuireCommands } from './scripts.js'
 
@@ -71,9 +71,7 @@ export class AppendBatch {
       this.queue.push({ part, resolve, reject })
       if (this.scheduled) return
       this.scheduled = true
-      const wait = this.lastSentAt + this.opts.intervalMs - performance.now()
-      if (wait > 0) setTimeout(this.send, wait)
-      else setImmediate(this.send)
+      startPaced(this.lastSentAt, this.opts.intervalMs, this.send)
     })
   }
 

@@ -35,7 +35,7 @@ export interface RedisStoreOptions {
   /** Whether the pub/sub side is up too (for readiness). */
   busReady: () => boolean
   log: Logger
-  /** Appends gathered into one pipeline per commit interval (standalone Redis); without it each goes at once. */
+  /** Appends gathered into one script call per commit interval (standalone Redis); without it each goes at once. */
   appendBatch?: AppendBatch
 }
 
